@@ -1,0 +1,149 @@
+import { parseRoleArn } from './arn.js';
+import { ANNOTATION, MAX_TOKEN_EXPIRATION_SECONDS, MIN_TOKEN_EXPIRATION_SECONDS } from './defaults.js';
+import type { MutationOptions, ServiceAccountView } from './types.js';
+
+/** The identity settings that will be injected into a pod, after precedence and validation. */
+export interface InjectedIdentity {
+  readonly roleArn: string;
+  readonly audience: string;
+  readonly expirationSeconds: number;
+  readonly stsRegionalEndpoints: boolean;
+}
+
+export interface IdentityResolution {
+  /** Undefined when the pod gets no identity (no role-arn, or an invalid one). */
+  readonly identity: InjectedIdentity | undefined;
+  readonly warnings: string[];
+}
+
+/** Quotes an untrusted value for a warning: JSON-escaped (no control characters) and bounded. */
+export function quoteValue(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+}
+
+type ExpirationParse =
+  | { readonly seconds: number; readonly raised: boolean }
+  | { readonly problem: string };
+
+/** Whole seconds only; below the Kubernetes minimum is raised, above the maximum is rejected. */
+export function parseTokenExpiration(raw: string): ExpirationParse {
+  const text = raw.trim();
+  if (!/^\d+$/.test(text)) return { problem: 'is not a whole number of seconds' };
+  const seconds = Number(text);
+  if (seconds > MAX_TOKEN_EXPIRATION_SECONDS) {
+    return { problem: `is above the maximum of ${MAX_TOKEN_EXPIRATION_SECONDS} seconds` };
+  }
+  if (seconds < MIN_TOKEN_EXPIRATION_SECONDS) return { seconds: MIN_TOKEN_EXPIRATION_SECONDS, raised: true };
+  return { seconds, raised: false };
+}
+
+function parseBoolean(raw: string): boolean | undefined {
+  const text = raw.trim().toLowerCase();
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  return undefined;
+}
+
+/**
+ * Applies the precedence rules: the role, audience and regional-STS setting come only from the
+ * ServiceAccount (a pod can never choose them); the token expiration comes from the pod, then the
+ * ServiceAccount, then the server flag. Bad values fall back to the next source with a warning.
+ */
+export function resolveIdentity(
+  serviceAccount: ServiceAccountView,
+  podAnnotations: Readonly<Record<string, string>>,
+  options: MutationOptions,
+): IdentityResolution {
+  const warnings: string[] = [];
+  const key = (name: string): string => `${options.annotationPrefix}/${name}`;
+  const saLabel = `ServiceAccount ${serviceAccount.namespace}/${serviceAccount.name} annotation`;
+  const saAnnotations = serviceAccount.annotations;
+
+  const rawRoleArn = saAnnotations[key(ANNOTATION.roleArn)]?.trim();
+  if (!rawRoleArn) return { identity: undefined, warnings };
+  if (!parseRoleArn(rawRoleArn)) {
+    warnings.push(
+      `${saLabel} ${key(ANNOTATION.roleArn)}=${quoteValue(rawRoleArn)} is not an IAM role ARN ` +
+        `(arn:<partition>:iam::<12-digit account>:role/<name>); no AWS identity was injected`,
+    );
+    return { identity: undefined, warnings };
+  }
+
+  let audience = options.tokenAudience;
+  const rawAudience = saAnnotations[key(ANNOTATION.audience)];
+  if (rawAudience !== undefined) {
+    if (rawAudience.trim() === '') {
+      warnings.push(`${saLabel} ${key(ANNOTATION.audience)} is empty; using ${quoteValue(audience)} from --token-audience`);
+    } else {
+      audience = rawAudience.trim();
+    }
+  }
+
+  let stsRegionalEndpoints = options.stsRegionalEndpoints;
+  const rawRegional = saAnnotations[key(ANNOTATION.stsRegionalEndpoints)];
+  if (rawRegional !== undefined) {
+    const parsed = parseBoolean(rawRegional);
+    if (parsed === undefined) {
+      warnings.push(
+        `${saLabel} ${key(ANNOTATION.stsRegionalEndpoints)}=${quoteValue(rawRegional)} is not "true" or "false"; ` +
+          `using ${stsRegionalEndpoints} from --sts-regional-endpoint`,
+      );
+    } else {
+      stsRegionalEndpoints = parsed;
+    }
+  }
+
+  // Pod annotation, then ServiceAccount annotation, then the flag; the first valid one wins.
+  const expirationSources = [
+    { label: 'pod annotation', source: 'the pod annotation', raw: podAnnotations[key(ANNOTATION.tokenExpiration)] },
+    { label: saLabel, source: 'the ServiceAccount annotation', raw: saAnnotations[key(ANNOTATION.tokenExpiration)] },
+  ].flatMap(({ label, source, raw }) =>
+    raw === undefined
+      ? []
+      : [
+          {
+            source,
+            described: `${label} ${key(ANNOTATION.tokenExpiration)}=${quoteValue(raw)}`,
+            parsed: parseTokenExpiration(raw),
+          },
+        ],
+  );
+  const chosen = expirationSources.find((source) => 'seconds' in source.parsed);
+  const expirationSeconds =
+    chosen && 'seconds' in chosen.parsed ? chosen.parsed.seconds : options.tokenExpirationSeconds;
+  for (const source of expirationSources) {
+    if ('problem' in source.parsed) {
+      const from = chosen?.source ?? '--token-expiration';
+      warnings.push(`${source.described} ${source.parsed.problem}; using ${expirationSeconds} from ${from}`);
+      continue;
+    }
+    if (source.parsed.raised) {
+      warnings.push(`${source.described} is below the Kubernetes minimum; using ${MIN_TOKEN_EXPIRATION_SECONDS} seconds`);
+    }
+    break;
+  }
+
+  return {
+    identity: {
+      roleArn: rawRoleArn,
+      audience,
+      expirationSeconds,
+      stsRegionalEndpoints,
+    },
+    warnings,
+  };
+}
+
+/** Container names from the pod's skip-containers annotation (comma-separated, spaces ignored). */
+export function skippedContainers(
+  podAnnotations: Readonly<Record<string, string>>,
+  options: MutationOptions,
+): Set<string> {
+  const raw = podAnnotations[`${options.annotationPrefix}/${ANNOTATION.skipContainers}`] ?? '';
+  return new Set(
+    raw
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== ''),
+  );
+}

@@ -1,0 +1,172 @@
+import { ANNOTATION, TOKEN_FILE_NAME, TOKEN_VOLUME_NAME } from './defaults.js';
+import { type InjectedIdentity, quoteValue, resolveIdentity, skippedContainers } from './identity.js';
+import { jsonPointer } from './pointer.js';
+import type {
+  ContainerView,
+  MutationOptions,
+  MutationResult,
+  PatchOperation,
+  PodView,
+  ServiceAccountView,
+} from './types.js';
+
+interface EnvVar {
+  readonly name: string;
+  readonly value: string;
+}
+
+const WINDOWS_SELECTOR_KEYS = ['kubernetes.io/os', 'beta.kubernetes.io/os'];
+
+export function isWindowsPod(pod: PodView): boolean {
+  return WINDOWS_SELECTOR_KEYS.some((key) => pod.nodeSelector[key]?.toLowerCase() === 'windows');
+}
+
+/** Where the token file is, given the directory the token volume is mounted at. */
+export function tokenFilePath(mountPath: string, windows: boolean): string {
+  if (!windows) return `${mountPath.replace(/\/+$/, '')}/${TOKEN_FILE_NAME}`;
+  const directory = mountPath.replaceAll('/', '\\').replace(/\\+$/, '');
+  const withDrive = /^[A-Za-z]:/.test(directory) ? directory : `C:${directory}`;
+  return `${withDrive}\\${TOKEN_FILE_NAME}`;
+}
+
+function desiredEnv(identity: InjectedIdentity, options: MutationOptions, tokenFile: string, has: (name: string) => boolean): EnvVar[] {
+  const env: EnvVar[] = [];
+  if (identity.stsRegionalEndpoints) env.push({ name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' });
+  if (options.awsDefaultRegion && !has('AWS_DEFAULT_REGION') && !has('AWS_REGION')) {
+    env.push({ name: 'AWS_DEFAULT_REGION', value: options.awsDefaultRegion });
+    env.push({ name: 'AWS_REGION', value: options.awsDefaultRegion });
+  }
+  if (options.stsEndpointUrl) env.push({ name: 'AWS_ENDPOINT_URL_STS', value: options.stsEndpointUrl });
+  env.push({ name: 'AWS_ROLE_ARN', value: identity.roleArn });
+  env.push({ name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: tokenFile });
+  return env.filter((variable) => !has(variable.name));
+}
+
+/** Appends items to an array at `path`, creating the array when the container has none. */
+function appendOps(path: string, exists: boolean, items: readonly unknown[]): PatchOperation[] {
+  if (items.length === 0) return [];
+  if (!exists) return [{ op: 'add', path, value: [...items] }];
+  return items.map((value) => ({ op: 'add', path: `${path}/-`, value }));
+}
+
+function containerOps(
+  container: ContainerView,
+  path: string,
+  identity: InjectedIdentity,
+  options: MutationOptions,
+  windows: boolean,
+  warnings: string[],
+): PatchOperation[] {
+  // A container that already mounts the token volume (say at another path) keeps its mount, and
+  // the token file variable points into it.
+  const tokenMount = container.volumeMounts?.find((mount) => mount.name === TOKEN_VOLUME_NAME);
+  const mountPath = tokenMount?.mountPath && !tokenMount.subPath ? tokenMount.mountPath : options.tokenMountPath;
+  const tokenFile = tokenFilePath(mountPath, windows);
+  const present = new Map<string, string | undefined>();
+  for (const variable of container.env ?? []) {
+    if (variable.name !== undefined && !present.has(variable.name)) present.set(variable.name, variable.value);
+  }
+
+  // A container's own setting always stays; say so when it points somewhere other than our identity.
+  const ours: ReadonlyArray<[string, string]> = [
+    ['AWS_ROLE_ARN', identity.roleArn],
+    ['AWS_WEB_IDENTITY_TOKEN_FILE', tokenFile],
+  ];
+  for (const [name, value] of ours) {
+    if (present.has(name) && present.get(name) !== value) {
+      const theirs = present.get(name);
+      warnings.push(
+        `container ${quoteValue(container.name)} already sets ${name}` +
+          (theirs === undefined ? ' (from valueFrom)' : ` to ${quoteValue(theirs)}`) +
+          `; kept it instead of injecting ${quoteValue(value)}`,
+      );
+    }
+  }
+
+  const ops = appendOps(
+    `${path}/env`,
+    container.env !== undefined,
+    desiredEnv(identity, options, tokenFile, (name) => present.has(name)),
+  );
+  if (tokenMount === undefined) {
+    ops.push(
+      ...appendOps(`${path}/volumeMounts`, container.volumeMounts !== undefined, [
+        { name: TOKEN_VOLUME_NAME, mountPath: options.tokenMountPath, readOnly: true },
+      ]),
+    );
+  }
+  return ops;
+}
+
+/**
+ * Computes the JSON patch that gives a pod the AWS identity of its ServiceAccount. Pure: the same
+ * inputs always give the same patch, and running it on its own output gives an empty patch.
+ */
+export function mutatePod(
+  pod: PodView,
+  serviceAccount: ServiceAccountView | undefined,
+  options: MutationOptions,
+): MutationResult {
+  if (serviceAccount === undefined) return { patch: [], warnings: [] };
+  const podAnnotations = pod.annotations ?? {};
+  const { identity, warnings } = resolveIdentity(serviceAccount, podAnnotations, options);
+  if (identity === undefined) return { patch: [], warnings };
+
+  const windows = isWindowsPod(pod);
+  const skipped = skippedContainers(podAnnotations, options);
+  const groups = [
+    { field: 'containers', containers: pod.containers },
+    { field: 'initContainers', containers: pod.initContainers ?? [] },
+  ] as const;
+
+  const known = new Set(groups.flatMap((group) => group.containers.map((container) => container.name)));
+  for (const name of skipped) {
+    if (!known.has(name)) {
+      warnings.push(
+        `pod annotation ${options.annotationPrefix}/${ANNOTATION.skipContainers} names ${quoteValue(name)}, ` +
+          'which is not a container of this pod',
+      );
+    }
+  }
+
+  const mutated = groups.flatMap((group) =>
+    group.containers
+      .map((container, index) => ({ container, path: jsonPointer('spec', group.field, index) }))
+      .filter(({ container }) => !skipped.has(container.name)),
+  );
+  if (mutated.length === 0) return { patch: [], warnings };
+
+  const patch: PatchOperation[] = [];
+  if (!pod.volumeNames?.includes(TOKEN_VOLUME_NAME)) {
+    const volume = {
+      name: TOKEN_VOLUME_NAME,
+      projected: {
+        sources: [
+          {
+            serviceAccountToken: {
+              audience: identity.audience,
+              expirationSeconds: identity.expirationSeconds,
+              path: TOKEN_FILE_NAME,
+            },
+          },
+        ],
+      },
+    };
+    patch.push(...appendOps('/spec/volumes', pod.volumeNames !== undefined, [volume]));
+  }
+  for (const { container, path } of mutated) {
+    patch.push(...containerOps(container, path, identity, options, windows, warnings));
+  }
+
+  const markerKey = `${options.annotationPrefix}/${ANNOTATION.injectedRoleArn}`;
+  if (!pod.hasMetadata) {
+    patch.push({ op: 'add', path: '/metadata', value: { annotations: { [markerKey]: identity.roleArn } } });
+  } else if (pod.annotations === undefined) {
+    patch.push({ op: 'add', path: '/metadata/annotations', value: { [markerKey]: identity.roleArn } });
+  } else if (!(markerKey in pod.annotations)) {
+    patch.push({ op: 'add', path: jsonPointer('metadata', 'annotations', markerKey), value: identity.roleArn });
+  } else if (pod.annotations[markerKey] !== identity.roleArn) {
+    patch.push({ op: 'replace', path: jsonPointer('metadata', 'annotations', markerKey), value: identity.roleArn });
+  }
+  return { patch, warnings };
+}

@@ -1,0 +1,71 @@
+/**
+ * The parts of a Pod the mutation engine reads. Produced by `readPod` from untrusted JSON; the
+ * original object is never rebuilt from this view, so fields the engine does not know survive.
+ */
+export interface EnvVarView {
+  /** Undefined when the entry has no string name (the API server would reject it later). */
+  readonly name: string | undefined;
+  readonly value: string | undefined;
+}
+
+export interface VolumeMountView {
+  readonly name: string | undefined;
+  readonly mountPath: string | undefined;
+  readonly subPath: string | undefined;
+}
+
+export interface ContainerView {
+  readonly name: string;
+  /** Undefined when the container has no `env` array (the patch must create it). */
+  readonly env: readonly EnvVarView[] | undefined;
+  readonly volumeMounts: readonly VolumeMountView[] | undefined;
+}
+
+export interface PodView {
+  /** False when the object has no `metadata` at all (only seen in hand-written files). */
+  readonly hasMetadata: boolean;
+  readonly name: string | undefined;
+  readonly generateName: string | undefined;
+  readonly namespace: string | undefined;
+  /** `spec.serviceAccountName`, or `default` when the pod names none. */
+  readonly serviceAccountName: string;
+  /** Undefined when `metadata.annotations` is absent. Non-string values are dropped. */
+  readonly annotations: Readonly<Record<string, string>> | undefined;
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  readonly volumeNames: readonly string[] | undefined;
+  readonly containers: readonly ContainerView[];
+  readonly initContainers: readonly ContainerView[] | undefined;
+}
+
+/** What the engine needs of a ServiceAccount: who it is and its annotations. */
+export interface ServiceAccountView {
+  readonly name: string;
+  readonly namespace: string;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+/** Server-wide settings; the lowest-precedence source for every per-pod value. */
+export interface MutationOptions {
+  /** Annotation domain, e.g. `eks.amazonaws.com` (keys are `<prefix>/role-arn`, ...). */
+  readonly annotationPrefix: string;
+  readonly tokenAudience: string;
+  readonly tokenExpirationSeconds: number;
+  readonly tokenMountPath: string;
+  /** Injected as AWS_DEFAULT_REGION and AWS_REGION when set. */
+  readonly awsDefaultRegion: string | undefined;
+  /** Inject AWS_STS_REGIONAL_ENDPOINTS=regional unless the ServiceAccount says otherwise. */
+  readonly stsRegionalEndpoints: boolean;
+  /** Injected as AWS_ENDPOINT_URL_STS when set (for the local lab STS). */
+  readonly stsEndpointUrl: string | undefined;
+}
+
+/** RFC 6902 operations the engine emits. */
+export type PatchOperation =
+  | { readonly op: 'add'; readonly path: string; readonly value: unknown }
+  | { readonly op: 'replace'; readonly path: string; readonly value: unknown };
+
+export interface MutationResult {
+  readonly patch: PatchOperation[];
+  /** Human-readable problems with annotation values; surfaced as AdmissionResponse warnings. */
+  readonly warnings: string[];
+}

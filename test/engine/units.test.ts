@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { parseRoleArn } from '../../src/engine/arn.js';
+import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
+import { parseTokenExpiration, resolveIdentity } from '../../src/engine/identity.js';
+import { mutatePod, tokenFilePath } from '../../src/engine/mutate.js';
+import { jsonPointer } from '../../src/engine/pointer.js';
+import { applyPatch } from '../../src/k8s/apply-patch.js';
+import { readPod, readServiceAccount } from '../../src/k8s/objects.js';
+
+describe('role ARN validation', () => {
+  const valid = [
+    'arn:aws:iam::111122223333:role/app',
+    'arn:aws-cn:iam::111122223333:role/app',
+    'arn:aws-us-gov:iam::111122223333:role/a/b/c/app',
+    'arn:aws-iso-b:iam::111122223333:role/app+=,.@-_',
+    `arn:aws:iam::111122223333:role/${'r'.repeat(64)}`,
+  ];
+  const invalid = [
+    '',
+    'arn:aws:iam::111122223333:user/alice',
+    'arn:aws:iam::11112222333:role/app',
+    'arn:aws:iam::1111222233334:role/app',
+    'arn:aws:iam:us-east-1:111122223333:role/app',
+    'arn:aws:sts::111122223333:assumed-role/app/session',
+    'arn:gcp:iam::111122223333:role/app',
+    'arn:aws:iam::111122223333:role/',
+    'arn:aws:iam::111122223333:role/app/',
+    `arn:aws:iam::111122223333:role/${'r'.repeat(65)}`,
+    'arn:aws:iam::111122223333:role/app name',
+    'arn:aws:iam::111122223333:role/app\n',
+    ' arn:aws:iam::111122223333:role/app',
+  ];
+  for (const arn of valid) it(`accepts ${arn.slice(0, 60)}`, () => assert.ok(parseRoleArn(arn)));
+  for (const arn of invalid) it(`rejects ${JSON.stringify(arn.slice(0, 60))}`, () => assert.equal(parseRoleArn(arn), undefined));
+
+  it('splits partition, account, path and name', () => {
+    assert.deepEqual(parseRoleArn('arn:aws-us-gov:iam::111122223333:role/team/x/app'), {
+      partition: 'aws-us-gov',
+      account: '111122223333',
+      path: '/team/x/',
+      name: 'app',
+    });
+  });
+});
+
+describe('token expiration parsing', () => {
+  const cases: Array<[string, ReturnType<typeof parseTokenExpiration>]> = [
+    ['599', { seconds: 600, raised: true }],
+    ['600', { seconds: 600, raised: false }],
+    [' 3600 ', { seconds: 3600, raised: false }],
+    ['4294967296', { seconds: 4294967296, raised: false }],
+    ['4294967297', { problem: 'is above the maximum of 4294967296 seconds' }],
+    ['1e4', { problem: 'is not a whole number of seconds' }],
+    ['3600s', { problem: 'is not a whole number of seconds' }],
+    ['-600', { problem: 'is not a whole number of seconds' }],
+    ['', { problem: 'is not a whole number of seconds' }],
+  ];
+  for (const [raw, expected] of cases) it(`${JSON.stringify(raw)}`, () => assert.deepEqual(parseTokenExpiration(raw), expected));
+});
+
+describe('JSON pointer escaping', () => {
+  it('escapes ~ before / (RFC 6901)', () => {
+    assert.equal(jsonPointer('metadata', 'annotations', 'a~1/b'), '/metadata/annotations/a~01~1b');
+    assert.equal(jsonPointer('spec', 'containers', 0, 'env'), '/spec/containers/0/env');
+  });
+  it('round-trips through jsonpatch for keys holding ~ and /', () => {
+    const key = 'weird~/key~0~1';
+    const patched = applyPatch({ m: {} }, [{ op: 'add', path: jsonPointer('m', key), value: 1 }]);
+    assert.deepEqual(patched, { m: { [key]: 1 } });
+  });
+});
+
+describe('token file path', () => {
+  it('joins POSIX paths without doubling slashes', () => {
+    assert.equal(tokenFilePath('/a/b/', false), '/a/b/token');
+  });
+  it('converts to a C: path on Windows, keeping an explicit drive', () => {
+    assert.equal(tokenFilePath('/var/run/x', true), 'C:\\var\\run\\x\\token');
+    assert.equal(tokenFilePath('D:/x', true), 'D:\\x\\token');
+  });
+});
+
+describe('precedence and security of identity settings', () => {
+  const role = 'arn:aws:iam::111122223333:role/app';
+
+  it('never takes role-arn, audience or regional STS from pod annotations', () => {
+    const resolution = resolveIdentity(
+      sa({ 'eks.amazonaws.com/role-arn': role }),
+      {
+        'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/admin',
+        'eks.amazonaws.com/audience': 'evil',
+        'eks.amazonaws.com/sts-regional-endpoints': 'true',
+      },
+      DEFAULT_MUTATION_OPTIONS,
+    );
+    assert.deepEqual(resolution.identity, {
+      roleArn: role,
+      audience: 'sts.amazonaws.com',
+      expirationSeconds: 86400,
+      stsRegionalEndpoints: false,
+    });
+  });
+
+  it('gives a pod whose ServiceAccount has no role nothing, even if the pod names one', () => {
+    const pod = readPod({
+      metadata: { annotations: { 'eks.amazonaws.com/role-arn': role } },
+      spec: { containers: [{ name: 'a' }] },
+    });
+    assert.ok(pod.ok);
+    assert.deepEqual(mutatePod(pod.value, sa({}), DEFAULT_MUTATION_OPTIONS), { patch: [], warnings: [] });
+  });
+
+  it('trims whitespace around a role ARN and treats an empty one as no role', () => {
+    assert.equal(resolveIdentity(sa({ 'eks.amazonaws.com/role-arn': ` ${role}\n` }), {}, DEFAULT_MUTATION_OPTIONS).identity?.roleArn, role);
+    assert.deepEqual(resolveIdentity(sa({ 'eks.amazonaws.com/role-arn': '  ' }), {}, DEFAULT_MUTATION_OPTIONS), {
+      identity: undefined,
+      warnings: [],
+    });
+  });
+
+  it('warns on an empty audience annotation and keeps the flag value', () => {
+    const resolution = resolveIdentity(
+      sa({ 'eks.amazonaws.com/role-arn': role, 'eks.amazonaws.com/audience': ' ' }),
+      {},
+      { ...DEFAULT_MUTATION_OPTIONS, tokenAudience: 'lab' },
+    );
+    assert.equal(resolution.identity?.audience, 'lab');
+    assert.equal(resolution.warnings.length, 1);
+  });
+
+  it('bounds and escapes untrusted values quoted in warnings', () => {
+    const resolution = resolveIdentity(sa({ 'eks.amazonaws.com/role-arn': `x\n${'y'.repeat(500)}` }), {}, DEFAULT_MUTATION_OPTIONS);
+    const [warning] = resolution.warnings;
+    assert.ok(warning && warning.length < 300 && !warning.includes('\n'), warning);
+  });
+});
+
+describe('reading untrusted objects', () => {
+  const bad: Array<[unknown, string]> = [
+    [null, 'the pod must be a JSON object'],
+    [[], 'the pod must be a JSON object'],
+    [{}, 'the pod has no spec'],
+    [{ spec: 'x' }, 'spec must be an object'],
+    [{ spec: {} }, 'spec.containers is missing'],
+    [{ spec: { containers: {} } }, 'spec.containers must be an array'],
+    [{ spec: { containers: [1] } }, 'spec.containers[0] must be an object'],
+    [{ spec: { containers: [{}] } }, 'spec.containers[0].name must be a non-empty string'],
+    [{ spec: { containers: [{ name: 'a', env: 'x' }] } }, 'spec.containers[0].env must be an array'],
+    [{ spec: { containers: [{ name: 'a', env: [null] }] } }, 'spec.containers[0].env[0] must be an object'],
+    [{ spec: { containers: [{ name: 'a', volumeMounts: 3 }] } }, 'spec.containers[0].volumeMounts must be an array'],
+    [{ spec: { containers: [], initContainers: [{ name: 5 }] } }, 'spec.initContainers[0].name must be a non-empty string'],
+    [{ spec: { containers: [], volumes: [2] } }, 'spec.volumes[0] must be an object'],
+    [{ metadata: { annotations: [] }, spec: { containers: [] } }, 'metadata.annotations must be an object'],
+    [{ spec: { containers: [], nodeSelector: 'windows' } }, 'spec.nodeSelector must be an object'],
+  ];
+  for (const [value, error] of bad) {
+    it(`reports "${error}"`, () => assert.deepEqual(readPod(value), { ok: false, error }));
+  }
+
+  it('drops non-string annotation values and keeps nameless env entries as unnamed', () => {
+    const pod = readPod({
+      metadata: { annotations: { a: 1, b: 'x' } },
+      spec: { containers: [{ name: 'c', env: [{ value: 'v' }] }] },
+    });
+    assert.ok(pod.ok);
+    assert.deepEqual(pod.value.annotations, { b: 'x' });
+    assert.deepEqual(pod.value.containers[0]?.env, [{ name: undefined, value: 'v' }]);
+  });
+
+  it('falls back from serviceAccountName to the deprecated serviceAccount, then default', () => {
+    const read = (spec: Record<string, unknown>) => {
+      const pod = readPod({ spec: { containers: [], ...spec } });
+      assert.ok(pod.ok);
+      return pod.value.serviceAccountName;
+    };
+    assert.equal(read({ serviceAccountName: 'a', serviceAccount: 'b' }), 'a');
+    assert.equal(read({ serviceAccount: 'b' }), 'b');
+    assert.equal(read({}), 'default');
+  });
+
+  it('reads ServiceAccounts, defaulting the namespace', () => {
+    assert.deepEqual(readServiceAccount({ metadata: { name: 'x', annotations: { a: 'b', n: 2 } } }), {
+      ok: true,
+      value: { name: 'x', namespace: 'default', annotations: { a: 'b' } },
+    });
+    assert.equal(readServiceAccount({ metadata: {} }).ok, false);
+  });
+
+  it('adds metadata when a hand-written pod has none', () => {
+    const object = { spec: { containers: [{ name: 'a' }] } };
+    const pod = readPod(object);
+    assert.ok(pod.ok);
+    const { patch } = mutatePod(pod.value, sa({ 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/app' }), DEFAULT_MUTATION_OPTIONS);
+    const patched = applyPatch(object, patch) as { metadata?: { annotations?: Record<string, string> } };
+    assert.equal(patched.metadata?.annotations?.['eks.amazonaws.com/injected-role-arn'], 'arn:aws:iam::111122223333:role/app');
+  });
+});
+
+function sa(annotations: Record<string, string>) {
+  return { name: 'app', namespace: 'default', annotations };
+}

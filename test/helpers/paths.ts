@@ -1,0 +1,6 @@
+import { join } from 'node:path';
+import { packageRoot } from '../../src/package-info.js';
+
+export const ROOT = packageRoot();
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+export const CLI = join(ROOT, 'dist', 'src', 'cli.js');

@@ -1,0 +1,30 @@
+/**
+ * Writes expectation files for mutation fixture cases that have none yet, so that a new case can be
+ * reviewed by hand before it is committed. Existing expectations are never overwritten unless the
+ * case is named with --force NAME: a changed expectation must be a deliberate, reviewed edit.
+ *
+ *   node dist/test/write-snapshots.js [--force CASE ...]
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { mutatePod } from '../src/engine/mutate.js';
+import { applyPatch } from '../src/k8s/apply-patch.js';
+import { loadMutationCase, mutationCaseNames } from './helpers/mutation-cases.js';
+
+const forced = new Set(process.argv.slice(2).filter((arg) => arg !== '--force'));
+for (const name of mutationCaseNames()) {
+  const fixture = loadMutationCase(name);
+  const result = mutatePod(fixture.pod.view, fixture.serviceAccount, fixture.options);
+  const files: Array<[string, string]> = [
+    ['expected-patch.json', `${JSON.stringify(result.patch, null, 2)}\n`],
+    ['expected-pod.yaml', stringify(applyPatch(fixture.pod.object, result.patch), { lineWidth: 0 })],
+    ['expected-warnings.yaml', stringify(result.warnings, { lineWidth: 0 })],
+  ];
+  for (const [file, text] of files) {
+    const path = join(fixture.directory, file);
+    if (existsSync(path) && !forced.has(name)) continue;
+    writeFileSync(path, text);
+    process.stdout.write(`wrote ${name}/${file}: review it before committing\n`);
+  }
+}
