@@ -1,19 +1,10 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
-import { registerRender } from './cli/render-command.js';
+import { CommanderError } from 'commander';
+import { buildProgram } from './cli/program.js';
 import { UsageError } from './cli/usage-error.js';
-import { packageVersion } from './package-info.js';
-
-const program = new Command('pod-identity-webhook')
-  .description('IAM roles for service accounts (IRSA) for Kubernetes: the mutating webhook and an offline OIDC/STS lab')
-  .version(packageVersion())
-  .exitOverride()
-  .showHelpAfterError('(add --help for usage)');
-
-registerRender(program);
 
 try {
-  await program.parseAsync(process.argv);
+  await buildProgram().parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
     // commander has already printed the message (or the help text)

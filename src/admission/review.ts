@@ -1,0 +1,144 @@
+import type { PatchOperation } from '../engine/types.js';
+import { isJsonObject, type Parsed } from '../k8s/objects.js';
+
+export const ADMISSION_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
+export type AdmissionVersion = (typeof ADMISSION_VERSIONS)[number];
+
+export interface GroupVersionKind {
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+}
+
+export interface GroupVersionResource {
+  readonly group: string;
+  readonly version: string;
+  readonly resource: string;
+}
+
+/** The parts of an AdmissionReview request the webhook acts on. */
+export interface AdmissionRequestView {
+  readonly apiVersion: AdmissionVersion;
+  readonly uid: string;
+  readonly kind: GroupVersionKind;
+  readonly resource: GroupVersionResource;
+  readonly subResource: string | undefined;
+  readonly operation: string;
+  readonly namespace: string | undefined;
+  readonly name: string | undefined;
+  readonly dryRun: boolean;
+  readonly object: unknown;
+}
+
+/** Why a review could not be read; `uid` is echoed back when the request had a usable one. */
+export interface ReviewProblem {
+  readonly message: string;
+  readonly apiVersion: AdmissionVersion;
+  readonly uid: string;
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function isAdmissionVersion(value: unknown): value is AdmissionVersion {
+  return (ADMISSION_VERSIONS as readonly unknown[]).includes(value);
+}
+
+const MAX_UID_LENGTH = 256;
+
+/**
+ * Validates the AdmissionReview envelope. The object inside is left for the pod reader; only what
+ * routing needs (kind, resource, operation, uid) must be well-formed here.
+ */
+export function parseAdmissionReview(body: unknown): Parsed<AdmissionRequestView> & { problem?: ReviewProblem } {
+  const fail = (message: string, apiVersion: AdmissionVersion = 'admission.k8s.io/v1', uid = '') => ({
+    ok: false as const,
+    error: message,
+    problem: { message, apiVersion, uid },
+  });
+  if (!isJsonObject(body)) return fail('the body must be a JSON object (an AdmissionReview)');
+  if (body.kind !== 'AdmissionReview') {
+    return fail(`kind must be AdmissionReview, got ${JSON.stringify(body.kind ?? null).slice(0, 64)}`);
+  }
+  if (!isAdmissionVersion(body.apiVersion)) {
+    return fail(
+      `apiVersion must be one of ${ADMISSION_VERSIONS.join(', ')}, got ${JSON.stringify(body.apiVersion ?? null).slice(0, 64)}`,
+    );
+  }
+  const apiVersion = body.apiVersion;
+  const request = body.request;
+  if (!isJsonObject(request)) return fail('the AdmissionReview has no request object', apiVersion);
+  const uid = text(request.uid);
+  if (!uid) return fail('request.uid is missing or empty', apiVersion);
+  if (uid.length > MAX_UID_LENGTH) return fail(`request.uid is longer than ${MAX_UID_LENGTH} characters`, apiVersion);
+  const kind = request.kind;
+  const resource = request.resource;
+  if (!isJsonObject(kind) || typeof kind.kind !== 'string') return fail('request.kind is missing', apiVersion, uid);
+  if (!isJsonObject(resource) || typeof resource.resource !== 'string') {
+    return fail('request.resource is missing', apiVersion, uid);
+  }
+  const operation = text(request.operation);
+  if (!operation) return fail('request.operation is missing', apiVersion, uid);
+  return {
+    ok: true,
+    value: {
+      apiVersion,
+      uid,
+      kind: { group: text(kind.group) ?? '', version: text(kind.version) ?? '', kind: kind.kind },
+      resource: { group: text(resource.group) ?? '', version: text(resource.version) ?? '', resource: resource.resource },
+      subResource: text(request.subResource) || undefined,
+      operation,
+      namespace: text(request.namespace) || undefined,
+      name: text(request.name) || undefined,
+      dryRun: request.dryRun === true,
+      object: request.object,
+    },
+  };
+}
+
+export interface AdmissionReviewResponse {
+  readonly apiVersion: AdmissionVersion;
+  readonly kind: 'AdmissionReview';
+  readonly response: {
+    readonly uid: string;
+    readonly allowed: boolean;
+    readonly patchType?: 'JSONPatch';
+    readonly patch?: string;
+    readonly warnings?: string[];
+    readonly status?: { readonly code: number; readonly message: string; readonly status: 'Failure' };
+  };
+}
+
+/** Prefix so `kubectl` users can tell which webhook a warning comes from. */
+export const WARNING_PREFIX = 'pod-identity-webhook: ';
+
+/** An allowing response; the patch is attached (base64 JSON) only when it has operations. */
+export function allowResponse(
+  apiVersion: AdmissionVersion,
+  uid: string,
+  patch: readonly PatchOperation[],
+  warnings: readonly string[],
+): AdmissionReviewResponse {
+  return {
+    apiVersion,
+    kind: 'AdmissionReview',
+    response: {
+      uid,
+      allowed: true,
+      ...(patch.length > 0
+        ? { patchType: 'JSONPatch' as const, patch: Buffer.from(JSON.stringify(patch)).toString('base64') }
+        : {}),
+      ...(warnings.length > 0 ? { warnings: warnings.map((warning) => WARNING_PREFIX + warning) } : {}),
+    },
+  };
+}
+
+/** A refusing response carrying an HTTP-style status code and a message the user sees. */
+export function denyResponse(apiVersion: AdmissionVersion, uid: string, code: number, message: string): AdmissionReviewResponse {
+  return {
+    apiVersion,
+    kind: 'AdmissionReview',
+    response: { uid, allowed: false, status: { code, message, status: 'Failure' } },
+  };
+}

@@ -1,0 +1,95 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import forge from 'node-forge';
+
+export interface CertificateRequest {
+  /** Kubernetes Service name of the webhook. */
+  readonly service: string;
+  readonly namespace: string;
+  /** Extra DNS names or IP addresses for the serving certificate. */
+  readonly hosts?: readonly string[];
+  readonly validityDays?: number;
+}
+
+export interface GeneratedCertificates {
+  readonly caCert: string;
+  readonly caKey: string;
+  readonly cert: string;
+  readonly key: string;
+  /** Every subjectAltName of the serving certificate, in order. */
+  readonly altNames: readonly string[];
+}
+
+/** The names the API server may use for the webhook's Service, then the extra hosts. */
+export function serviceAltNames(service: string, namespace: string, hosts: readonly string[] = []): string[] {
+  const names = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`, ...hosts];
+  return [...new Set(names)];
+}
+
+function rsaKeyPair(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; pem: string } {
+  // node:crypto generates the key natively (milliseconds); node-forge builds and signs the certificates.
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const forgeKey = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
+  return { privateKey: forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e), pem };
+}
+
+function serialNumber(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = bytes[0]! & 0x7f; // positive
+  return bytes.toString('hex');
+}
+
+function validity(certificate: forge.pki.Certificate, days: number): void {
+  const now = new Date();
+  certificate.validity.notBefore = new Date(now.getTime() - 5 * 60 * 1000); // tolerate small clock skew
+  certificate.validity.notAfter = new Date(now.getTime() + days * 24 * 60 * 60 * 1000);
+}
+
+/** A self-signed CA and a serving certificate it signs, with SANs for the webhook's Service. */
+export function generateCertificates(request: CertificateRequest): GeneratedCertificates {
+  const days = request.validityDays ?? 365;
+  const ca = rsaKeyPair();
+  const caCert = forge.pki.createCertificate();
+  caCert.publicKey = ca.publicKey;
+  caCert.serialNumber = serialNumber();
+  validity(caCert, Math.max(days, 3650));
+  const caSubject = [{ name: 'commonName', value: `${request.service}-ca` }];
+  caCert.setSubject(caSubject);
+  caCert.setIssuer(caSubject);
+  caCert.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  caCert.sign(ca.privateKey, forge.md.sha256.create());
+
+  const leaf = rsaKeyPair();
+  const altNames = serviceAltNames(request.service, request.namespace, request.hosts);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = leaf.publicKey;
+  cert.serialNumber = serialNumber();
+  validity(cert, days);
+  cert.setSubject([{ name: 'commonName', value: `${request.service}.${request.namespace}.svc` }]);
+  cert.setIssuer(caSubject);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    {
+      name: 'subjectAltName',
+      altNames: altNames.map((name) => (isIP(name) ? { type: 7, ip: name } : { type: 2, value: name })),
+    },
+    { name: 'subjectKeyIdentifier' },
+    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
+  ]);
+  cert.sign(ca.privateKey, forge.md.sha256.create());
+
+  return {
+    caCert: forge.pki.certificateToPem(caCert),
+    caKey: ca.pem,
+    cert: forge.pki.certificateToPem(cert),
+    key: leaf.pem,
+    altNames,
+  };
+}

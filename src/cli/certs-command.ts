@@ -1,0 +1,51 @@
+import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { existingCertificateFiles, writeCertificateFiles } from '../certs/files.js';
+import { generateCertificates } from '../certs/generate.js';
+import { flagValue, parseDnsSubdomain, parseIntegerFlag } from './flags.js';
+import { UsageError } from './usage-error.js';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function parseLabel(raw: string): string {
+  if (raw.length > 63 || !DNS_LABEL.test(raw)) throw new InvalidArgumentError(`"${raw}" is not a DNS label (lowercase letters, digits, "-")`);
+  return raw;
+}
+
+function parseHosts(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((host) => host.trim())
+    .filter((host) => host !== '')
+    .map((host) => (isIP(host) ? host : parseDnsSubdomain(host.toLowerCase())));
+}
+
+export function registerCerts(program: Command): void {
+  program
+    .command('certs')
+    .description('create a CA and a serving certificate for the webhook Service; prints the base64 caBundle')
+    .addOption(new Option('--service <name>', 'Service name of the webhook').default('pod-identity-webhook').argParser(parseLabel))
+    .addOption(new Option('--namespace <namespace>', 'namespace of the Service').default('pod-identity-webhook').argParser(parseLabel))
+    .addOption(new Option('--hosts <hosts>', 'extra DNS names or IP addresses, comma-separated').default([]).argParser(parseHosts))
+    .addOption(new Option('--out <dir>', 'directory to write ca.crt, ca.key, tls.crt, tls.key').default('certs'))
+    .addOption(new Option('--days <days>', 'validity of the serving certificate').default(365).argParser(parseIntegerFlag(1, 3650)))
+    .option('--force', 'overwrite existing files', false)
+    .action(async (values: OptionValues) => {
+      const out = flagValue.typed(values, 'out', flagValue.isString);
+      const present = await existingCertificateFiles(out);
+      if (present.length > 0 && values.force !== true) {
+        throw new UsageError(`${present.map((file) => join(out, file)).join(', ')} already exist; pass --force to overwrite`);
+      }
+      const hosts = flagValue.typed(values, 'hosts', (v): v is string[] => Array.isArray(v));
+      const certificates = generateCertificates({
+        service: flagValue.typed(values, 'service', flagValue.isString),
+        namespace: flagValue.typed(values, 'namespace', flagValue.isString),
+        hosts,
+        validityDays: flagValue.typed(values, 'days', flagValue.isNumber),
+      });
+      await writeCertificateFiles(out, certificates);
+      process.stderr.write(`wrote ca.crt, ca.key, tls.crt, tls.key to ${out}/ (SANs: ${certificates.altNames.join(', ')})\n`);
+      process.stdout.write(`${Buffer.from(certificates.caCert).toString('base64')}\n`);
+    });
+}

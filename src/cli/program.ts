@@ -1,0 +1,21 @@
+import { Command } from 'commander';
+import { packageVersion } from '../package-info.js';
+import { registerCerts } from './certs-command.js';
+import { registerManifests } from './manifests-command.js';
+import { registerRender } from './render-command.js';
+import { registerServe, registerStart } from './serve-command.js';
+
+/** The whole command line: every command and flag (the README's flags table is checked against this). */
+export function buildProgram(): Command {
+  const program = new Command('pod-identity-webhook')
+    .description('IAM roles for service accounts (IRSA) for Kubernetes: the mutating webhook and an offline OIDC/STS lab')
+    .version(packageVersion())
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)');
+  registerServe(program);
+  registerStart(program);
+  registerRender(program);
+  registerCerts(program);
+  registerManifests(program);
+  return program;
+}

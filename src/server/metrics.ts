@@ -1,0 +1,82 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Every metric the webhook exports, on a registry of its own (so several servers can run in one process). */
+export interface WebhookMetrics {
+  readonly registry: Registry;
+  readonly admissionRequests: Counter<'decision'>;
+  readonly admissionDuration: Histogram<'decision'>;
+  readonly serviceAccountCacheMisses: Counter;
+  readonly serviceAccountLookupErrors: Counter;
+  readonly serviceAccountsCached: Gauge;
+  readonly relists: Counter<'resource' | 'reason'>;
+  readonly watchRestarts: Counter<'resource' | 'reason'>;
+  readonly certificateReloads: Counter<'result'>;
+  readonly certificateExpiry: Gauge;
+  readonly roleMappingUpdates: Counter<'result'>;
+}
+
+export function createMetrics(options: { processMetrics?: boolean } = {}): WebhookMetrics {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'pod_identity_webhook_' });
+  const registers = [registry];
+  return {
+    registry,
+    admissionRequests: new Counter({
+      name: 'pod_identity_webhook_admission_requests_total',
+      help: 'AdmissionReview requests answered, by decision',
+      labelNames: ['decision'],
+      registers,
+    }),
+    admissionDuration: new Histogram({
+      name: 'pod_identity_webhook_admission_duration_seconds',
+      help: 'Time to answer an AdmissionReview, from parsed body to response',
+      labelNames: ['decision'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5],
+      registers,
+    }),
+    serviceAccountCacheMisses: new Counter({
+      name: 'pod_identity_webhook_serviceaccount_cache_misses_total',
+      help: 'Lookups not answered by the ServiceAccount cache (a live GET followed)',
+      registers,
+    }),
+    serviceAccountLookupErrors: new Counter({
+      name: 'pod_identity_webhook_serviceaccount_lookup_errors_total',
+      help: 'Live ServiceAccount GETs that failed or timed out',
+      registers,
+    }),
+    serviceAccountsCached: new Gauge({
+      name: 'pod_identity_webhook_serviceaccounts_cached',
+      help: 'ServiceAccounts in the cache',
+      registers,
+    }),
+    relists: new Counter({
+      name: 'pod_identity_webhook_relists_total',
+      help: 'Full lists of a watched resource, by reason (initial, gone, error)',
+      labelNames: ['resource', 'reason'],
+      registers,
+    }),
+    watchRestarts: new Counter({
+      name: 'pod_identity_webhook_watch_restarts_total',
+      help: 'Watch connections re-established, by reason (closed, error)',
+      labelNames: ['resource', 'reason'],
+      registers,
+    }),
+    certificateReloads: new Counter({
+      name: 'pod_identity_webhook_certificate_reloads_total',
+      help: 'Serving certificate reload attempts, by result',
+      labelNames: ['result'],
+      registers,
+    }),
+    certificateExpiry: new Gauge({
+      name: 'pod_identity_webhook_certificate_expiry_timestamp_seconds',
+      help: 'When the serving certificate in use expires (Unix time)',
+      registers,
+    }),
+    roleMappingUpdates: new Counter({
+      name: 'pod_identity_webhook_role_mapping_updates_total',
+      help: 'Role mapping ConfigMap updates, by result',
+      labelNames: ['result'],
+      registers,
+    }),
+  };
+}

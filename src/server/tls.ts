@@ -1,0 +1,99 @@
+import { X509Certificate } from 'node:crypto';
+import { type FSWatcher, watch } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import { errorMessage, type Logger } from '../log.js';
+import type { Parsed } from '../k8s/objects.js';
+import type { WebhookMetrics } from './metrics.js';
+
+export interface KeyPair {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  /** When the leaf certificate expires. */
+  readonly notAfter: Date;
+}
+
+/** Reads a certificate and key and checks they belong together (OpenSSL refuses a mismatched pair). */
+export async function loadKeyPair(certPath: string, keyPath: string): Promise<Parsed<KeyPair>> {
+  let cert: Buffer;
+  let key: Buffer;
+  try {
+    [cert, key] = await Promise.all([readFile(certPath), readFile(keyPath)]);
+  } catch (error) {
+    return { ok: false, error: `cannot read the TLS certificate or key: ${errorMessage(error)}` };
+  }
+  try {
+    createSecureContext({ cert, key });
+    return { ok: true, value: { cert, key, notAfter: new Date(new X509Certificate(cert).validTo) } };
+  } catch (error) {
+    return { ok: false, error: `${certPath} and ${keyPath} are not a usable certificate and key: ${errorMessage(error)}` };
+  }
+}
+
+export interface SecureContextTarget {
+  setSecureContext(options: { cert: Buffer; key: Buffer; minVersion: 'TLSv1.2' }): void;
+}
+
+/**
+ * Watches the certificate and key files (their directories, so Kubernetes Secret volume symlink
+ * swaps are seen) and installs a new pair on the server once both files form a valid pair again.
+ * Connections already open keep their context; new handshakes use the new one, so no request fails.
+ */
+export class CertificateReloader {
+  private watchers: FSWatcher[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private current: KeyPair;
+
+  constructor(
+    private readonly certPath: string,
+    private readonly keyPath: string,
+    initial: KeyPair,
+    private readonly target: SecureContextTarget,
+    private readonly logger: Logger,
+    private readonly metrics: WebhookMetrics,
+    private readonly debounceMs = 100,
+  ) {
+    this.current = initial;
+    metrics.certificateExpiry.set(initial.notAfter.getTime() / 1000);
+  }
+
+  start(): void {
+    const directories = new Set([dirname(resolve(this.certPath)), dirname(resolve(this.keyPath))]);
+    for (const directory of directories) {
+      const watcher = watch(directory, { persistent: false }, () => this.schedule());
+      watcher.on('error', (error) => this.logger.warn('certificate-watch-failed', { directory, error: errorMessage(error) }));
+      this.watchers.push(watcher);
+    }
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.reload(), this.debounceMs);
+    this.timer.unref();
+  }
+
+  /** Loads the files again; returns whether a new pair was installed. */
+  async reload(): Promise<boolean> {
+    const loaded = await loadKeyPair(this.certPath, this.keyPath);
+    if (!loaded.ok) {
+      // Often the middle of an update (cert written, key not yet): the next file event retries.
+      this.metrics.certificateReloads.inc({ result: 'invalid' });
+      this.logger.warn('certificate-reload-skipped', { reason: loaded.error });
+      return false;
+    }
+    if (loaded.value.cert.equals(this.current.cert) && loaded.value.key.equals(this.current.key)) return false;
+    this.target.setSecureContext({ cert: loaded.value.cert, key: loaded.value.key, minVersion: 'TLSv1.2' });
+    this.current = loaded.value;
+    this.metrics.certificateReloads.inc({ result: 'success' });
+    this.metrics.certificateExpiry.set(loaded.value.notAfter.getTime() / 1000);
+    this.logger.info('certificate-reloaded', { notAfter: loaded.value.notAfter.toISOString() });
+    return true;
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers = [];
+  }
+}

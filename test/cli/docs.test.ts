@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildProgram } from '../../src/cli/program.js';
+import { ROOT } from '../helpers/paths.js';
+
+/** The README's flags table: flag spec → commands that accept it. */
+function readmeFlags(): Map<string, Set<string>> {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.split('\n## Flags\n')[1]?.split('\n## ')[0] ?? '';
+  const rows = new Map<string, Set<string>>();
+  for (const line of section.split('\n')) {
+    const match = /^\| `(--[^`]+)` \| ([^|]+) \|/.exec(line);
+    if (!match) continue;
+    assert.ok(!rows.has(match[1]!), `${match[1]} is documented twice`);
+    rows.set(match[1]!, new Set(match[2]!.split(',').map((command) => command.trim())));
+  }
+  return rows;
+}
+
+describe('documentation matches the command line', () => {
+  const program = buildProgram();
+  const documented = readmeFlags();
+
+  it('every flag of every command is in the README flags table, for that command', () => {
+    for (const command of program.commands) {
+      for (const option of command.options) {
+        if (option.long === '--help') continue;
+        const commands = documented.get(option.flags);
+        assert.ok(commands, `README does not document ${option.flags} (${command.name()})`);
+        assert.ok(commands.has(command.name()), `README does not list ${command.name()} for ${option.flags}`);
+      }
+    }
+  });
+
+  it('every flag in the README table exists on every command it names', () => {
+    for (const [flags, commands] of documented) {
+      for (const name of commands) {
+        const command = program.commands.find((candidate) => candidate.name() === name);
+        assert.ok(command, `README names an unknown command ${name} for ${flags}`);
+        assert.ok(command.options.some((option) => option.flags === flags), `${name} has no ${flags}`);
+      }
+    }
+  });
+
+  it('every command is in the README commands table', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const command of program.commands) assert.ok(readme.includes(`| \`${command.name()}\` |`), command.name());
+  });
+
+  it('.ci/run runs npm ci and then exactly the README test command', () => {
+    const ci = readFileSync(join(ROOT, '.ci', 'run'), 'utf8');
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    assert.match(readme, /^npm test\s/m);
+    const commands = ci.split('\n').filter((line) => /^npm /.test(line));
+    assert.deepEqual(commands, ['npm ci', 'npm test']);
+  });
+});

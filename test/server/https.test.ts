@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { writeCertificateFiles } from '../../src/certs/files.js';
+import { generateCertificates, type GeneratedCertificates } from '../../src/certs/generate.js';
+import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
+import { createLogger, silentLogger } from '../../src/log.js';
+import { createMetrics } from '../../src/server/metrics.js';
+import { type RunningWebhook, startWebhook, WebhookStartError } from '../../src/server/webhook.js';
+import type { ServiceAccountLookup, ServiceAccountSource } from '../../src/serviceaccounts/source.js';
+import { httpsRequest } from '../helpers/https-client.js';
+import { admissionReview, decodePatch, pod, responseOf } from '../helpers/reviews.js';
+import { LogCapture, waitFor } from '../helpers/wait.js';
+
+const ROLE = 'arn:aws:iam::111122223333:role/app';
+
+/** A source that answers after an optional delay (to keep requests in flight). */
+function delayedSource(delayMs = 0): ServiceAccountSource {
+  return {
+    lookup: async (namespace, name): Promise<ServiceAccountLookup> => {
+      if (delayMs > 0) await sleep(delayMs);
+      return { status: 'found', from: 'cache', serviceAccount: { name, namespace, annotations: { 'eks.amazonaws.com/role-arn': ROLE } } };
+    },
+    isReady: () => true,
+    describe: () => 'test source',
+    stop: async () => undefined,
+  };
+}
+
+function fingerprint(pem: string): string {
+  return new X509Certificate(pem).fingerprint256;
+}
+
+describe('HTTPS admission server', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let first: GeneratedCertificates;
+  let webhook: RunningWebhook | undefined;
+
+  before(() => {
+    first = generateCertificates({ service: 'pod-identity-webhook', namespace: 'pod-identity-webhook', hosts: ['127.0.0.1', 'localhost'] });
+  });
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'piw-https-'));
+    await writeCertificateFiles(dir, first);
+  });
+  afterEach(async () => {
+    await webhook?.close();
+    webhook = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function start(source: ServiceAccountSource = delayedSource(), logs?: LogCapture, shutdownTimeoutMs?: number): Promise<RunningWebhook> {
+    webhook = await startWebhook({
+      bindAddress: '127.0.0.1',
+      port: 0,
+      metricsPort: 0,
+      tlsCertPath: join(dir, 'tls.crt'),
+      tlsKeyPath: join(dir, 'tls.key'),
+      options: DEFAULT_MUTATION_OPTIONS,
+      serviceAccounts: source,
+      logger: logs ? createLogger(logs.write) : silentLogger,
+      metrics: createMetrics({ processMetrics: false }),
+      shutdownTimeoutMs,
+    });
+    return webhook;
+  }
+
+  it('serves /mutate over TLS with a certificate for 127.0.0.1 signed by the generated CA', async () => {
+    const server = await start();
+    const result = await httpsRequest(`https://127.0.0.1:${server.port}/mutate?timeout=10s`, { body: JSON.stringify(admissionReview(pod('app'))), ca: first.caCert });
+    assert.equal(result.status, 200);
+    assert.equal(result.peerFingerprint, fingerprint(first.cert));
+    assert.ok(decodePatch(JSON.parse(result.body)).length > 0);
+    const ready = await httpsRequest(`https://localhost:${server.port}/readyz`, { ca: first.caCert });
+    assert.equal(ready.status, 200);
+  });
+
+  it('refuses TLS 1.1 and below', async () => {
+    const server = await start();
+    await assert.rejects(
+      httpsRequest(`https://127.0.0.1:${server.port}/healthz`, { ca: first.caCert, minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }),
+      /protocol|version|alert|SSL/i,
+    );
+  });
+
+  it('serves Prometheus metrics on the metrics port', async () => {
+    const server = await start();
+    await httpsRequest(`https://127.0.0.1:${server.port}/mutate`, { body: JSON.stringify(admissionReview(pod('app'))), ca: first.caCert });
+    const response = await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /text\/plain/);
+    const text = await response.text();
+    assert.match(text, /pod_identity_webhook_admission_requests_total\{decision="mutated"\} 1/);
+    assert.match(text, /pod_identity_webhook_certificate_expiry_timestamp_seconds \d+/);
+    assert.equal((await fetch(`http://127.0.0.1:${server.metricsPort}/other`)).status, 404);
+  });
+
+  it('reloads a replaced certificate while 1,000 requests run, without a single failure', async () => {
+    const server = await start();
+    const second = generateCertificates({ service: 'pod-identity-webhook', namespace: 'pod-identity-webhook', hosts: ['127.0.0.1'] });
+    const body = JSON.stringify(admissionReview(pod('app')));
+    // Half the clients keep connections alive, half open a new TLS connection per request.
+    const agents = [new Agent({ keepAlive: true, maxSockets: 8, ca: [first.caCert, second.caCert] }), new Agent({ keepAlive: false, ca: [first.caCert, second.caCert] })];
+    const fingerprints = new Set<string | undefined>();
+    let failures = 0;
+    let done = 0;
+    const total = 1000;
+    const worker = async (index: number): Promise<void> => {
+      while (done < total) {
+        done += 1;
+        try {
+          const result = await httpsRequest(`https://127.0.0.1:${server.port}/mutate`, { body, agent: agents[index % 2] });
+          if (result.status !== 200 || responseOf(JSON.parse(result.body)).allowed !== true) failures += 1;
+          fingerprints.add(result.peerFingerprint);
+        } catch {
+          failures += 1;
+        }
+      }
+    };
+    const running = Promise.all(Array.from({ length: 32 }, (_, index) => worker(index)));
+    await waitFor('some requests done', () => done > 200);
+    // Written the way a careless tool would: certificate first, key a moment later (a mismatched pair in between).
+    writeFileSync(join(dir, 'tls.crt'), second.cert);
+    await sleep(30);
+    writeFileSync(join(dir, 'tls.key'), second.key);
+    await running;
+    for (const agent of agents) agent.destroy();
+    assert.equal(failures, 0);
+    assert.ok(fingerprints.has(fingerprint(first.cert)), 'the old certificate served the first requests');
+    assert.ok(fingerprints.has(fingerprint(second.cert)), 'the new certificate served later requests');
+    const fresh = await httpsRequest(`https://127.0.0.1:${server.port}/healthz`, { ca: second.caCert });
+    assert.equal(fresh.peerFingerprint, fingerprint(second.cert));
+  });
+
+  it('keeps the old certificate when the new files are not a valid pair', async () => {
+    const logs = new LogCapture();
+    const server = await start(delayedSource(), logs);
+    writeFileSync(join(dir, 'tls.crt'), 'not a certificate');
+    await waitFor('the skipped reload logged', () => logs.events('certificate-reload-skipped').length > 0);
+    const result = await httpsRequest(`https://127.0.0.1:${server.port}/healthz`, { ca: first.caCert });
+    assert.equal(result.peerFingerprint, fingerprint(first.cert));
+  });
+
+  it('drains in-flight requests on close, then refuses new connections', async () => {
+    const server = await start(delayedSource(400));
+    const body = JSON.stringify(admissionReview(pod('app')));
+    const inFlight = Array.from({ length: 10 }, () => httpsRequest(`https://127.0.0.1:${server.port}/mutate`, { body, ca: first.caCert }));
+    await sleep(100);
+    const closing = server.close();
+    const results = await Promise.all(inFlight);
+    assert.deepEqual(results.map((result) => result.status), Array(10).fill(200));
+    await closing;
+    webhook = undefined;
+    await assert.rejects(httpsRequest(`https://127.0.0.1:${server.port}/healthz`, { ca: first.caCert }), /ECONNREFUSED/);
+  });
+
+  it('reports unusable certificate files and busy ports as start errors', async () => {
+    await assert.rejects(
+      startWebhook({
+        bindAddress: '127.0.0.1',
+        port: 0,
+        metricsPort: undefined,
+        tlsCertPath: join(dir, 'missing.crt'),
+        tlsKeyPath: join(dir, 'tls.key'),
+        options: DEFAULT_MUTATION_OPTIONS,
+        serviceAccounts: delayedSource(),
+        logger: silentLogger,
+        metrics: createMetrics({ processMetrics: false }),
+      }),
+      (error: unknown) => error instanceof WebhookStartError && /cannot read the TLS certificate or key: .*missing\.crt/.test(error.message),
+    );
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    await assert.rejects(
+      startWebhook({
+        bindAddress: '127.0.0.1',
+        port,
+        metricsPort: undefined,
+        tlsCertPath: join(dir, 'tls.crt'),
+        tlsKeyPath: join(dir, 'tls.key'),
+        options: DEFAULT_MUTATION_OPTIONS,
+        serviceAccounts: delayedSource(),
+        logger: silentLogger,
+        metrics: createMetrics({ processMetrics: false }),
+      }),
+      new RegExp(`cannot listen on 127.0.0.1:${port}: the port is in use`),
+    );
+    blocker.close();
+  });
+});

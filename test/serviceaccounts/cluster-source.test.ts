@@ -1,0 +1,268 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import assert from 'node:assert/strict';
+import { createLogger } from '../../src/log.js';
+import { createMetrics, type WebhookMetrics } from '../../src/server/metrics.js';
+import { ClusterServiceAccountSource, type ClusterSourceConfig } from '../../src/serviceaccounts/cluster-source.js';
+import type { ServiceAccountLookup } from '../../src/serviceaccounts/source.js';
+import { FakeApiServer } from '../support/fake-apiserver.js';
+import { LogCapture, waitFor } from '../helpers/wait.js';
+
+const ROLE = 'arn:aws:iam::111122223333:role/app';
+
+function serviceAccount(namespace: string, name: string, annotations: Record<string, string> = {}): Record<string, unknown> {
+  return {
+    metadata: {
+      name,
+      namespace,
+      labels: { team: 'x' },
+      annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"big":"blob"}', ...annotations },
+      managedFields: [{ manager: 'kubectl', operation: 'Update' }],
+    },
+    secrets: [{ name: `${name}-token` }],
+  };
+}
+
+async function counterValue(metrics: WebhookMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = (await metrics.registry.getMetricsAsJSON()).find((entry) => entry.name === name);
+  const values = (metric?.values ?? []) as Array<{ value: number; labels: Record<string, string | number> }>;
+  return values
+    .filter((value) => Object.entries(labels).every(([key, expected]) => value.labels[key] === expected))
+    .reduce((sum, value) => sum + value.value, 0);
+}
+
+async function found(lookup: ServiceAccountLookup | Promise<ServiceAccountLookup>): Promise<Record<string, string> | undefined> {
+  const result = await lookup;
+  return result.status === 'found' ? { ...result.serviceAccount.annotations } : undefined;
+}
+
+describe('cluster ServiceAccount source against the fake API server', function () {
+  this.timeout(30_000);
+  let api: FakeApiServer;
+  let source: ClusterServiceAccountSource | undefined;
+  let metrics: WebhookMetrics;
+  let logs: LogCapture;
+
+  beforeEach(async () => {
+    api = new FakeApiServer({ bookmarkIntervalMs: 200 });
+    await api.start();
+    metrics = createMetrics({ processMetrics: false });
+    logs = new LogCapture();
+  });
+
+  afterEach(async () => {
+    await source?.stop();
+    source = undefined;
+    await api.stop();
+  });
+
+  function startSource(overrides: Partial<ClusterSourceConfig> = {}): ClusterServiceAccountSource {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(api.kubeconfig());
+    source = new ClusterServiceAccountSource({
+      kubeConfig,
+      annotationPrefix: 'eks.amazonaws.com',
+      logger: createLogger(logs.write, 'debug'),
+      metrics,
+      lookupTimeoutMs: 1000,
+      pageSize: 2,
+      initialBackoffMs: 20,
+      maxBackoffMs: 200,
+      ...overrides,
+    });
+    source.start();
+    return source;
+  }
+
+  it('lists in pages, keeps only prefixed annotations, and becomes ready', async () => {
+    for (let index = 0; index < 5; index += 1) {
+      api.apply('serviceaccounts', serviceAccount(`ns${index % 2}`, `sa${index}`, { 'eks.amazonaws.com/role-arn': ROLE, 'other.io/x': 'y' }));
+    }
+    const cluster = startSource();
+    assert.equal(cluster.isReady(), false);
+    await cluster.waitForSync();
+    assert.equal(cluster.isReady(), true);
+    assert.equal(cluster.size, 5);
+    const lists = api.requests.filter((request) => request.kind === 'list');
+    assert.equal(lists.length, 3, 'five items in pages of two');
+    assert.deepEqual(lists.map((request) => request.query.limit), ['2', '2', '2']);
+    assert.ok(lists[1]?.query.continue && lists[2]?.query.continue);
+    const result = await cluster.lookup('ns0', 'sa0');
+    assert.deepEqual(result, {
+      status: 'found',
+      from: 'cache',
+      serviceAccount: { key: 'ns0/sa0', name: 'sa0', namespace: 'ns0', annotations: { 'eks.amazonaws.com/role-arn': ROLE } },
+    });
+  });
+
+  it('follows watch events: added, modified, deleted', async () => {
+    const cluster = startSource();
+    await cluster.waitForSync();
+    await waitFor('a watch', () => api.activeWatches === 1);
+    api.apply('serviceaccounts', serviceAccount('team', 'app', { 'eks.amazonaws.com/role-arn': ROLE }));
+    await waitFor('ADDED applied', async () => (await found(cluster.lookup('team', 'app')))?.['eks.amazonaws.com/role-arn'] === ROLE);
+    api.apply('serviceaccounts', serviceAccount('team', 'app', { 'eks.amazonaws.com/role-arn': `${ROLE}2` }));
+    await waitFor('MODIFIED applied', async () => (await found(cluster.lookup('team', 'app')))?.['eks.amazonaws.com/role-arn'] === `${ROLE}2`);
+    const watchesBefore = api.requests.filter((request) => request.kind === 'watch').length;
+    api.delete('serviceaccounts', 'team', 'app');
+    await waitFor('DELETED applied', () => cluster.size === 0);
+    // After the delete the cache misses and the live GET says 404.
+    assert.deepEqual(await cluster.lookup('team', 'app'), { status: 'not-found', from: 'api' });
+    assert.equal(api.requests.filter((request) => request.kind === 'watch').length, watchesBefore, 'no re-watch needed');
+    const watch = api.requests.find((request) => request.kind === 'watch');
+    assert.equal(watch?.query.allowWatchBookmarks, 'true');
+    assert.ok(Number(watch?.query.timeoutSeconds) >= 300 && Number(watch?.query.timeoutSeconds) <= 600);
+  });
+
+  it('finds a ServiceAccount missing from the cache with a live GET, and counts the miss', async () => {
+    const cluster = startSource();
+    await cluster.waitForSync();
+    await waitFor('a watch', () => api.activeWatches === 1);
+    api.holdEvents(); // the watch lags: the new ServiceAccount is not in the cache yet
+    api.apply('serviceaccounts', serviceAccount('fresh', 'app', { 'eks.amazonaws.com/role-arn': ROLE }));
+    const result = await cluster.lookup('fresh', 'app');
+    assert.equal(result.status, 'found');
+    assert.equal(result.status === 'found' && result.from, 'api');
+    assert.equal(await counterValue(metrics, 'pod_identity_webhook_serviceaccount_cache_misses_total'), 1);
+    api.releaseEvents();
+    await waitFor('the watch catches up', () => cluster.size === 1);
+    assert.equal(((await cluster.lookup('fresh', 'app')) as { from: string }).from, 'cache');
+  });
+
+  it('gives up on a slow live GET after the lookup timeout, with an error the webhook reports', async () => {
+    const cluster = startSource({ lookupTimeoutMs: 150 });
+    await cluster.waitForSync();
+    api.delayGets(3000);
+    const started = Date.now();
+    const result = await cluster.lookup('slow', 'app');
+    const elapsed = Date.now() - started;
+    assert.deepEqual(result, { status: 'error', message: 'the API did not answer within 150 ms' });
+    assert.ok(elapsed < 1000, `took ${elapsed} ms`);
+    assert.equal(await counterValue(metrics, 'pod_identity_webhook_serviceaccount_lookup_errors_total'), 1);
+  });
+
+  it('relists after 410 Gone and ends up with the server\'s current state', async () => {
+    api.apply('serviceaccounts', serviceAccount('a', 'keep', { 'eks.amazonaws.com/role-arn': ROLE }));
+    api.apply('serviceaccounts', serviceAccount('a', 'drop', { 'eks.amazonaws.com/role-arn': ROLE }));
+    const cluster = startSource();
+    await cluster.waitForSync();
+    await waitFor('a watch', () => api.activeWatches === 1);
+    api.holdEvents();
+    api.delete('serviceaccounts', 'a', 'drop');
+    api.apply('serviceaccounts', serviceAccount('a', 'new', { 'eks.amazonaws.com/role-arn': ROLE }));
+    api.compact(); // the events above are gone from history
+    api.closeWatches(); // the watch ends; resuming from the old resourceVersion gets 410
+    await waitFor('a relist after 410', async () => (await counterValue(metrics, 'pod_identity_webhook_relists_total', { reason: 'gone' })) === 1);
+    await waitFor('the new state', async () => cluster.size === 2 && (await found(cluster.lookup('a', 'new'))) !== undefined);
+    const cached = await cluster.lookup('a', 'drop');
+    assert.equal(cached.status, 'not-found', 'the ServiceAccount deleted during the gap is gone from the cache');
+    assert.ok(logs.events('watch-expired').length >= 1);
+  });
+
+  it('restarts a paginated list whose continue token expired', async () => {
+    for (let index = 0; index < 6; index += 1) api.apply('serviceaccounts', serviceAccount('ns', `sa${index}`));
+    // The second page's request finds its continue token compacted away.
+    let compacted = false;
+    const original = api.requests.push.bind(api.requests);
+    api.requests.push = (...records) => {
+      for (const record of records) {
+        if (!compacted && record.kind === 'list' && record.query.continue) {
+          compacted = true;
+          api.apply('serviceaccounts', serviceAccount('ns', 'late'));
+          api.compact();
+        }
+      }
+      return original(...records);
+    };
+    const cluster = startSource();
+    await cluster.waitForSync();
+    assert.equal(cluster.size, 7);
+    assert.equal(await counterValue(metrics, 'pod_identity_webhook_relists_total', { reason: 'gone' }), 1);
+  });
+
+  it('keeps serving from the cache while the API server is away, then catches up when it returns', async () => {
+    api.apply('serviceaccounts', serviceAccount('ns', 'old', { 'eks.amazonaws.com/role-arn': ROLE }));
+    const cluster = startSource();
+    await cluster.waitForSync();
+    await waitFor('a watch', () => api.activeWatches === 1);
+    await api.stop();
+    // During the outage: cached ServiceAccounts still resolve; a miss fails with an error, not a hang.
+    assert.equal((await cluster.lookup('ns', 'old')).status, 'found');
+    const missing = await cluster.lookup('ns', 'unknown');
+    assert.equal(missing.status, 'error');
+    api.apply('serviceaccounts', serviceAccount('ns', 'made-during-outage', { 'eks.amazonaws.com/role-arn': ROLE }));
+    await api.start();
+    await waitFor('the cache catches up', async () => (await found(cluster.lookup('ns', 'made-during-outage'))) !== undefined && cluster.size === 2);
+    assert.ok((await counterValue(metrics, 'pod_identity_webhook_watch_restarts_total', { reason: 'error' })) >= 1);
+    assert.ok(cluster.isReady());
+  });
+
+  it('retries the watch after an API error', async () => {
+    const cluster = startSource();
+    await cluster.waitForSync();
+    await waitFor('a watch', () => api.activeWatches === 1);
+    api.failNext('watch', 500);
+    api.closeWatches();
+    await waitFor('a new watch', () => api.activeWatches === 1 && api.requests.filter((request) => request.kind === 'watch').length >= 3);
+    api.apply('serviceaccounts', serviceAccount('ns', 'after', { 'eks.amazonaws.com/role-arn': ROLE }));
+    await waitFor('events flow again', () => cluster.size === 1);
+  });
+
+  it('is not ready while the API refuses its credentials, and says why', async () => {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(api.kubeconfig().replace(`token: ${api.token}`, 'token: wrong'));
+    source = new ClusterServiceAccountSource({
+      kubeConfig,
+      annotationPrefix: 'eks.amazonaws.com',
+      logger: createLogger(logs.write),
+      metrics,
+      lookupTimeoutMs: 500,
+      initialBackoffMs: 20,
+      maxBackoffMs: 50,
+    });
+    source.start();
+    await waitFor('a failed list logged', () => logs.events('list-failed').length >= 2);
+    assert.equal(source.isReady(), false);
+    assert.match(String(logs.events('list-failed')[0]?.error), /401|Unauthorized/);
+  });
+
+  describe('role mapping ConfigMap', () => {
+    const mappingConfig = (config: string): Record<string, unknown> => ({
+      metadata: { name: 'roles', namespace: 'pod-identity-webhook' },
+      data: { config },
+    });
+
+    it('maps ServiceAccounts without annotations, lets annotations win, honours * and reloads on change', async () => {
+      api.apply('configmaps', mappingConfig('team/app:\n  role-arn: arn:aws:iam::111122223333:role/mapped\n  token-expiration: 3600\n"*/builder":\n  role-arn: arn:aws:iam::111122223333:role/builder\n'));
+      api.apply('configmaps', { metadata: { name: 'unrelated', namespace: 'pod-identity-webhook' }, data: { config: 'x' } });
+      api.apply('serviceaccounts', serviceAccount('team', 'app'));
+      api.apply('serviceaccounts', serviceAccount('team', 'annotated', { 'eks.amazonaws.com/role-arn': ROLE }));
+      api.apply('serviceaccounts', serviceAccount('any', 'builder'));
+      const cluster = startSource({ roleMappingConfigMap: { namespace: 'pod-identity-webhook', name: 'roles' } });
+      await cluster.waitForSync();
+      assert.deepEqual(await found(cluster.lookup('team', 'app')), {
+        'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/mapped',
+        'eks.amazonaws.com/token-expiration': '3600',
+      });
+      assert.deepEqual(await found(cluster.lookup('any', 'builder')), { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/builder' });
+
+      api.apply('configmaps', mappingConfig('team/annotated:\n  role-arn: arn:aws:iam::111122223333:role/ignored\n  audience: mapped-aud\n'));
+      await waitFor('the mapping update', async () => (await found(cluster.lookup('team', 'app'))) !== undefined && Object.keys((await found(cluster.lookup('team', 'app')))!).length === 0);
+      assert.deepEqual(await found(cluster.lookup('team', 'annotated')), { 'eks.amazonaws.com/role-arn': ROLE, 'eks.amazonaws.com/audience': 'mapped-aud' });
+      const watch = api.requests.find((request) => request.kind === 'watch' && request.path.includes('configmaps'));
+      assert.equal(watch?.query.fieldSelector, 'metadata.name=roles');
+    });
+
+    it('keeps the last good mapping when the ConfigMap becomes invalid', async () => {
+      api.apply('configmaps', mappingConfig('team/app:\n  role-arn: arn:aws:iam::111122223333:role/mapped\n'));
+      api.apply('serviceaccounts', serviceAccount('team', 'app'));
+      const cluster = startSource({ roleMappingConfigMap: { namespace: 'pod-identity-webhook', name: 'roles' } });
+      await cluster.waitForSync();
+      await waitFor('a watch on the ConfigMap', () => api.activeWatches === 2);
+      api.apply('configmaps', mappingConfig('team/app:\n  role-arm: typo\n'));
+      await waitFor('the invalid update is reported', () => logs.events('role-mapping-invalid').length === 1);
+      assert.match(String(logs.events('role-mapping-invalid')[0]?.error), /unknown setting "role-arm"/);
+      assert.deepEqual(await found(cluster.lookup('team', 'app')), { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/mapped' });
+      assert.equal(await counterValue(metrics, 'pod_identity_webhook_role_mapping_updates_total', { result: 'invalid' }), 1);
+    });
+  });
+});
