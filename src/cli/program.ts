@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { packageVersion } from '../package-info.js';
 import { registerCerts } from './certs-command.js';
+import { registerDemo, registerIssuer, registerSts, registerToken } from './lab-commands.js';
 import { registerManifests } from './manifests-command.js';
 import { registerRender } from './render-command.js';
 import { registerServe, registerStart } from './serve-command.js';
@@ -17,5 +18,9 @@ export function buildProgram(): Command {
   registerRender(program);
   registerCerts(program);
   registerManifests(program);
+  registerIssuer(program);
+  registerToken(program);
+  registerSts(program);
+  registerDemo(program);
   return program;
 }

@@ -25,12 +25,17 @@ export class CliProcess {
     this.exit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  static start(args: readonly string[], env: NodeJS.ProcessEnv = process.env): CliProcess {
-    return new CliProcess(spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  static start(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliProcess {
+    return new CliProcess(spawn(process.execPath, [CLI, ...args], { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] }));
   }
 
   async line(event: string, timeoutMs = 15_000): Promise<Record<string, unknown>> {
-    return waitFor(`log event ${event} (stderr: ${this.stderr.slice(-500)})`, () => this.lines.find((line) => line.event === event), timeoutMs);
+    return this.lineWhere(event, (line) => line.event === event, timeoutMs);
+  }
+
+  /** The first log line matching `predicate`, waiting for it to be written. */
+  async lineWhere(what: string, predicate: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+    return waitFor(`log line: ${what} (stderr: ${this.stderr.slice(-500)})`, () => this.lines.find(predicate), timeoutMs);
   }
 
   /** The port of the `listening` log line's address. */

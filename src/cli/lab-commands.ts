@@ -1,0 +1,178 @@
+import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
+import { isIP } from 'node:net';
+import { runDemo } from '../lab/demo.js';
+import { startIssuer } from '../lab/issuer-server.js';
+import { type IssuerKey, loadIssuerKey, loadOrCreateIssuerKey } from '../lab/keys.js';
+import { loadLabConfig } from '../lab/sts/config.js';
+import { loadOrCreateServerKey } from '../lab/sts/sessions.js';
+import { startSts } from '../lab/sts/start.js';
+import { mintProjectedToken } from '../lab/token.js';
+import { createLogger, type LogLevel } from '../log.js';
+import { flagValue, parseHttpUrl, parseIntegerFlag, parsePort } from './flags.js';
+import { UsageError } from './usage-error.js';
+
+const { typed, isString, isNumber } = flagValue;
+export const DEFAULT_ISSUER_KEY = 'certs/issuer.key';
+export const DEFAULT_ISSUER_URL = 'http://127.0.0.1:8081';
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function parseBindAddress(raw: string): string {
+  if (!isIP(raw)) throw new InvalidArgumentError(`"${raw}" is not an IP address`);
+  return raw;
+}
+
+function parseLabel(raw: string): string {
+  if (raw.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(raw)) throw new InvalidArgumentError(`"${raw}" is not a Kubernetes name`);
+  return raw;
+}
+
+const isStringList = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
+
+/** Loads every --key (the first signs); with none, the default key file, generated on first use. */
+async function issuerKeys(paths: string[] | undefined): Promise<IssuerKey[]> {
+  if (!paths || paths.length === 0) {
+    const loaded = await loadOrCreateIssuerKey(DEFAULT_ISSUER_KEY);
+    if (!loaded.ok) throw new UsageError(loaded.error);
+    if (loaded.created) process.stderr.write(`generated an RSA-2048 signing key in ${DEFAULT_ISSUER_KEY}\n`);
+    return [loaded.value];
+  }
+  const keys: IssuerKey[] = [];
+  for (const path of paths) {
+    const loaded = await loadIssuerKey(path);
+    if (!loaded.ok) throw new UsageError(loaded.error);
+    keys.push(loaded.value);
+  }
+  return keys;
+}
+
+function logLevelOption(): Option {
+  return new Option('--log-level <level>', 'lowest level logged').choices(['debug', 'info', 'warn', 'error']).default('info');
+}
+
+function waitForSignal(close: () => Promise<void>): void {
+  const stop = (): void => void close().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+export function registerIssuer(program: Command): void {
+  program
+    .command('issuer')
+    .description('serve an OIDC issuer: discovery document and JWKS (kid as Kubernetes computes it)')
+    .addOption(new Option('--port <port>', 'HTTP port').default(8081).argParser(parsePort))
+    .addOption(new Option('--bind-address <address>', 'address to listen on').default('127.0.0.1').argParser(parseBindAddress))
+    .addOption(new Option('--key <file>', `PEM key; repeat to publish several (the first signs) (default: ${DEFAULT_ISSUER_KEY}, generated on first run)`).argParser(collect))
+    .addOption(new Option('--issuer-url <url>', 'issuer URL to advertise (default: http://<bind-address>:<port>)').argParser(parseHttpUrl))
+    .addOption(logLevelOption())
+    .action(async (values: OptionValues) => {
+      const keys = await issuerKeys(values.key as string[] | undefined);
+      const logger = createLogger(undefined, values.logLevel as LogLevel);
+      const issuer = await startIssuer({
+        bindAddress: typed(values, 'bindAddress', isString),
+        port: typed(values, 'port', isNumber),
+        issuerUrl: values.issuerUrl as string | undefined,
+        keys: () => keys,
+      }).catch((error: Error) => {
+        throw new UsageError(error.message);
+      });
+      logger.info('issuer-listening', {
+        address: issuer.url,
+        issuer: issuer.issuer,
+        discovery: `${issuer.issuer}/.well-known/openid-configuration`,
+        jwks: `${issuer.issuer}/keys`,
+        kids: keys.map((key) => key.kid),
+      });
+      waitForSignal(() => issuer.close());
+    });
+}
+
+export function registerToken(program: Command): void {
+  program
+    .command('token')
+    .description('mint a token in the projected service-account token format and print it')
+    .addOption(new Option('--namespace <namespace>', 'namespace of the ServiceAccount (token) / the Service (certs)').makeOptionMandatory().argParser(parseLabel))
+    .addOption(new Option('--service-account <name>', 'ServiceAccount the token is for').makeOptionMandatory().argParser(parseLabel))
+    .addOption(new Option('--audience <audience>', 'token audience; repeat for several').argParser(collect))
+    .addOption(new Option('--expiration <seconds>', 'lifetime').default(3600).argParser(parseIntegerFlag(1, 2 ** 32)))
+    .addOption(new Option('--pod <name>', 'pod the token is bound to (adds kubernetes.io.pod)').argParser(parseLabel))
+    .addOption(new Option('--key <file>', `PEM key; repeat to publish several (the first signs) (default: ${DEFAULT_ISSUER_KEY}, generated on first run)`).argParser(collect))
+    .addOption(new Option('--issuer-url <url>', 'the `iss` claim').default(DEFAULT_ISSUER_URL).argParser(parseHttpUrl))
+    .action(async (values: OptionValues) => {
+      const [key] = await issuerKeys(values.key as string[] | undefined);
+      if (!key?.privateKey) throw new UsageError(`${key?.source ?? 'the key'} is a public key: a private key is needed to sign`);
+      const audiences = (values.audience as string[] | undefined) ?? ['sts.amazonaws.com'];
+      if (!isStringList(audiences) || audiences.some((audience) => audience.trim() === '')) throw new UsageError('--audience must not be empty');
+      const pod = values.pod as string | undefined;
+      const token = await mintProjectedToken(key, {
+        issuer: typed(values, 'issuerUrl', isString),
+        audiences,
+        namespace: typed(values, 'namespace', isString),
+        serviceAccount: typed(values, 'serviceAccount', isString),
+        pod: pod ? { name: pod } : undefined,
+        expirationSeconds: typed(values, 'expiration', isNumber),
+      });
+      process.stdout.write(`${token}\n`);
+    });
+}
+
+export function registerSts(program: Command): void {
+  program
+    .command('sts')
+    .description('serve a local STS: AssumeRoleWithWebIdentity (real token and trust-policy checks) and GetCallerIdentity (SigV4)')
+    .addOption(new Option('--config <file>', 'lab config: OIDC providers and roles (see manifests/lab/lab.yaml)').makeOptionMandatory())
+    .addOption(new Option('--port <port>', 'HTTP port').default(8082).argParser(parsePort))
+    .addOption(new Option('--bind-address <address>', 'address to listen on').default('127.0.0.1').argParser(parseBindAddress))
+    .addOption(new Option('--secret-file <file>', 'server key all credential secrets derive from (created on first run)').default('certs/sts-secret.key'))
+    .addOption(new Option('--clock-skew <seconds>', 'tolerance for token exp/nbf').default(30).argParser(parseIntegerFlag(0, 3600)))
+    .addOption(logLevelOption())
+    .action(async (values: OptionValues) => {
+      const config = await loadLabConfig(typed(values, 'config', isString));
+      if (!config.ok) throw new UsageError(config.error);
+      const secretFile = typed(values, 'secretFile', isString);
+      const serverKey = await loadOrCreateServerKey(secretFile);
+      if (!serverKey.ok) throw new UsageError(serverKey.error);
+      if (serverKey.created) process.stderr.write(`generated the STS server key in ${secretFile}\n`);
+      const logger = createLogger(undefined, values.logLevel as LogLevel);
+      const sts = await startSts({
+        config: config.value,
+        serverKey: serverKey.value,
+        bindAddress: typed(values, 'bindAddress', isString),
+        port: typed(values, 'port', isNumber),
+        clockToleranceSeconds: typed(values, 'clockSkew', isNumber),
+        logger,
+      }).catch((error: Error) => {
+        throw new UsageError(error.message);
+      });
+      logger.info('sts-listening', {
+        address: sts.url,
+        providers: config.value.providers.map((provider) => provider.issuer),
+        roles: [...config.value.roles.keys()],
+      });
+      waitForSignal(() => sts.close());
+    });
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('run the whole IRSA loop offline: issuer, STS, webhook patch, real AWS SDK; then a denied ServiceAccount')
+    .action(async () => {
+      const report = await runDemo();
+      const line = (label: string, text: string): void => void process.stdout.write(`${label.padEnd(10)}${text}\n`);
+      line('issuer', report.issuer);
+      line('sts', report.stsUrl);
+      for (const run of [report.allowed, report.denied]) {
+        process.stdout.write('\n');
+        line('pod', `default/${run.serviceAccount} (ServiceAccount ${run.serviceAccount}, role-arn ${run.env.AWS_ROLE_ARN})`);
+        for (const [name, value] of Object.entries(run.env)) line('', `${name}=${value}`);
+        if (run.result.ok) line('identity', `GetCallerIdentity with the AWS SDK default chain → ${run.result.arn}`);
+        else line('denied', `${run.result.code}: ${run.result.message}`);
+      }
+      const expected = report.allowed.result.ok && !report.denied.result.ok && report.denied.result.code === 'AccessDenied';
+      process.stdout.write(`\n${expected ? 'the trust policy let demo-app in and kept intruder out' : 'UNEXPECTED: see the results above'}\n`);
+      if (!expected) process.exitCode = 1;
+    });
+}

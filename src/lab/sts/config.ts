@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { parseRoleArn } from '../../engine/arn.js';
+import { isJsonObject, type Parsed } from '../../k8s/objects.js';
+import { errorMessage } from '../../log.js';
+import { parseTrustPolicy, type TrustPolicy } from './trust-policy.js';
+
+export const LAB_CONFIG_API_VERSION = 'pod-identity-webhook.io/v1alpha1';
+export const LAB_CONFIG_KIND = 'LabConfig';
+
+export interface OidcProvider {
+  /** Exactly the `iss` the tokens carry. */
+  readonly issuer: string;
+  /** Accepted `aud` values (IAM calls them client IDs). */
+  readonly audiences: readonly string[];
+  /** Where the keys are fetched from: configured, never derived from a token. */
+  readonly jwksUrl: string;
+  /** The issuer without its scheme: the IAM provider id and the condition-key prefix (`HOST/PATH:sub`). */
+  readonly id: string;
+}
+
+export interface LabRole {
+  readonly arn: string;
+  readonly partition: string;
+  readonly account: string;
+  readonly name: string;
+  /** A stable, role-unique id in IAM's format (AROA…), derived from the ARN. */
+  readonly roleId: string;
+  readonly maxSessionDuration: number;
+  readonly trustPolicy: TrustPolicy;
+}
+
+export interface LabConfig {
+  readonly providers: readonly OidcProvider[];
+  readonly roles: ReadonlyMap<string, LabRole>;
+}
+
+export function providerId(issuer: string): string {
+  return issuer.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+}
+
+/** IAM role ids are `AROA` and 17 upper-case letters and digits. */
+function roleIdFor(arn: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const digest = createHash('sha256').update(arn).digest();
+  let id = 'AROA';
+  for (let index = 0; index < 17; index += 1) id += alphabet[digest[index]! % alphabet.length];
+  return id;
+}
+
+function httpUrl(value: unknown, where: string): string {
+  if (typeof value !== 'string') throw new Error(`${where} must be a URL string`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${where} "${value}" is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`${where} must be http:// or https://`);
+  if (url.search || url.hash) throw new Error(`${where} must not have a query or fragment`);
+  return value;
+}
+
+function parseProvider(value: unknown, where: string): OidcProvider {
+  if (!isJsonObject(value)) throw new Error(`${where} must be a mapping`);
+  const issuer = httpUrl(value.issuer, `${where}.issuer`).replace(/\/+$/, '');
+  const audiences = value.audiences;
+  if (!Array.isArray(audiences) || audiences.length === 0 || !audiences.every((audience) => typeof audience === 'string' && audience !== '')) {
+    throw new Error(`${where}.audiences must be a non-empty list of strings`);
+  }
+  return { issuer, audiences, jwksUrl: httpUrl(value.jwksUrl, `${where}.jwksUrl`), id: providerId(issuer) };
+}
+
+function parseRole(value: unknown, where: string): LabRole {
+  if (!isJsonObject(value)) throw new Error(`${where} must be a mapping`);
+  if (typeof value.arn !== 'string') throw new Error(`${where}.arn is missing`);
+  const arn = parseRoleArn(value.arn);
+  if (!arn) throw new Error(`${where}.arn "${value.arn}" is not an IAM role ARN`);
+  const maxSessionDuration = value.maxSessionDuration ?? 3600;
+  if (typeof maxSessionDuration !== 'number' || !Number.isInteger(maxSessionDuration) || maxSessionDuration < 3600 || maxSessionDuration > 43200) {
+    throw new Error(`${where}.maxSessionDuration must be whole seconds from 3600 to 43200 (IAM's range)`);
+  }
+  const policy = parseTrustPolicy(value.trustPolicy);
+  if (!policy.ok) throw new Error(`${where}.trustPolicy ${policy.error}`);
+  return {
+    arn: value.arn,
+    partition: arn.partition,
+    account: arn.account,
+    name: arn.name,
+    roleId: roleIdFor(value.arn),
+    maxSessionDuration,
+    trustPolicy: policy.value,
+  };
+}
+
+/** Validates a lab config document (already parsed from YAML or JSON). */
+export function parseLabConfig(document: unknown): Parsed<LabConfig> {
+  try {
+    if (!isJsonObject(document)) throw new Error('the lab config must be a mapping');
+    if (document.apiVersion !== undefined && document.apiVersion !== LAB_CONFIG_API_VERSION) {
+      throw new Error(`apiVersion must be ${LAB_CONFIG_API_VERSION}`);
+    }
+    if (document.kind !== undefined && document.kind !== LAB_CONFIG_KIND) throw new Error(`kind must be ${LAB_CONFIG_KIND}`);
+    if (!Array.isArray(document.providers) || document.providers.length === 0) throw new Error('providers must be a non-empty list');
+    if (!Array.isArray(document.roles) || document.roles.length === 0) throw new Error('roles must be a non-empty list');
+    const providers = document.providers.map((provider, index) => parseProvider(provider, `providers[${index}]`));
+    const issuers = new Set<string>();
+    for (const provider of providers) {
+      if (issuers.has(provider.issuer)) throw new Error(`provider ${provider.issuer} is listed twice`);
+      issuers.add(provider.issuer);
+    }
+    const roles = new Map<string, LabRole>();
+    for (const [index, value] of document.roles.entries()) {
+      const role = parseRole(value, `roles[${index}]`);
+      if (roles.has(role.arn)) throw new Error(`role ${role.arn} is listed twice`);
+      roles.set(role.arn, role);
+    }
+    return { ok: true, value: { providers, roles } };
+  } catch (error) {
+    return { ok: false, error: errorMessage(error) };
+  }
+}
+
+export async function loadLabConfig(path: string): Promise<Parsed<LabConfig>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    return { ok: false, error: `cannot read ${path}: ${errorMessage(error)}` };
+  }
+  let document: unknown;
+  try {
+    document = parse(text, { maxAliasCount: 100 });
+  } catch (error) {
+    return { ok: false, error: `${path}: invalid YAML: ${errorMessage(error).split('\n')[0]}` };
+  }
+  const config = parseLabConfig(document);
+  return config.ok ? config : { ok: false, error: `${path}: ${config.error}` };
+}

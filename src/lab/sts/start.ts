@@ -1,0 +1,39 @@
+import type { Logger } from '../../log.js';
+import { listenHttp, type RunningHttpServer } from '../http.js';
+import type { LabConfig } from './config.js';
+import { createStsApp } from './server.js';
+import { type AssumedRole, StsService } from './service.js';
+import { SessionAuthority } from './sessions.js';
+import { WebIdentityVerifier } from './web-identity.js';
+
+export interface StsOptions {
+  readonly config: LabConfig;
+  /** At least 32 bytes; every credential secret is derived from it. */
+  readonly serverKey: Buffer;
+  readonly bindAddress: string;
+  readonly port: number;
+  readonly logger: Logger;
+  /** Allowed clock difference for token exp/nbf, seconds (default 30). */
+  readonly clockToleranceSeconds?: number;
+  readonly jwksTimeoutMs?: number;
+  readonly now?: () => Date;
+  readonly onAssumeRole?: (assumed: AssumedRole) => void;
+}
+
+export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
+
+/** The lab STS, listening. */
+export async function startSts(options: StsOptions): Promise<RunningHttpServer> {
+  const now = options.now ?? (() => new Date());
+  const service = new StsService({
+    config: options.config,
+    sessions: new SessionAuthority(options.serverKey),
+    verifier: new WebIdentityVerifier(options.config.providers, {
+      clockToleranceSeconds: options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
+      jwksTimeoutMs: options.jwksTimeoutMs ?? 5000,
+      now,
+    }),
+    now,
+  });
+  return listenHttp(createStsApp({ service, logger: options.logger, now, onAssumeRole: options.onAssumeRole }), options.bindAddress, options.port);
+}

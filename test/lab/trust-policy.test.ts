@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { parseLabConfig } from '../../src/lab/sts/config.js';
+import { evaluateCondition, evaluateTrustPolicy, parseTrustPolicy, type TrustPolicy } from '../../src/lab/sts/trust-policy.js';
+
+const PROVIDER = 'oidc.example.com/id/ABC';
+const PRINCIPAL = `arn:aws:iam::111122223333:oidc-provider/${PROVIDER}`;
+
+function policy(statements: unknown[]): TrustPolicy {
+  const parsed = parseTrustPolicy({ Version: '2012-10-17', Statement: statements });
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
+  return parsed.value;
+}
+
+function request(sub: string, aud = 'sts.amazonaws.com', principal = PRINCIPAL) {
+  return {
+    action: 'sts:AssumeRoleWithWebIdentity',
+    federatedPrincipal: principal,
+    context: new Map([
+      [`${PROVIDER.toLowerCase()}:sub`, [sub]],
+      [`${PROVIDER.toLowerCase()}:aud`, [aud]],
+    ]),
+  };
+}
+
+const allow = (condition: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  Effect: 'Allow',
+  Principal: { Federated: PRINCIPAL },
+  Action: 'sts:AssumeRoleWithWebIdentity',
+  Condition: condition,
+  ...extra,
+});
+
+describe('IAM trust policy evaluation', () => {
+  it('StringEquals on sub and aud (keys are case-insensitive)', () => {
+    const p = policy([allow({ StringEquals: { [`${PROVIDER.toUpperCase()}:SUB`]: 'system:serviceaccount:ns:app', [`${PROVIDER}:aud`]: 'sts.amazonaws.com' } })]);
+    assert.equal(evaluateTrustPolicy(p, request('system:serviceaccount:ns:app')).allowed, true);
+    assert.equal(evaluateTrustPolicy(p, request('system:serviceaccount:ns:other')).allowed, false);
+    assert.equal(evaluateTrustPolicy(p, request('system:serviceaccount:ns:app', 'other')).allowed, false);
+  });
+
+  it('StringLike with * and ?', () => {
+    const p = policy([allow({ StringLike: { [`${PROVIDER}:sub`]: 'system:serviceaccount:team-?:*' } })]);
+    assert.equal(evaluateTrustPolicy(p, request('system:serviceaccount:team-a:reader')).allowed, true);
+    assert.equal(evaluateTrustPolicy(p, request('system:serviceaccount:team-ab:reader')).allowed, false);
+    // Regular-expression characters are literal.
+    const dots = policy([allow({ StringLike: { [`${PROVIDER}:sub`]: 'a.b' } })]);
+    assert.equal(evaluateTrustPolicy(dots, request('axb')).allowed, false);
+  });
+
+  it('a list of values is an OR; several keys and operators are an AND', () => {
+    const p = policy([
+      allow({
+        StringEquals: { [`${PROVIDER}:sub`]: ['system:serviceaccount:a:x', 'system:serviceaccount:b:x'] },
+        StringNotEquals: { [`${PROVIDER}:aud`]: 'blocked' },
+      }),
+    ]);
+    assert.equal(evaluateTrustPolicy(p, request('system:serviceaccount:b:x')).allowed, true);
+    assert.equal(evaluateTrustPolicy(p, request('system:serviceaccount:b:x', 'blocked')).allowed, false);
+  });
+
+  it('an explicit Deny wins over any Allow', () => {
+    const p = policy([
+      allow({ StringLike: { [`${PROVIDER}:sub`]: '*' } }),
+      { Sid: 'NoAdmins', Effect: 'Deny', Principal: '*', Action: 'sts:*', Condition: { StringLike: { [`${PROVIDER}:sub`]: '*:admin' } } },
+    ]);
+    assert.equal(evaluateTrustPolicy(p, request('system:serviceaccount:a:x')).allowed, true);
+    assert.deepEqual(evaluateTrustPolicy(p, request('system:serviceaccount:a:admin')), { allowed: false, reason: 'explicitly denied by statement NoAdmins' });
+  });
+
+  it('the principal must be the federated provider; the action must match', () => {
+    const p = policy([allow({})]);
+    assert.equal(evaluateTrustPolicy(p, request('s', 'sts.amazonaws.com', 'arn:aws:iam::111122223333:oidc-provider/other')).allowed, false);
+    const wrongAction = policy([{ ...allow({}), Action: 'sts:AssumeRole' }]);
+    assert.equal(evaluateTrustPolicy(wrongAction, request('s')).allowed, false);
+    const wildcard = policy([{ ...allow({}), Action: ['sts:Assume*'] }]);
+    assert.equal(evaluateTrustPolicy(wildcard, request('s')).allowed, true);
+  });
+
+  it('explains a refusal for the logs', () => {
+    const p = policy([allow({ StringEquals: { [`${PROVIDER}:sub`]: 'system:serviceaccount:ns:app' } })]);
+    const decision = evaluateTrustPolicy(p, request('system:serviceaccount:ns:evil'));
+    assert.deepEqual(decision, {
+      allowed: false,
+      reason: `no statement allows it (statement 0: condition StringEquals ${PROVIDER}:sub not met (value: system:serviceaccount:ns:evil))`,
+    });
+  });
+
+  describe('set operators and IfExists on missing and multi-valued keys', () => {
+    const condition = (operator: string, values: string[]) => {
+      const p = policy([allow({ [operator]: { 'k:tags': values } })]);
+      return p.statements[0]!.conditions[0]!;
+    };
+    const context = (values?: string[]) => new Map(values ? [['k:tags', values]] : []);
+    const table: Array<[string, string[], string[] | undefined, boolean]> = [
+      ['StringEquals', ['a'], undefined, false],
+      ['StringEqualsIfExists', ['a'], undefined, true],
+      ['StringNotEquals', ['a'], undefined, true],
+      ['StringNotEquals', ['a'], ['a'], false],
+      ['StringNotEquals', ['a'], ['b'], true],
+      ['ForAnyValue:StringEquals', ['a'], ['b', 'a'], true],
+      ['ForAnyValue:StringEquals', ['a'], ['b', 'c'], false],
+      ['ForAnyValue:StringEquals', ['a'], undefined, false],
+      ['ForAllValues:StringEquals', ['a', 'b'], ['a', 'b'], true],
+      ['ForAllValues:StringEquals', ['a'], ['a', 'b'], false],
+      ['ForAllValues:StringEquals', ['a'], undefined, true],
+      ['ForAnyValue:StringLike', ['x*'], ['a', 'xy'], true],
+      ['ForAllValues:StringNotLike', ['x*'], ['a', 'b'], true],
+      ['StringEqualsIgnoreCase', ['ABC'], ['abc'], true],
+      ['StringNotEqualsIgnoreCase', ['ABC'], ['abc'], false],
+    ];
+    for (const [operator, values, contextValues, expected] of table) {
+      it(`${operator} ${JSON.stringify(values)} vs ${JSON.stringify(contextValues ?? null)} → ${expected}`, () => {
+        assert.equal(evaluateCondition(condition(operator, values), context(contextValues)), expected);
+      });
+    }
+  });
+
+  it('refuses policies it cannot evaluate faithfully', () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{ Statement: [allow({ NumericLessThan: { x: '1' } })] }, /unsupported condition operator "NumericLessThan"/],
+      [{ Statement: [{ ...allow({}), NotAction: 'x' }] }, /NotAction is not supported/],
+      [{ Statement: [{ Effect: 'Allow', Principal: { AWS: 'x' }, Action: 'a' }] }, /Principal must be/],
+      [{ Statement: [{ Effect: 'Maybe', Principal: '*', Action: 'a' }] }, /Effect must be Allow or Deny/],
+      [{}, /has no Statement/],
+      ['{not json', /JSON/],
+    ];
+    for (const [document, message] of cases) {
+      const parsed = parseTrustPolicy(document);
+      assert.ok(!parsed.ok && message.test(parsed.error), JSON.stringify(parsed));
+    }
+  });
+
+  it('validates the lab config with messages naming the field', () => {
+    const provider = { issuer: 'http://127.0.0.1:8081', audiences: ['sts.amazonaws.com'], jwksUrl: 'http://127.0.0.1:8081/keys' };
+    const role = { arn: 'arn:aws:iam::111122223333:role/r', trustPolicy: { Statement: [allow({})] } };
+    const cases: Array<[unknown, string]> = [
+      [{ providers: [], roles: [role] }, 'providers must be a non-empty list'],
+      [{ providers: [{ ...provider, jwksUrl: 'ftp://x' }], roles: [role] }, 'providers[0].jwksUrl must be http:// or https://'],
+      [{ providers: [{ ...provider, audiences: [] }], roles: [role] }, 'providers[0].audiences must be a non-empty list of strings'],
+      [{ providers: [provider, provider], roles: [role] }, 'provider http://127.0.0.1:8081 is listed twice'],
+      [{ providers: [provider], roles: [{ ...role, arn: 'arn:aws:iam::1:role/r' }] }, 'roles[0].arn "arn:aws:iam::1:role/r" is not an IAM role ARN'],
+      [{ providers: [provider], roles: [{ ...role, maxSessionDuration: 100 }] }, 'roles[0].maxSessionDuration must be whole seconds from 3600 to 43200 (IAM\'s range)'],
+      [{ providers: [provider], roles: [{ ...role, trustPolicy: {} }] }, 'roles[0].trustPolicy has no Statement'],
+      [{ kind: 'Other', providers: [provider], roles: [role] }, 'kind must be LabConfig'],
+    ];
+    for (const [document, error] of cases) assert.deepEqual(parseLabConfig(document), { ok: false, error });
+    const good = parseLabConfig({ providers: [provider], roles: [role] });
+    assert.ok(good.ok);
+    assert.equal(good.value.providers[0]?.id, '127.0.0.1:8081');
+    assert.match(good.value.roles.get(role.arn)?.roleId ?? '', /^AROA[A-Z2-7]{17}$/);
+  });
+});
