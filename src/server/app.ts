@@ -60,6 +60,10 @@ export function createApp(context: AppContext): express.Express {
     '/mutate',
     (req, res, next) => {
       res.locals.started = performance.now();
+      if (req.headers['content-length'] === '0') {
+        sendReviewError(res, 400, 'the request body is empty (expected an AdmissionReview)');
+        return;
+      }
       const type = req.is('application/json');
       if (type === false || (type === null && req.headers['content-type'] !== undefined)) {
         sendReviewError(res, 415, `Content-Type must be application/json, got "${String(req.headers['content-type'] ?? '')}"`.slice(0, 200));

@@ -17,6 +17,8 @@ export interface HttpTimeouts {
   readonly keepAliveTimeoutMs: number;
   /** A TLS handshake must finish within this. */
   readonly handshakeTimeoutMs: number;
+  /** How often the header and request timeouts are enforced (Node checks them on a timer). */
+  readonly checkIntervalMs: number;
 }
 
 export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
@@ -24,6 +26,7 @@ export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 120_000,
   handshakeTimeoutMs: 10_000,
+  checkIntervalMs: 1_000,
 };
 
 export interface WebhookConfig {
@@ -88,7 +91,13 @@ export async function startWebhook(config: WebhookConfig): Promise<RunningWebhoo
   });
 
   const server = createHttpsServer(
-    { cert: keyPair.value.cert, key: keyPair.value.key, minVersion: 'TLSv1.2', handshakeTimeout: timeouts.handshakeTimeoutMs },
+    {
+      cert: keyPair.value.cert,
+      key: keyPair.value.key,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: timeouts.handshakeTimeoutMs,
+      connectionsCheckingInterval: timeouts.checkIntervalMs,
+    },
     app,
   );
   server.headersTimeout = timeouts.headersTimeoutMs;

@@ -1,95 +1,11 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ANNOTATION, DEFAULT_MUTATION_OPTIONS, TOKEN_VOLUME_NAME } from '../../src/engine/defaults.js';
+import { ANNOTATION, TOKEN_VOLUME_NAME } from '../../src/engine/defaults.js';
 import { mutatePod } from '../../src/engine/mutate.js';
-import type { MutationOptions, ServiceAccountView } from '../../src/engine/types.js';
+import { optionsArbitrary, podArbitrary, serviceAccountArbitrary } from '../helpers/arbitraries.js';
 import { applyPatch } from '../../src/k8s/apply-patch.js';
 import { readPod } from '../../src/k8s/objects.js';
 import { assertOnlyAdditions } from '../helpers/preservation.js';
-
-const AWS_NAMES = [
-  'AWS_ROLE_ARN',
-  'AWS_WEB_IDENTITY_TOKEN_FILE',
-  'AWS_REGION',
-  'AWS_DEFAULT_REGION',
-  'AWS_STS_REGIONAL_ENDPOINTS',
-  'AWS_ENDPOINT_URL_STS',
-];
-const containerName = fc.constantFrom('app', 'sidecar', 'init', 'proxy', 'db', 'x~y', 'ünï');
-const unknownFields = fc.dictionary(fc.constantFrom('futureField', 'resizePolicy', 'ports', 'x/y', 'a~b'), fc.jsonValue({ maxDepth: 3 }), {
-  maxKeys: 2,
-});
-const envVar = fc.oneof(
-  fc.record({ name: fc.oneof(fc.constantFrom(...AWS_NAMES), fc.string({ maxLength: 8 })), value: fc.string({ maxLength: 12 }) }),
-  fc.record({ name: fc.constantFrom(...AWS_NAMES), valueFrom: fc.constant({ fieldRef: { fieldPath: 'metadata.name' } }) }),
-  fc.record({ value: fc.string() }),
-);
-const mount = fc.record({
-  name: fc.constantFrom(TOKEN_VOLUME_NAME, 'data', 'config'),
-  mountPath: fc.constantFrom('/data', '/aws', '/var/run/secrets/eks.amazonaws.com/serviceaccount'),
-});
-const container = fc
-  .record(
-    { name: containerName, image: fc.constant('busybox'), env: fc.array(envVar, { maxLength: 4 }), volumeMounts: fc.array(mount, { maxLength: 3 }) },
-    { requiredKeys: ['name', 'image'] },
-  )
-  .chain((base) => unknownFields.map((extra) => ({ ...extra, ...base })));
-const annotationValue = fc.oneof(fc.constantFrom('0', '600', '3600', 'abc', '-1', '99999999999', ''), fc.string({ maxLength: 6 }));
-const podArbitrary = fc.record(
-  {
-    metadata: fc.record(
-      {
-        name: fc.constant('p'),
-        annotations: fc.record(
-          {
-            'eks.amazonaws.com/token-expiration': annotationValue,
-            'eks.amazonaws.com/skip-containers': fc.array(containerName, { maxLength: 3 }).map((names) => names.join(' , ')),
-            'eks.amazonaws.com/injected-role-arn': fc.constant('arn:aws:iam::111122223333:role/other'),
-            'example.com/x': fc.string(),
-          },
-          { requiredKeys: [] },
-        ),
-      },
-      { requiredKeys: ['name'] },
-    ),
-    spec: fc.record(
-      {
-        containers: fc.array(container, { minLength: 1, maxLength: 4 }),
-        initContainers: fc.array(
-          container.map((c) => ({ ...c, restartPolicy: 'Always' })),
-          { maxLength: 2 },
-        ),
-        volumes: fc.array(fc.record({ name: fc.constantFrom(TOKEN_VOLUME_NAME, 'data'), emptyDir: fc.constant({}) }), { maxLength: 2 }),
-        nodeSelector: fc.record({ 'kubernetes.io/os': fc.constantFrom('linux', 'windows') }, { requiredKeys: [] }),
-        futureSpecField: fc.jsonValue({ maxDepth: 2 }),
-      },
-      { requiredKeys: ['containers'] },
-    ),
-  },
-  { requiredKeys: ['spec'] },
-);
-const serviceAccountArbitrary: fc.Arbitrary<ServiceAccountView> = fc.record({
-  name: fc.constant('app'),
-  namespace: fc.constant('default'),
-  annotations: fc.record(
-    {
-      'eks.amazonaws.com/role-arn': fc.constantFrom('arn:aws:iam::111122223333:role/app', 'arn:aws-cn:iam::111122223333:role/p/app', 'not-an-arn'),
-      'eks.amazonaws.com/audience': fc.constantFrom('sts.amazonaws.com', 'custom', ''),
-      'eks.amazonaws.com/sts-regional-endpoints': fc.constantFrom('true', 'false', 'maybe'),
-      'eks.amazonaws.com/token-expiration': annotationValue,
-    },
-    { requiredKeys: [] },
-  ),
-});
-const optionsArbitrary: fc.Arbitrary<MutationOptions> = fc.record({
-  annotationPrefix: fc.constant(DEFAULT_MUTATION_OPTIONS.annotationPrefix),
-  tokenAudience: fc.constantFrom('sts.amazonaws.com', 'lab'),
-  tokenExpirationSeconds: fc.integer({ min: 600, max: 2 ** 32 }),
-  tokenMountPath: fc.constantFrom(DEFAULT_MUTATION_OPTIONS.tokenMountPath, '/aws'),
-  awsDefaultRegion: fc.constantFrom(undefined, 'us-west-2'),
-  stsRegionalEndpoints: fc.boolean(),
-  stsEndpointUrl: fc.constantFrom(undefined, 'http://127.0.0.1:8082'),
-});
 
 describe('mutation engine properties (fast-check)', () => {
   it('the patch always applies, keeps every original field, and a second pass is a no-op', () => {

@@ -1,0 +1,152 @@
+import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import assert from 'node:assert/strict';
+import { randomBytes, sign } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startIssuer, type RunningIssuer } from '../../src/lab/issuer-server.js';
+import type { RunningHttpServer } from '../../src/lab/http.js';
+import { jwksOf, type IssuerKey } from '../../src/lab/keys.js';
+import { parseLabConfig, providerId } from '../../src/lab/sts/config.js';
+import { startSts } from '../../src/lab/sts/start.js';
+import { mintProjectedToken } from '../../src/lab/token.js';
+import { silentLogger } from '../../src/log.js';
+import { ACCOUNT, rsaIssuerKey, trustPolicyFor } from '../helpers/lab.js';
+
+const ROLE_A = `arn:aws:iam::${ACCOUNT}:role/a`;
+const FIXED_NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
+
+/** Signs any header and payload with RS256, including headers jose would refuse to produce. */
+function signRaw(key: IssuerKey, header: Record<string, unknown>, payload: Record<string, unknown>): string {
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${encode(header)}.${encode(payload)}`;
+  return `${input}.${sign('sha256', Buffer.from(input), key.privateKey!).toString('base64url')}`;
+}
+
+describe('lab STS against token attacks', function () {
+  this.timeout(30_000);
+  let keyA: IssuerKey;
+  let keyB: IssuerKey;
+  let issuerA: RunningIssuer;
+  let issuerB: RunningIssuer;
+  let sts: RunningHttpServer;
+  let now = FIXED_NOW;
+
+  before(async () => {
+    keyA = await rsaIssuerKey();
+    keyB = await rsaIssuerKey();
+    issuerA = await startIssuer({ bindAddress: '127.0.0.1', port: 0, keys: () => [keyA] });
+    issuerB = await startIssuer({ bindAddress: '127.0.0.1', port: 0, keys: () => [keyB] });
+    const config = parseLabConfig({
+      providers: [
+        { issuer: issuerA.issuer, audiences: ['sts.amazonaws.com'], jwksUrl: `${issuerA.issuer}/keys` },
+        { issuer: issuerB.issuer, audiences: ['sts.amazonaws.com'], jwksUrl: `${issuerB.issuer}/keys` },
+      ],
+      roles: [{ arn: ROLE_A, trustPolicy: trustPolicyFor(providerId(issuerA.issuer), 'system:serviceaccount:default:app') }],
+    });
+    assert.ok(config.ok);
+    sts = await startSts({
+      config: config.value,
+      serverKey: randomBytes(32),
+      bindAddress: '127.0.0.1',
+      port: 0,
+      logger: silentLogger,
+      clockToleranceSeconds: 30,
+      now: () => new Date(now),
+    });
+  });
+  after(async () => {
+    await sts.close();
+    await issuerA.close();
+    await issuerB.close();
+  });
+  afterEach(() => {
+    now = FIXED_NOW;
+  });
+
+  const assume = (token: string) =>
+    new STSClient({ region: 'us-east-1', endpoint: sts.url, credentials: { accessKeyId: 'AKIAUNUSED', secretAccessKey: 'unused' }, maxAttempts: 1 }).send(
+      new AssumeRoleWithWebIdentityCommand({ RoleArn: ROLE_A, RoleSessionName: 'attack', WebIdentityToken: token }),
+    );
+  const code = async (token: string): Promise<string> => {
+    try {
+      await assume(token);
+      return 'OK';
+    } catch (error) {
+      return (error as Error).name;
+    }
+  };
+  const claims = (overrides: Record<string, unknown> = {}) => {
+    const seconds = Math.floor(FIXED_NOW / 1000);
+    return { iss: issuerA.issuer, sub: 'system:serviceaccount:default:app', aud: ['sts.amazonaws.com'], iat: seconds, nbf: seconds, exp: seconds + 600, ...overrides };
+  };
+
+  it('a correctly signed token is accepted (the baseline for the attacks below)', async () => {
+    assert.equal(await code(signRaw(keyA, { alg: 'RS256', kid: keyA.kid }, claims())), 'OK');
+  });
+
+  it('a kid naming a key of another configured issuer is refused', async () => {
+    // Signed by B's key, carrying B's kid, but claiming to come from A: A's JWKS has no such key.
+    assert.equal(await code(signRaw(keyB, { alg: 'RS256', kid: keyB.kid }, claims())), 'InvalidIdentityTokenException');
+    // The same token from B's issuer is valid, but B is not trusted by role a.
+    assert.equal(await code(signRaw(keyB, { alg: 'RS256', kid: keyB.kid }, claims({ iss: issuerB.issuer }))), 'AccessDenied');
+  });
+
+  it('jku and x5u headers are never followed', async () => {
+    const attacker = await rsaIssuerKey();
+    let hits = 0;
+    const trap = createServer((_req, res) => {
+      hits += 1;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(jwksOf([attacker])));
+    });
+    await new Promise<void>((resolve) => trap.listen(0, '127.0.0.1', resolve));
+    const trapUrl = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
+    try {
+      const token = signRaw(attacker, { alg: 'RS256', kid: attacker.kid, jku: `${trapUrl}/jwks`, x5u: `${trapUrl}/cert.pem` }, claims());
+      assert.equal(await code(token), 'InvalidIdentityTokenException');
+      assert.equal(hits, 0, 'the STS fetched a URL named by the token');
+    } finally {
+      trap.close();
+    }
+  });
+
+  it('a crit header is refused even when the signature is valid', async () => {
+    const token = signRaw(keyA, { alg: 'RS256', kid: keyA.kid, crit: ['exp-extension'], 'exp-extension': 1 }, claims());
+    assert.equal(await code(token), 'InvalidIdentityTokenException');
+  });
+
+  it('a token without kid or with an embedded jwk is verified only against the provider\'s keys', async () => {
+    assert.equal(await code(signRaw(keyA, { alg: 'RS256' }, claims())), 'OK', 'the single provider key is used');
+    const attacker = await rsaIssuerKey();
+    assert.equal(await code(signRaw(attacker, { alg: 'RS256', jwk: attacker.jwk }, claims())), 'InvalidIdentityTokenException');
+  });
+
+  describe('clock skew boundaries (tolerance 30 s)', () => {
+    const seconds = Math.floor(FIXED_NOW / 1000);
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ['expired 29 s ago', { exp: seconds - 29 }, 'OK'],
+      ['expired 31 s ago', { exp: seconds - 31 }, 'ExpiredTokenException'],
+      ['valid from 29 s in the future', { nbf: seconds + 29, iat: seconds + 29 }, 'OK'],
+      ['valid from 31 s in the future', { nbf: seconds + 31, iat: seconds + 31 }, 'InvalidIdentityTokenException'],
+    ];
+    for (const [title, overrides, expected] of cases) {
+      it(`${title} → ${expected}`, async () => {
+        assert.equal(await code(signRaw(keyA, { alg: 'RS256', kid: keyA.kid }, claims(overrides))), expected);
+      });
+    }
+  });
+
+  it('the STS clock, not the caller, decides expiry', async () => {
+    const token = await mintProjectedToken(keyA, {
+      issuer: issuerA.issuer,
+      audiences: ['sts.amazonaws.com'],
+      namespace: 'default',
+      serviceAccount: 'app',
+      expirationSeconds: 600,
+      issuedAt: Math.floor(FIXED_NOW / 1000),
+    });
+    assert.equal(await code(token), 'OK');
+    now = FIXED_NOW + 700 * 1000;
+    assert.equal(await code(token), 'ExpiredTokenException');
+  });
+});
