@@ -1,4 +1,4 @@
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GeneratedCertificates } from './generate.js';
 
@@ -18,12 +18,18 @@ export async function existingCertificateFiles(directory: string): Promise<strin
   return present;
 }
 
+/** Writes a file with exactly this mode, also when it already existed with another. */
+async function writeWithMode(path: string, text: string, mode: number): Promise<void> {
+  await writeFile(path, text, { mode });
+  await chmod(path, mode);
+}
+
 /** Writes the four PEM files; keys are readable by the owner only. */
 export async function writeCertificateFiles(directory: string, certificates: GeneratedCertificates): Promise<void> {
   await mkdir(directory, { recursive: true });
-  await writeFile(join(directory, CERT_FILES.caCert), certificates.caCert, { mode: 0o644 });
-  await writeFile(join(directory, CERT_FILES.caKey), certificates.caKey, { mode: 0o600 });
-  await writeFile(join(directory, CERT_FILES.key), certificates.key, { mode: 0o600 });
+  await writeWithMode(join(directory, CERT_FILES.caCert), certificates.caCert, 0o644);
+  await writeWithMode(join(directory, CERT_FILES.caKey), certificates.caKey, 0o600);
+  await writeWithMode(join(directory, CERT_FILES.key), certificates.key, 0o600);
   // The certificate last: a watcher sees a complete pair as soon as it changes.
-  await writeFile(join(directory, CERT_FILES.cert), certificates.cert, { mode: 0o644 });
+  await writeWithMode(join(directory, CERT_FILES.cert), certificates.cert, 0o644);
 }

@@ -46,32 +46,51 @@ function validity(certificate: forge.pki.Certificate, days: number): void {
   certificate.validity.notAfter = new Date(now.getTime() + days * 24 * 60 * 60 * 1000);
 }
 
-/** A self-signed CA and a serving certificate it signs, with SANs for the webhook's Service. */
-export function generateCertificates(request: CertificateRequest): GeneratedCertificates {
-  const days = request.validityDays ?? 365;
+/** A CA able to sign serving certificates. */
+export interface CertificateAuthority {
+  readonly certificate: forge.pki.Certificate;
+  readonly privateKey: forge.pki.rsa.PrivateKey;
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+export function createCertificateAuthority(service: string, validityDays = 3650): CertificateAuthority {
   const ca = rsaKeyPair();
-  const caCert = forge.pki.createCertificate();
-  caCert.publicKey = ca.publicKey;
-  caCert.serialNumber = serialNumber();
-  validity(caCert, Math.max(days, 3650));
-  const caSubject = [{ name: 'commonName', value: `${request.service}-ca` }];
-  caCert.setSubject(caSubject);
-  caCert.setIssuer(caSubject);
-  caCert.setExtensions([
+  const certificate = forge.pki.createCertificate();
+  certificate.publicKey = ca.publicKey;
+  certificate.serialNumber = serialNumber();
+  validity(certificate, Math.max(validityDays, 3650));
+  const subject = [{ name: 'commonName', value: `${service}-ca` }];
+  certificate.setSubject(subject);
+  certificate.setIssuer(subject);
+  certificate.setExtensions([
     { name: 'basicConstraints', cA: true, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  caCert.sign(ca.privateKey, forge.md.sha256.create());
+  certificate.sign(ca.privateKey, forge.md.sha256.create());
+  return { certificate, privateKey: ca.privateKey, certPem: forge.pki.certificateToPem(certificate), keyPem: ca.pem };
+}
 
+/** Reads an existing CA (PEM certificate and RSA key), checking that they belong together. */
+export function loadCertificateAuthority(certPem: string, keyPem: string): CertificateAuthority {
+  const certificate = forge.pki.certificateFromPem(certPem);
+  const privateKey = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
+  const publicKey = certificate.publicKey as forge.pki.rsa.PublicKey;
+  if (publicKey.n.compareTo(privateKey.n) !== 0) throw new Error('the CA certificate and key do not belong together');
+  return { certificate, privateKey, certPem, keyPem };
+}
+
+/** A serving certificate signed by `ca`, with SANs for the webhook's Service and the extra hosts. */
+export function issueServingCertificate(ca: CertificateAuthority, request: CertificateRequest): GeneratedCertificates {
   const leaf = rsaKeyPair();
   const altNames = serviceAltNames(request.service, request.namespace, request.hosts);
   const cert = forge.pki.createCertificate();
   cert.publicKey = leaf.publicKey;
   cert.serialNumber = serialNumber();
-  validity(cert, days);
+  validity(cert, request.validityDays ?? 365);
   cert.setSubject([{ name: 'commonName', value: `${request.service}.${request.namespace}.svc` }]);
-  cert.setIssuer(caSubject);
+  cert.setIssuer(ca.certificate.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
@@ -81,15 +100,13 @@ export function generateCertificates(request: CertificateRequest): GeneratedCert
       altNames: altNames.map((name) => (isIP(name) ? { type: 7, ip: name } : { type: 2, value: name })),
     },
     { name: 'subjectKeyIdentifier' },
-    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
+    { name: 'authorityKeyIdentifier', keyIdentifier: ca.certificate.generateSubjectKeyIdentifier().getBytes() },
   ]);
   cert.sign(ca.privateKey, forge.md.sha256.create());
+  return { caCert: ca.certPem, caKey: ca.keyPem, cert: forge.pki.certificateToPem(cert), key: leaf.pem, altNames };
+}
 
-  return {
-    caCert: forge.pki.certificateToPem(caCert),
-    caKey: ca.pem,
-    cert: forge.pki.certificateToPem(cert),
-    key: leaf.pem,
-    altNames,
-  };
+/** A new CA and a serving certificate it signs, with SANs for the webhook's Service. */
+export function generateCertificates(request: CertificateRequest): GeneratedCertificates {
+  return issueServingCertificate(createCertificateAuthority(request.service, request.validityDays), request);
 }

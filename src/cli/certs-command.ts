@@ -1,8 +1,10 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { existingCertificateFiles, writeCertificateFiles } from '../certs/files.js';
-import { generateCertificates } from '../certs/generate.js';
+import { readFile } from 'node:fs/promises';
+import { CERT_FILES, existingCertificateFiles, writeCertificateFiles } from '../certs/files.js';
+import { type CertificateAuthority, createCertificateAuthority, issueServingCertificate, loadCertificateAuthority } from '../certs/generate.js';
+import { errorMessage } from '../log.js';
 import { flagValue, parseDnsSubdomain, parseIntegerFlag } from './flags.js';
 import { UsageError } from './usage-error.js';
 
@@ -30,22 +32,37 @@ export function registerCerts(program: Command): void {
     .addOption(new Option('--hosts <hosts>', 'extra DNS names or IP addresses, comma-separated').default([]).argParser(parseHosts))
     .addOption(new Option('--out <dir>', 'directory to write ca.crt, ca.key, tls.crt, tls.key').default('certs'))
     .addOption(new Option('--days <days>', 'validity of the serving certificate').default(365).argParser(parseIntegerFlag(1, 3650)))
-    .option('--force', 'overwrite existing files', false)
+    .option('--force', 'overwrite existing files (re-signing with the existing CA when there is one)', false)
+    .option('--new-ca', 'with --force, also replace an existing CA (the caBundle changes)', false)
     .action(async (values: OptionValues) => {
       const out = flagValue.typed(values, 'out', flagValue.isString);
       const present = await existingCertificateFiles(out);
       if (present.length > 0 && values.force !== true) {
         throw new UsageError(`${present.map((file) => join(out, file)).join(', ')} already exist; pass --force to overwrite`);
       }
-      const hosts = flagValue.typed(values, 'hosts', (v): v is string[] => Array.isArray(v));
-      const certificates = generateCertificates({
-        service: flagValue.typed(values, 'service', flagValue.isString),
+      const service = flagValue.typed(values, 'service', flagValue.isString);
+      // Rotating only the serving certificate keeps the caBundle valid while the new Secret propagates.
+      let ca: CertificateAuthority;
+      const reuse = present.includes(CERT_FILES.caCert) && present.includes(CERT_FILES.caKey) && values.newCa !== true;
+      if (reuse) {
+        try {
+          ca = loadCertificateAuthority(await readFile(join(out, CERT_FILES.caCert), 'utf8'), await readFile(join(out, CERT_FILES.caKey), 'utf8'));
+        } catch (error) {
+          throw new UsageError(`cannot reuse the CA in ${out}/: ${errorMessage(error)} (pass --new-ca to replace it)`);
+        }
+      } else {
+        ca = createCertificateAuthority(service);
+      }
+      const certificates = issueServingCertificate(ca, {
+        service,
         namespace: flagValue.typed(values, 'namespace', flagValue.isString),
-        hosts,
+        hosts: flagValue.typed(values, 'hosts', (v): v is string[] => Array.isArray(v)),
         validityDays: flagValue.typed(values, 'days', flagValue.isNumber),
       });
       await writeCertificateFiles(out, certificates);
-      process.stderr.write(`wrote ca.crt, ca.key, tls.crt, tls.key to ${out}/ (SANs: ${certificates.altNames.join(', ')})\n`);
+      process.stderr.write(
+        `${reuse ? 'kept the CA (the caBundle is unchanged) and wrote a new tls.crt, tls.key' : 'wrote ca.crt, ca.key, tls.crt, tls.key'} to ${out}/ (SANs: ${certificates.altNames.join(', ')})\n`,
+      );
       process.stdout.write(`${Buffer.from(certificates.caCert).toString('base64')}\n`);
     });
 }

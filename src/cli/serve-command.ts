@@ -26,18 +26,14 @@ function parseObjectReference(raw: string): string {
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 /** Flags shared by `serve` and `start` (start changes some defaults). */
-function addServerFlags(command: Command, defaults: { serviceAccounts?: string }): Command {
+function addServerFlags(command: Command): Command {
   command
     .addOption(new Option('--port <port>', 'HTTPS port of the admission server').default(8443).argParser(parsePort))
     .addOption(
       new Option('--bind-address <address>', 'address to listen on (default: 127.0.0.1 in local mode, 0.0.0.0 in cluster mode)'),
     )
     .addOption(new Option('--metrics-port <port>', 'HTTP port serving /metrics (Prometheus format)').default(9999).argParser(parsePort))
-    .addOption(
-      new Option('--service-accounts <path>', 'local mode: ServiceAccount manifests (a YAML/JSON file or a directory)').default(
-        defaults.serviceAccounts,
-      ),
-    )
+    .addOption(new Option('--service-accounts <path>', 'local mode: ServiceAccount manifests (a YAML/JSON file or a directory)'))
     .addOption(new Option('--kubeconfig <file>', 'cluster mode: kubeconfig to watch ServiceAccounts with (default: in-cluster config)'))
     .addOption(
       new Option('--watch-config-map <namespace/name>', 'cluster mode: ConfigMap mapping namespace/serviceaccount to role settings').argParser(
@@ -124,7 +120,7 @@ export function registerServe(program: Command): void {
     .description('run the HTTPS admission webhook (local mode with --service-accounts, else cluster mode)')
     .addOption(new Option('--tls-cert <file>', 'serving certificate (PEM); reloaded when the file changes').default('certs/tls.crt'))
     .addOption(new Option('--tls-key <file>', 'serving key (PEM); reloaded when the file changes').default('certs/tls.key'));
-  addServerFlags(command, {}).action(async (values: OptionValues) => {
+  addServerFlags(command).action(async (values: OptionValues) => {
     await runServer(values, { cert: typed(values, 'tlsCert', isString), key: typed(values, 'tlsKey', isString) });
   });
 }
@@ -140,7 +136,9 @@ export function registerStart(program: Command): void {
     .command('start')
     .description('try the webhook locally: certificates generated on first run, example ServiceAccounts, no cluster')
     .addOption(new Option('--certs-dir <dir>', 'where certificates are generated and read').default('certs'));
-  addServerFlags(command, { serviceAccounts: examples }).action(async (values: OptionValues) => {
+  addServerFlags(command).action(async (values: OptionValues) => {
+    // Local mode with the examples unless a ServiceAccount source was chosen.
+    if (values.serviceAccounts === undefined && values.kubeconfig === undefined) values.serviceAccounts = examples;
     const certsDir = resolve(typed(values, 'certsDir', isString));
     const present = await existingCertificateFiles(certsDir);
     if (!present.includes(CERT_FILES.cert) || !present.includes(CERT_FILES.key)) {
@@ -149,7 +147,7 @@ export function registerStart(program: Command): void {
       process.stderr.write(`generated a CA and a serving certificate for localhost/127.0.0.1 in ${displayPath(certsDir)}/\n`);
     }
     const webhook = await runServer(values, { cert: join(certsDir, CERT_FILES.cert), key: join(certsDir, CERT_FILES.key) });
-    const host = typed(values, 'bindAddress', isOptionalString) ?? '127.0.0.1';
+    const host = typed(values, 'bindAddress', isOptionalString) ?? (values.kubeconfig === undefined ? '127.0.0.1' : '0.0.0.0');
     const review = join(examples, 'admission-review.json');
     process.stderr.write(
       [

@@ -21,12 +21,16 @@ export function isWindowsPod(pod: PodView): boolean {
   return WINDOWS_SELECTOR_KEYS.some((key) => pod.nodeSelector[key]?.toLowerCase() === 'windows');
 }
 
+/** A container path as Windows containers see it: backslashes, on drive C: unless one is given. */
+function windowsPath(path: string): string {
+  const converted = path.replaceAll('/', '\\').replace(/\\+$/, '');
+  return /^[A-Za-z]:/.test(converted) ? converted : `C:${converted}`;
+}
+
 /** Where the token file is, given the directory the token volume is mounted at. */
 export function tokenFilePath(mountPath: string, windows: boolean): string {
   if (!windows) return `${mountPath.replace(/\/+$/, '')}/${TOKEN_FILE_NAME}`;
-  const directory = mountPath.replaceAll('/', '\\').replace(/\\+$/, '');
-  const withDrive = /^[A-Za-z]:/.test(directory) ? directory : `C:${directory}`;
-  return `${withDrive}\\${TOKEN_FILE_NAME}`;
+  return `${windowsPath(mountPath)}\\${TOKEN_FILE_NAME}`;
 }
 
 function desiredEnv(identity: InjectedIdentity, options: MutationOptions, tokenFile: string, has: (name: string) => boolean): EnvVar[] {
@@ -58,10 +62,18 @@ function containerOps(
   warnings: string[],
 ): PatchOperation[] {
   // A container that already mounts the token volume (say at another path) keeps its mount, and
-  // the token file variable points into it.
+  // the token file variable points into it: at <mount>/token, or at the mount itself when it mounts
+  // just the token file (subPath: token).
   const tokenMount = container.volumeMounts?.find((mount) => mount.name === TOKEN_VOLUME_NAME);
-  const mountPath = tokenMount?.mountPath && !tokenMount.subPath ? tokenMount.mountPath : options.tokenMountPath;
-  const tokenFile = tokenFilePath(mountPath, windows);
+  let tokenFile = tokenFilePath(options.tokenMountPath, windows);
+  if (tokenMount?.mountPath && !tokenMount.subPath) tokenFile = tokenFilePath(tokenMount.mountPath, windows);
+  else if (tokenMount?.mountPath && tokenMount.subPath === TOKEN_FILE_NAME) tokenFile = windows ? windowsPath(tokenMount.mountPath) : tokenMount.mountPath;
+  else if (tokenMount) {
+    warnings.push(
+      `container ${quoteValue(container.name)} mounts ${TOKEN_VOLUME_NAME} with subPath ${quoteValue(tokenMount.subPath ?? '')}, ` +
+        `which does not hold the token; ${quoteValue(tokenFile)} will not exist in it`,
+    );
+  }
   const present = new Map<string, string | undefined>();
   for (const variable of container.env ?? []) {
     if (variable.name !== undefined && !present.has(variable.name)) present.set(variable.name, variable.value);

@@ -88,7 +88,13 @@ export async function loadManifestPath(path: string): Promise<Parsed<ManifestDoc
   for (const entry of entries) {
     if (!MANIFEST_EXTENSIONS.has(extname(entry))) continue;
     const file = join(path, entry);
-    if (!(await stat(file)).isFile()) continue;
+    let isFile: boolean;
+    try {
+      isFile = (await stat(file)).isFile();
+    } catch (error) {
+      return { ok: false, error: describeFsError(file, error) };
+    }
+    if (!isFile) continue;
     const loaded = await loadManifestFile(file);
     if (!loaded.ok) return loaded;
     out.push(...loaded.value);

@@ -19,8 +19,9 @@ export interface AppContext {
   readonly readiness: () => Readiness;
 }
 
-function sendReviewError(res: Response, status: number, message: string, apiVersion: AdmissionVersion = 'admission.k8s.io/v1', uid = ''): void {
-  res.status(status).json(denyResponse(apiVersion, uid, status, message));
+function durationMs(res: Response): number | undefined {
+  const started = res.locals.started as number | undefined;
+  return started === undefined ? undefined : round(performance.now() - started);
 }
 
 /** Body-parser failures become AdmissionReview errors with the matching HTTP status. */
@@ -40,6 +41,13 @@ function bodyErrorStatus(error: { type?: unknown; status?: unknown }): { status:
 
 export function createApp(context: AppContext): express.Express {
   const { metrics, logger } = context;
+
+  /** Every refused review is answered as an AdmissionReview, counted and logged. */
+  const refuse = (res: Response, status: number, message: string, apiVersion: AdmissionVersion = 'admission.k8s.io/v1', uid = ''): void => {
+    res.status(status).json(denyResponse(apiVersion, uid, status, message));
+    metrics.admissionRequests.inc({ decision: 'bad-request' });
+    logger.warn('admission', { uid: uid || undefined, decision: 'bad-request', status, reason: message, durationMs: durationMs(res) });
+  };
   const app = express();
   app.set('etag', false);
   app.set('x-powered-by', false);
@@ -61,12 +69,12 @@ export function createApp(context: AppContext): express.Express {
     (req, res, next) => {
       res.locals.started = performance.now();
       if (req.headers['content-length'] === '0') {
-        sendReviewError(res, 400, 'the request body is empty (expected an AdmissionReview)');
+        refuse(res, 400, 'the request body is empty (expected an AdmissionReview)');
         return;
       }
       const type = req.is('application/json');
       if (type === false || (type === null && req.headers['content-type'] !== undefined)) {
-        sendReviewError(res, 415, `Content-Type must be application/json, got "${String(req.headers['content-type'] ?? '')}"`.slice(0, 200));
+        refuse(res, 415, `Content-Type must be application/json, got "${String(req.headers['content-type'] ?? '')}"`.slice(0, 200));
         return;
       }
       next();
@@ -77,9 +85,7 @@ export function createApp(context: AppContext): express.Express {
       const parsed = parseAdmissionReview(req.body as unknown);
       if (!parsed.ok) {
         const problem = parsed.problem!;
-        metrics.admissionRequests.inc({ decision: 'bad-request' });
-        logger.warn('admission', { uid: problem.uid || undefined, decision: 'bad-request', reason: problem.message, durationMs: round(performance.now() - started) });
-        sendReviewError(res, 400, problem.message, problem.apiVersion, problem.uid);
+        refuse(res, 400, problem.message, problem.apiVersion, problem.uid);
         return;
       }
       const request = parsed.value;
@@ -115,8 +121,7 @@ export function createApp(context: AppContext): express.Express {
     if (res.headersSent) return;
     const status = bodyError?.status ?? 500;
     if (status >= 500) logger.error('request-failed', { path: req.path, error: String(error) });
-    metrics.admissionRequests.inc({ decision: 'bad-request' });
-    if (req.path === '/mutate') sendReviewError(res, status, bodyError?.message ?? 'internal error');
+    if (req.path === '/mutate') refuse(res, status, bodyError?.message ?? 'internal error');
     else res.status(status).json({ status: 'error', message: bodyError?.message ?? 'internal error' });
   });
   return app;

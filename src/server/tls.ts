@@ -44,6 +44,8 @@ export class CertificateReloader {
   private watchers: FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
   private current: KeyPair;
+  /** Reloads run one after another, so an older pair can never be installed after a newer one. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly certPath: string,
@@ -74,7 +76,13 @@ export class CertificateReloader {
   }
 
   /** Loads the files again; returns whether a new pair was installed. */
-  async reload(): Promise<boolean> {
+  reload(): Promise<boolean> {
+    const next = this.queue.then(() => this.reloadNow());
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async reloadNow(): Promise<boolean> {
     const loaded = await loadKeyPair(this.certPath, this.keyPath);
     if (!loaded.ok) {
       // Often the middle of an update (cert written, key not yet): the next file event retries.

@@ -159,7 +159,12 @@ export async function startWebhook(config: WebhookConfig): Promise<RunningWebhoo
         metricsServer.closeAllConnections();
         await metricsClosed;
       }
-      await config.serviceAccounts.stop();
+      // A source stuck on an unreachable API server must not keep the process from exiting.
+      const stopped = await Promise.race([
+        config.serviceAccounts.stop().then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
+      ]);
+      if (!stopped) logger.warn('serviceaccount-source-stop-timeout', {});
       logger.info('stopped', {});
     })();
     return closing;

@@ -14,6 +14,8 @@ export interface ClusterSourceConfig {
   readonly metrics: WebhookMetrics;
   /** Budget for the live GET made on a cache miss. */
   readonly lookupTimeoutMs: number;
+  /** Budget for one page of a list (default 60 s); a list that stalls is retried. */
+  readonly listTimeoutMs?: number;
   /** Optional ConfigMap mapping ServiceAccounts to role settings. */
   readonly roleMappingConfigMap?: { readonly namespace: string; readonly name: string };
   readonly pageSize?: number;
@@ -39,14 +41,20 @@ function objectMeta(object: unknown): ObjectMeta | undefined {
   return { name, namespace, annotations: isJsonObject(annotations) ? annotations : undefined };
 }
 
-function timeoutMiddleware(milliseconds: number): ObservableMiddleware {
+/** Aborts the request after `milliseconds`, or earlier when `signal` aborts. */
+function abortMiddleware(milliseconds: number, signal?: AbortSignal): ObservableMiddleware {
   return {
     pre: (context) => {
-      context.setSignal(AbortSignal.timeout(milliseconds));
+      const timeout = AbortSignal.timeout(milliseconds);
+      context.setSignal(signal ? AbortSignal.any([signal, timeout]) : timeout);
       return new Observable(Promise.resolve(context));
     },
     post: (response) => new Observable(Promise.resolve(response)),
   };
+}
+
+function bounded(milliseconds: number, signal?: AbortSignal): { middleware: ObservableMiddleware[]; middlewareMergeStrategy: 'append' } {
+  return { middleware: [abortMiddleware(milliseconds, signal)], middlewareMergeStrategy: 'append' };
 }
 
 function httpStatus(error: unknown): number | undefined {
@@ -116,8 +124,10 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
     this.serviceAccounts = new Reflector<CachedServiceAccount>({
       ...common,
       name: 'serviceaccounts',
-      listPage: async (continueToken, limit): Promise<ListPage> => {
-        const list = await callApi(() => this.api.listServiceAccountForAllNamespaces({ limit, _continue: continueToken }));
+      listPage: async (continueToken, limit, signal): Promise<ListPage> => {
+        const list = await callApi(() =>
+          this.api.listServiceAccountForAllNamespaces({ limit, _continue: continueToken }, bounded(config.listTimeoutMs ?? 60_000, signal)),
+        );
         return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continueToken: list.metadata?._continue };
       },
       watchPath: '/api/v1/serviceaccounts',
@@ -143,9 +153,12 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
       this.mappingReflector = new Reflector<Record<string, string>>({
         ...common,
         name: `configmap ${mapped.namespace}/${mapped.name}`,
-        listPage: async (continueToken, limit) => {
+        listPage: async (continueToken, limit, signal) => {
           const list = await callApi(() =>
-            this.api.listNamespacedConfigMap({ namespace: mapped.namespace, fieldSelector, limit, _continue: continueToken }),
+            this.api.listNamespacedConfigMap(
+              { namespace: mapped.namespace, fieldSelector, limit, _continue: continueToken },
+              bounded(config.listTimeoutMs ?? 60_000, signal),
+            ),
           );
           return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continueToken: list.metadata?._continue };
         },
@@ -220,7 +233,7 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
     try {
       const object = await this.api.readNamespacedServiceAccount(
         { name, namespace },
-        { middleware: [timeoutMiddleware(timeout)], middlewareMergeStrategy: 'append' },
+        bounded(timeout),
       );
       const compacted = this.compact(object);
       if (!compacted) return { status: 'error', message: 'the API returned an object without metadata' };

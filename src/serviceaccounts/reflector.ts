@@ -14,8 +14,11 @@ export interface ReflectorConfig<T> {
   /** For logs: what is being reflected. */
   readonly name: string;
   readonly kubeConfig: KubeConfig;
-  /** One page of the list; must throw an error with `code` or `statusCode` 410 when the continue token expired. */
-  readonly listPage: (continueToken: string | undefined, limit: number) => Promise<ListPage>;
+  /**
+   * One page of the list; must throw an error with `code` or `statusCode` 410 when the continue
+   * token expired, and give up when `signal` aborts (the reflector stops).
+   */
+  readonly listPage: (continueToken: string | undefined, limit: number, signal: AbortSignal) => Promise<ListPage>;
   readonly watchPath: string;
   readonly watchQuery?: Readonly<Record<string, string>>;
   /** Keeps what the cache needs of an object; undefined drops it. */
@@ -141,7 +144,7 @@ export class Reflector<T> {
     do {
       let page: ListPage;
       try {
-        page = await this.config.listPage(continueToken, this.config.pageSize ?? 500);
+        page = await this.config.listPage(continueToken, this.config.pageSize ?? 500, this.abort.signal);
       } catch (error) {
         if (statusCode(error) === 410) throw new GoneError(`list continue token expired: ${errorMessage(error)}`);
         throw error;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -79,15 +79,37 @@ describe('certs command', () => {
     assert.match(result.stderr, /SANs: hook, hook\.sys/);
   });
 
-  it('refuses to overwrite without --force, then overwrites with it', async () => {
+  it('refuses to overwrite without --force; --force re-signs with the existing CA; --new-ca replaces it', async () => {
     assert.equal((await runCli(['certs', '--out', dir])).code, 0);
-    const before = readFileSync(join(dir, 'tls.crt'), 'utf8');
+    const read = (file: string) => readFileSync(join(dir, file), 'utf8');
+    const [ca, cert] = [read('ca.crt'), read('tls.crt')];
     const refused = await runCli(['certs', '--out', dir]);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /already exist; pass --force to overwrite/);
-    assert.equal(readFileSync(join(dir, 'tls.crt'), 'utf8'), before);
-    assert.equal((await runCli(['certs', '--out', dir, '--force'])).code, 0);
-    assert.notEqual(readFileSync(join(dir, 'tls.crt'), 'utf8'), before);
+    assert.equal(read('tls.crt'), cert);
+
+    chmodSync(join(dir, 'tls.key'), 0o644); // someone loosened it
+    const rotated = await runCli(['certs', '--out', dir, '--force']);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.match(rotated.stderr, /kept the CA \(the caBundle is unchanged\)/);
+    assert.equal(read('ca.crt'), ca, 'the CA stays, so the caBundle stays valid');
+    assert.notEqual(read('tls.crt'), cert);
+    assert.ok(new X509Certificate(read('tls.crt')).verify(new X509Certificate(ca).publicKey), 'signed by the kept CA');
+    assert.equal(statSync(join(dir, 'tls.key')).mode & 0o777, 0o600, 'key permissions are restored');
+    assert.equal(Buffer.from(rotated.stdout.trim(), 'base64').toString(), ca);
+
+    const replaced = await runCli(['certs', '--out', dir, '--force', '--new-ca']);
+    assert.equal(replaced.code, 0);
+    assert.notEqual(read('ca.crt'), ca);
+    assert.ok(new X509Certificate(read('tls.crt')).verify(new X509Certificate(read('ca.crt')).publicKey));
+  });
+
+  it('says so when the existing CA cannot be reused', async () => {
+    assert.equal((await runCli(['certs', '--out', dir])).code, 0);
+    writeFileSync(join(dir, 'ca.key'), generateCertificates({ service: 'x', namespace: 'y' }).caKey);
+    const result = await runCli(['certs', '--out', dir, '--force']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /cannot reuse the CA in .*: the CA certificate and key do not belong together \(pass --new-ca to replace it\)/);
   });
 
   it('rejects names that cannot be DNS labels', async () => {

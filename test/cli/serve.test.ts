@@ -116,5 +116,16 @@ describe('serve and start commands (separate processes)', function () {
     const badKubeconfig = await runCli(['serve', '--kubeconfig', join(dir, 'missing-kubeconfig'), '--port', '0']);
     assert.equal(badKubeconfig.code, 2);
     assert.match(badKubeconfig.stderr, /cannot load kubeconfig/);
+    // start takes the cluster mode too: --kubeconfig replaces the example ServiceAccounts.
+    const startCluster = await runCli(['start', '--certs-dir', join(dir, 'certs'), '--kubeconfig', join(dir, 'missing-kubeconfig'), '--port', '0']);
+    assert.equal(startCluster.code, 2);
+    assert.match(startCluster.stderr, /cannot load kubeconfig/);
+    // A dangling symlink in a ServiceAccount directory is a one-line error, not a crash.
+    const { mkdirSync, symlinkSync } = await import('node:fs');
+    mkdirSync(join(dir, 'accounts'));
+    symlinkSync(join(dir, 'gone.yaml'), join(dir, 'accounts', 'broken.yaml'));
+    const broken = await runCli(['serve', '--service-accounts', join(dir, 'accounts'), '--port', '0']);
+    assert.equal(broken.code, 2);
+    assert.match(broken.stderr, /^pod-identity-webhook: .*broken\.yaml: no such file or directory\n$/);
   });
 });

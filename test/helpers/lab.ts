@@ -53,6 +53,7 @@ export interface LabOptions {
   readonly logger?: Logger;
   readonly clockToleranceSeconds?: number;
   readonly jwksTimeoutMs?: number;
+  readonly jwksRefetchCooldownMs?: number;
 }
 
 /** Issuer + STS on 127.0.0.1 with a demo-app role (max 1 h) and a `short` role. */
@@ -80,6 +81,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       now: options.now,
       clockToleranceSeconds: options.clockToleranceSeconds,
       jwksTimeoutMs: options.jwksTimeoutMs,
+      jwksRefetchCooldownMs: options.jwksRefetchCooldownMs,
       onAssumeRole: (entry) => assumed.push(entry),
     });
   let sts = await launch(0);

@@ -1,9 +1,11 @@
 import { AssumeRoleWithWebIdentityCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import FakeTimers from '@sinonjs/fake-timers';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { base64url, SignJWT, UnsecuredJWT } from 'jose';
 import { waitFor } from '../helpers/wait.js';
 import { ACCOUNT, type Lab, ROLE_ARN, rsaIssuerKey, SHORT_ROLE_ARN, startLab, withAwsEnv } from '../helpers/lab.js';
@@ -165,6 +167,24 @@ describe('lab STS driven by the real AWS SDK for JavaScript v3', function () {
       assert.equal(identity.Arn, `arn:aws:sts::${ACCOUNT}:assumed-role/demo-app/test-session`);
     });
 
+    it('a body changed after signing → SignatureDoesNotMatch, even with a matching x-amz-content-sha256 header added', async () => {
+      const result = await assume(await lab.mint());
+      const credentials = { accessKeyId: result.Credentials!.AccessKeyId!, secretAccessKey: result.Credentials!.SecretAccessKey!, sessionToken: result.Credentials!.SessionToken! };
+      const tampered = new STSClient({ region: 'us-east-1', endpoint: lab.sts.url, credentials, maxAttempts: 1 });
+      tampered.middlewareStack.add(
+        (next) => async (args) => {
+          const request = args.request as { headers: Record<string, string>; body: string };
+          request.headers['x-amz-content-sha256'] = createHash('sha256').update(request.body).digest('hex');
+          request.body = `${request.body}&Tampered=yes`;
+          request.headers['content-length'] = String(Buffer.byteLength(request.body));
+          return next(args);
+        },
+        { step: 'finalizeRequest', priority: 'low', name: 'tamperBody' },
+      );
+      const error = await sdkError(tampered.send(new GetCallerIdentityCommand({})));
+      assert.equal(error.name, 'SignatureDoesNotMatch');
+    });
+
     it('a wrong secret key → SignatureDoesNotMatch; a forged session token → InvalidClientTokenId', async () => {
       const result = await assume(await lab.mint());
       const base = { accessKeyId: result.Credentials!.AccessKeyId!, secretAccessKey: result.Credentials!.SecretAccessKey!, sessionToken: result.Credentials!.SessionToken! };
@@ -199,11 +219,14 @@ describe('lab STS driven by the real AWS SDK for JavaScript v3', function () {
     }
   });
 
-  it('a rotated key: the STS refetches the JWKS once for an unknown kid and accepts the new key', async () => {
+  it('a rotated key: the STS refetches the JWKS once for an unknown kid (after the cooldown) and accepts the new key', async () => {
     assert.ok(await assume(await lab.mint())); // the JWKS with the old key is now cached
     const next = await rsaIssuerKey();
     lab.keys.unshift(next);
-    const result = await assume(await lab.mint({}, next));
+    const token = await lab.mint({}, next);
+    assert.equal((await sdkError(assume(token))).name, 'InvalidIdentityTokenException', 'within the 2 s cooldown the cached JWKS answers');
+    await sleep(2100);
+    const result = await assume(token);
     assert.ok(result.Credentials?.AccessKeyId);
   });
 

@@ -30,11 +30,19 @@ describe('lab STS against token attacks', function () {
   let issuerB: RunningIssuer;
   let sts: RunningHttpServer;
   let now = FIXED_NOW;
+  let jwksFetchesA = 0;
 
   before(async () => {
     keyA = await rsaIssuerKey();
     keyB = await rsaIssuerKey();
-    issuerA = await startIssuer({ bindAddress: '127.0.0.1', port: 0, keys: () => [keyA] });
+    issuerA = await startIssuer({
+      bindAddress: '127.0.0.1',
+      port: 0,
+      keys: () => {
+        jwksFetchesA += 1;
+        return [keyA];
+      },
+    });
     issuerB = await startIssuer({ bindAddress: '127.0.0.1', port: 0, keys: () => [keyB] });
     const config = parseLabConfig({
       providers: [
@@ -119,6 +127,18 @@ describe('lab STS against token attacks', function () {
     assert.equal(await code(signRaw(keyA, { alg: 'RS256' }, claims())), 'OK', 'the single provider key is used');
     const attacker = await rsaIssuerKey();
     assert.equal(await code(signRaw(attacker, { alg: 'RS256', jwk: attacker.jwk }, claims())), 'InvalidIdentityTokenException');
+  });
+
+  it('made-up kids cannot make the STS hammer the issuer: one JWKS refetch per 2 s cooldown at most', async () => {
+    const attacker = await rsaIssuerKey();
+    const before = jwksFetchesA;
+    const started = Date.now();
+    for (let index = 0; index < 20; index += 1) {
+      const token = signRaw(attacker, { alg: 'RS256', kid: randomBytes(16).toString('base64url') }, claims());
+      assert.equal(await code(token), 'InvalidIdentityTokenException');
+    }
+    const elapsed = Date.now() - started;
+    assert.ok(jwksFetchesA - before <= 1 + Math.floor(elapsed / 2000), `${jwksFetchesA - before} JWKS fetches in ${elapsed} ms`);
   });
 
   describe('clock skew boundaries (tolerance 30 s)', () => {

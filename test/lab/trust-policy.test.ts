@@ -14,7 +14,7 @@ function policy(statements: unknown[]): TrustPolicy {
 function request(sub: string, aud = 'sts.amazonaws.com', principal = PRINCIPAL) {
   return {
     action: 'sts:AssumeRoleWithWebIdentity',
-    federatedPrincipal: principal,
+    principal: { type: 'Federated' as const, ids: [principal] },
     context: new Map([
       [`${PROVIDER.toLowerCase()}:sub`, [sub]],
       [`${PROVIDER.toLowerCase()}:aud`, [aud]],
@@ -119,7 +119,11 @@ describe('IAM trust policy evaluation', () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ Statement: [allow({ NumericLessThan: { x: '1' } })] }, /unsupported condition operator "NumericLessThan"/],
       [{ Statement: [{ ...allow({}), NotAction: 'x' }] }, /NotAction is not supported/],
-      [{ Statement: [{ Effect: 'Allow', Principal: { AWS: 'x' }, Action: 'a' }] }, /Principal must be/],
+      [{ Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'a' }] }, /Principal: unknown field "Service"/],
+      [{ Statement: [{ Effect: 'Allow', Principal: 'someone', Action: 'a' }] }, /Principal must be "\*" or/],
+      [{ Statement: [{ ...allow({}), Conditions: { StringEquals: { 'k:sub': 'x' } } }] }, /Statement\[0\]: unknown field "Conditions"/],
+      [{ Statement: [{ ...allow({}), condition: {} }] }, /unknown field "condition"/],
+      [{ Version: '2012-10-17', Statment: [] }, /the policy: unknown field "Statment"/],
       [{ Statement: [{ Effect: 'Maybe', Principal: '*', Action: 'a' }] }, /Effect must be Allow or Deny/],
       [{}, /has no Statement/],
       ['{not json', /JSON/],

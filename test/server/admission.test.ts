@@ -189,6 +189,19 @@ describe('admission HTTP API (supertest)', () => {
     assert.equal(typeof line?.time, 'string');
   });
 
+  it('logs and counts refused requests too', async () => {
+    logs.lines.length = 0;
+    await request(app).post('/mutate').set('content-type', 'text/plain').send('{}').expect(415);
+    await request(app).post('/mutate').set('content-type', 'application/json').send('{"oops"').expect(400);
+    assert.deepEqual(
+      logs.events('admission').map((line) => [line.decision, line.status]),
+      [
+        ['bad-request', 415],
+        ['bad-request', 400],
+      ],
+    );
+  });
+
   it('counts decisions in metrics', async () => {
     const before = (await metrics.registry.getSingleMetricAsString('pod_identity_webhook_admission_requests_total')).match(/decision="mutated"} (\d+)/)?.[1];
     await post(admissionReview(pod('app'))).expect(200);

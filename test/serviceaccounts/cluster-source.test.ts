@@ -225,6 +225,41 @@ describe('cluster ServiceAccount source against the fake API server', function (
     assert.match(String(logs.events('list-failed')[0]?.error), /401|Unauthorized/);
   });
 
+  it('retries a list that stalls, and stops promptly even while a list hangs', async () => {
+    // A TLS server that accepts connections and never answers.
+    const { createServer } = await import('node:tls');
+    const { generateCertificates } = await import('../../src/certs/generate.js');
+    const certificates = generateCertificates({ service: 'kubernetes', namespace: 'default', hosts: ['127.0.0.1'] });
+    const silent = createServer({ cert: certificates.cert, key: certificates.key }, () => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(
+      api.kubeconfig().replace(api.url, `https://127.0.0.1:${port}`).replace(/certificate-authority-data: .*/, `certificate-authority-data: ${Buffer.from(certificates.caCert).toString('base64')}`),
+    );
+    source = new ClusterServiceAccountSource({
+      kubeConfig,
+      annotationPrefix: 'eks.amazonaws.com',
+      logger: createLogger(logs.write),
+      metrics,
+      lookupTimeoutMs: 200,
+      listTimeoutMs: 200,
+      initialBackoffMs: 20,
+      maxBackoffMs: 50,
+    });
+    try {
+      source.start();
+      await waitFor('two timed-out lists', () => logs.events('list-failed').length >= 2, 5000);
+      assert.equal(source.isReady(), false);
+      const started = Date.now();
+      await source.stop();
+      assert.ok(Date.now() - started < 1000, `stop took ${Date.now() - started} ms`);
+      source = undefined;
+    } finally {
+      silent.close();
+    }
+  });
+
   describe('role mapping ConfigMap', () => {
     const mappingConfig = (config: string): Record<string, unknown> => ({
       metadata: { name: 'roles', namespace: 'pod-identity-webhook' },

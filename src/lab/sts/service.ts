@@ -107,7 +107,7 @@ export class StsService {
     const prefix = identity.provider.id.toLowerCase();
     const decision = evaluateTrustPolicy(role.trustPolicy, {
       action: 'sts:AssumeRoleWithWebIdentity',
-      federatedPrincipal: providerArn,
+      principal: { type: 'Federated', ids: [providerArn] },
       context: new Map([
         [`${prefix}:sub`, [identity.subject]],
         [`${prefix}:aud`, [identity.audience]],

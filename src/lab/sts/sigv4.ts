@@ -34,14 +34,16 @@ export interface SignatureClaims {
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 /** How far X-Amz-Date may be from the server's clock. */
 export const MAX_CLOCK_SKEW_SECONDS = 300;
+/** STS accepts a presigned request for 15 minutes after X-Amz-Date, whatever X-Amz-Expires says. */
+export const PRESIGNED_LIFETIME_SECONDS = 900;
 
 function rfc3986(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-function decodeComponent(value: string): string {
+function decodeComponent(value: string, plusIsSpace: boolean): string {
   try {
-    return decodeURIComponent(value.replace(/\+/g, '%20'));
+    return decodeURIComponent(plusIsSpace ? value.replace(/\+/g, '%20') : value);
   } catch {
     return value;
   }
@@ -51,7 +53,7 @@ function queryPairs(rawQuery: string): Array<[string, string]> {
   if (rawQuery === '') return [];
   return rawQuery.split('&').map((pair) => {
     const index = pair.indexOf('=');
-    return index < 0 ? [decodeComponent(pair), ''] : [decodeComponent(pair.slice(0, index)), decodeComponent(pair.slice(index + 1))];
+    return index < 0 ? [decodeComponent(pair, true), ''] : [decodeComponent(pair.slice(0, index), true), decodeComponent(pair.slice(index + 1), true)];
   });
 }
 
@@ -141,7 +143,7 @@ export function checkSignatureTime(claims: SignatureClaims, nowSeconds: number):
   if (signedAt > nowSeconds + MAX_CLOCK_SKEW_SECONDS) {
     throw new StsError('SignatureDoesNotMatch', `Signature not yet current: ${claims.amzDate} is more than ${MAX_CLOCK_SKEW_SECONDS} seconds in the future`);
   }
-  const limit = claims.presigned ? signedAt + (claims.expiresSeconds ?? 0) : signedAt + MAX_CLOCK_SKEW_SECONDS;
+  const limit = signedAt + (claims.presigned ? PRESIGNED_LIFETIME_SECONDS : MAX_CLOCK_SKEW_SECONDS);
   if (nowSeconds > limit) throw new StsError('SignatureDoesNotMatch', `Signature expired: ${claims.amzDate} is now earlier than the allowed window`);
 }
 
@@ -152,7 +154,7 @@ function sha256Hex(data: string | Buffer): string {
 function canonicalRequest(request: SignedRequest, claims: SignatureClaims): string {
   const path = request.path
     .split('/')
-    .map((segment) => rfc3986(decodeComponent(segment)))
+    .map((segment) => rfc3986(decodeComponent(segment, false)))
     .join('/');
   const query = queryPairs(request.rawQuery)
     .filter(([key]) => !(claims.presigned && key === 'X-Amz-Signature'))
@@ -163,8 +165,8 @@ function canonicalRequest(request: SignedRequest, claims: SignatureClaims): stri
   const headers = claims.signedHeaders
     .map((name) => `${name}:${(header(request.headers, name) ?? '').trim().replace(/\s+/g, ' ')}\n`)
     .join('');
-  const payloadHash = header(request.headers, 'x-amz-content-sha256') ?? sha256Hex(request.body);
-  return [request.method.toUpperCase(), path || '/', query, headers, claims.signedHeaders.join(';'), payloadHash].join('\n');
+  // The body is always hashed: a client's x-amz-content-sha256 must agree with it (see verifySignature).
+  return [request.method.toUpperCase(), path || '/', query, headers, claims.signedHeaders.join(';'), sha256Hex(request.body)].join('\n');
 }
 
 /** The signature a client holding `secretAccessKey` would have computed for this request. */
@@ -179,6 +181,11 @@ export function expectedSignature(request: SignedRequest, claims: SignatureClaim
 /** Throws SignatureDoesNotMatch unless the request's signature is the one its secret produces. */
 export function verifySignature(request: SignedRequest, claims: SignatureClaims, secretAccessKey: string): void {
   if (!claims.signedHeaders.includes('host')) throw new StsError('SignatureDoesNotMatch', 'The host header must be signed');
+  const declaredHash = header(request.headers, 'x-amz-content-sha256');
+  if (declaredHash !== undefined && declaredHash !== sha256Hex(request.body)) {
+    // Also refuses UNSIGNED-PAYLOAD: STS requests always sign their body.
+    throw new StsError('SignatureDoesNotMatch', 'The provided x-amz-content-sha256 header does not match what was computed.');
+  }
   const expected = Buffer.from(expectedSignature(request, claims, secretAccessKey), 'utf8');
   const given = Buffer.from(claims.signature, 'utf8');
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) {

@@ -16,11 +16,14 @@ export interface StsOptions {
   /** Allowed clock difference for token exp/nbf, seconds (default 30). */
   readonly clockToleranceSeconds?: number;
   readonly jwksTimeoutMs?: number;
+  /** Minimum time between JWKS refetches caused by unknown `kid`s (default 2000 ms). */
+  readonly jwksRefetchCooldownMs?: number;
   readonly now?: () => Date;
   readonly onAssumeRole?: (assumed: AssumedRole) => void;
 }
 
 export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
+export const DEFAULT_JWKS_REFETCH_COOLDOWN_MS = 2000;
 
 /** The lab STS, listening. */
 export async function startSts(options: StsOptions): Promise<RunningHttpServer> {
@@ -31,6 +34,7 @@ export async function startSts(options: StsOptions): Promise<RunningHttpServer> 
     verifier: new WebIdentityVerifier(options.config.providers, {
       clockToleranceSeconds: options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
       jwksTimeoutMs: options.jwksTimeoutMs ?? 5000,
+      jwksRefetchCooldownMs: options.jwksRefetchCooldownMs ?? DEFAULT_JWKS_REFETCH_COOLDOWN_MS,
       now,
     }),
     now,

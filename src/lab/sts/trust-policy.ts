@@ -1,9 +1,10 @@
 import { isJsonObject, type Parsed } from '../../k8s/objects.js';
 
 /**
- * IAM trust policies, as far as AssumeRoleWithWebIdentity needs them: Effect, Principal.Federated,
- * Action (with wildcards) and string conditions. Anything else in a policy is refused when the lab
- * config loads, so a policy never silently means less than it says.
+ * IAM trust policies, as far as the lab's STS actions need them: Effect, Principal (Federated, AWS
+ * or "*"), Action (with wildcards) and string conditions. Any other element, and any field this
+ * module does not know (a misspelt `Conditions`, say), is refused when the lab config loads, so a
+ * policy never silently means less than it says.
  */
 export type StringOperator = 'StringEquals' | 'StringNotEquals' | 'StringLike' | 'StringNotLike' | 'StringEqualsIgnoreCase' | 'StringNotEqualsIgnoreCase';
 
@@ -27,11 +28,19 @@ export interface Condition {
   readonly source: string;
 }
 
+export interface Principals {
+  /** `"Principal": "*"`. */
+  readonly any: boolean;
+  /** OIDC provider ARNs. */
+  readonly federated: readonly string[];
+  /** IAM ARNs (role, user, assumed-role session or `arn:aws:iam::ACCOUNT:root`), or `*`. */
+  readonly aws: readonly string[];
+}
+
 export interface Statement {
   readonly sid: string | undefined;
   readonly effect: 'Allow' | 'Deny';
-  /** `*` or the federated principals. */
-  readonly federated: '*' | readonly string[];
+  readonly principals: Principals;
   readonly actions: readonly string[];
   readonly conditions: readonly Condition[];
 }
@@ -73,24 +82,42 @@ function parseCondition(block: unknown, where: string): Condition[] {
   return conditions;
 }
 
+function refuseUnknownFields(value: Record<string, unknown>, allowed: readonly string[], where: string, unsupported: readonly string[] = []): void {
+  for (const key of Object.keys(value)) {
+    if (unsupported.includes(key)) throw new Error(`${where}: ${key} is not supported in a trust policy here`);
+    if (!allowed.includes(key)) throw new Error(`${where}: unknown field "${key}" (allowed: ${allowed.join(', ')})`);
+  }
+}
+
+/** A bare account id in an AWS principal means the account's root. */
+function awsPrincipal(value: string): string {
+  return /^\d{12}$/.test(value) ? `arn:aws:iam::${value}:root` : value;
+}
+
+function parsePrincipal(value: unknown, where: string): Principals {
+  if (value === '*') return { any: true, federated: [], aws: [] };
+  if (!isJsonObject(value)) {
+    throw new Error(`${where} must be "*" or {"Federated": "arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH"} or {"AWS": "arn:..."}`);
+  }
+  refuseUnknownFields(value, ['Federated', 'AWS'], where);
+  if (value.Federated === undefined && value.AWS === undefined) throw new Error(`${where} must name Federated or AWS principals`);
+  return {
+    any: false,
+    federated: value.Federated === undefined ? [] : stringList(value.Federated, `${where}.Federated`),
+    aws: value.AWS === undefined ? [] : stringList(value.AWS, `${where}.AWS`).map(awsPrincipal),
+  };
+}
+
 function parseStatement(value: unknown, where: string): Statement {
   if (!isJsonObject(value)) throw new Error(`${where} must be an object`);
-  for (const unsupported of ['NotPrincipal', 'NotAction', 'Resource', 'NotResource']) {
-    if (unsupported in value) throw new Error(`${where}: ${unsupported} is not supported in a trust policy here`);
-  }
+  refuseUnknownFields(value, ['Sid', 'Effect', 'Principal', 'Action', 'Condition'], where, ['NotPrincipal', 'NotAction', 'Resource', 'NotResource']);
   if (value.Effect !== 'Allow' && value.Effect !== 'Deny') throw new Error(`${where}.Effect must be Allow or Deny`);
-  let federated: Statement['federated'];
-  if (value.Principal === '*') federated = '*';
-  else if (isJsonObject(value.Principal) && value.Principal.Federated !== undefined) {
-    federated = stringList(value.Principal.Federated, `${where}.Principal.Federated`);
-  } else {
-    throw new Error(`${where}.Principal must be "*" or {"Federated": "arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH"}`);
-  }
+  if (value.Principal === undefined) throw new Error(`${where}.Principal is missing`);
   if (value.Action === undefined) throw new Error(`${where}.Action is missing`);
   return {
     sid: typeof value.Sid === 'string' ? value.Sid : undefined,
     effect: value.Effect,
-    federated,
+    principals: parsePrincipal(value.Principal, `${where}.Principal`),
     actions: stringList(value.Action, `${where}.Action`),
     conditions: parseCondition(value.Condition, `${where}.Condition`),
   };
@@ -101,6 +128,7 @@ export function parseTrustPolicy(document: unknown): Parsed<TrustPolicy> {
   try {
     const value: unknown = typeof document === 'string' ? JSON.parse(document) : document;
     if (!isJsonObject(value)) throw new Error('must be an object');
+    refuseUnknownFields(value, ['Version', 'Id', 'Statement'], 'the policy');
     const statements = Array.isArray(value.Statement) ? value.Statement : [value.Statement];
     if (value.Statement === undefined || statements.length === 0) throw new Error('has no Statement');
     return { ok: true, value: { statements: statements.map((statement, index) => parseStatement(statement, `Statement[${index}]`)) } };
@@ -155,8 +183,15 @@ export function evaluateCondition(condition: Condition, context: ReadonlyMap<str
 
 export interface TrustRequest {
   readonly action: string;
-  readonly federatedPrincipal: string;
+  /** Who asks: a federated provider ARN, or the ARNs an AWS caller is known by (role, session, account root). */
+  readonly principal: { readonly type: 'Federated' | 'AWS'; readonly ids: readonly string[] };
   readonly context: ReadonlyMap<string, readonly string[]>;
+}
+
+function principalMatches(principals: Principals, request: TrustRequest): boolean {
+  if (principals.any) return true;
+  const listed = request.principal.type === 'Federated' ? principals.federated : principals.aws;
+  return listed.some((entry) => (request.principal.type === 'AWS' && entry === '*') || request.principal.ids.includes(entry));
 }
 
 export type TrustDecision = { readonly allowed: true; readonly statement: number } | { readonly allowed: false; readonly reason: string };
@@ -165,8 +200,8 @@ function statementApplies(statement: Statement, request: TrustRequest): { applie
   if (!statement.actions.some((action) => wildcardMatch(action, request.action, true))) {
     return { applies: false, why: `action ${request.action} not in ${statement.actions.join(', ')}` };
   }
-  if (statement.federated !== '*' && !statement.federated.includes(request.federatedPrincipal)) {
-    return { applies: false, why: `principal ${request.federatedPrincipal} not in ${statement.federated.join(', ')}` };
+  if (!principalMatches(statement.principals, request)) {
+    return { applies: false, why: `principal ${request.principal.ids.join(' / ')} not listed` };
   }
   const failed = statement.conditions.find((condition) => !evaluateCondition(condition, request.context));
   if (failed) {

@@ -15,6 +15,11 @@ export interface WebIdentityOptions {
   readonly clockToleranceSeconds: number;
   /** Budget for fetching a provider's JWKS. */
   readonly jwksTimeoutMs: number;
+  /**
+   * An unknown `kid` triggers one refetch of the JWKS (key rotation), but not more often than this:
+   * otherwise anyone could make the STS fetch the issuer's keys with every made-up `kid`.
+   */
+  readonly jwksRefetchCooldownMs: number;
   readonly now?: () => Date;
 }
 
@@ -61,7 +66,7 @@ function mapVerificationError(error: unknown, provider: OidcProvider): StsError 
 /**
  * Verifies web identity tokens against the configured OIDC providers: RS256 only, the provider
  * chosen by the exact `iss`, its keys fetched from its configured JWKS URL (refetched once when a
- * `kid` is unknown), signature, audience, expiry and not-before with a small clock tolerance.
+ * `kid` is unknown, at most once per cooldown), signature, audience, expiry and not-before with a small clock tolerance.
  * `jku`, `x5u` and other key-location headers are never followed; `crit` extensions are refused.
  */
 export class WebIdentityVerifier {
@@ -76,7 +81,7 @@ export class WebIdentityVerifier {
         provider.issuer,
         createRemoteJWKSet(new URL(provider.jwksUrl), {
           timeoutDuration: options.jwksTimeoutMs,
-          cooldownDuration: 0, // an unknown kid always triggers one refetch (key rotation)
+          cooldownDuration: options.jwksRefetchCooldownMs,
           cacheMaxAge: 10 * 60 * 1000,
         }),
       );
