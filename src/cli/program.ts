@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { packageVersion } from '../package-info.js';
+import { registerAuthenticator, registerLintAwsAuth, registerTokenExec } from './auth-commands.js';
 import { registerCerts } from './certs-command.js';
 import { registerDemo, registerIssuer, registerSts, registerToken } from './lab-commands.js';
 import { registerManifests } from './manifests-command.js';
@@ -22,5 +23,8 @@ export function buildProgram(): Command {
   registerToken(program);
   registerSts(program);
   registerDemo(program);
+  registerTokenExec(program);
+  registerAuthenticator(program);
+  registerLintAwsAuth(program);
   return program;
 }

@@ -13,6 +13,7 @@ export interface WebhookMetrics {
   readonly certificateReloads: Counter<'result'>;
   readonly certificateExpiry: Gauge;
   readonly roleMappingUpdates: Counter<'result'>;
+  readonly authentications: Counter<'result'>;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): WebhookMetrics {
@@ -70,6 +71,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Webho
     certificateExpiry: new Gauge({
       name: 'pod_identity_webhook_certificate_expiry_timestamp_seconds',
       help: 'When the serving certificate in use expires (Unix time)',
+      registers,
+    }),
+    authentications: new Counter({
+      name: 'pod_identity_webhook_authentications_total',
+      help: 'TokenReviews answered by the authenticator, by result (authenticated, rejected)',
+      labelNames: ['result'],
       registers,
     }),
     roleMappingUpdates: new Counter({

@@ -1,174 +1,40 @@
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { MutationOptions } from '../engine/types.js';
-import { type Logger } from '../log.js';
 import type { ServiceAccountSource } from '../serviceaccounts/source.js';
 import { createApp } from './app.js';
-import type { WebhookMetrics } from './metrics.js';
-import { CertificateReloader, loadKeyPair } from './tls.js';
+import { type HttpsServiceConfig, type RunningHttpsService, startHttpsService } from './https-service.js';
 
-export interface HttpTimeouts {
-  /** Whole request headers must arrive within this (slowloris defence). */
-  readonly headersTimeoutMs: number;
-  /** The whole request, body included, must arrive within this. */
-  readonly requestTimeoutMs: number;
-  /** Idle keep-alive connections are kept this long: above the API server's 90 s idle timeout, so it closes first. */
-  readonly keepAliveTimeoutMs: number;
-  /** A TLS handshake must finish within this. */
-  readonly handshakeTimeoutMs: number;
-  /** How often the header and request timeouts are enforced (Node checks them on a timer). */
-  readonly checkIntervalMs: number;
-}
+export { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts, WebhookStartError } from './https-service.js';
 
-export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 30_000,
-  keepAliveTimeoutMs: 120_000,
-  handshakeTimeoutMs: 10_000,
-  checkIntervalMs: 1_000,
-};
-
-export interface WebhookConfig {
-  readonly bindAddress: string;
-  readonly port: number;
-  /** Undefined disables the metrics listener. */
-  readonly metricsPort: number | undefined;
-  readonly tlsCertPath: string;
-  readonly tlsKeyPath: string;
+export interface WebhookConfig extends HttpsServiceConfig {
   readonly options: MutationOptions;
   readonly serviceAccounts: ServiceAccountSource;
-  readonly logger: Logger;
-  readonly metrics: WebhookMetrics;
-  readonly timeouts?: Partial<HttpTimeouts>;
-  /** In-flight requests get this long to finish on shutdown before connections are cut. */
-  readonly shutdownTimeoutMs?: number;
 }
 
-export interface RunningWebhook {
-  readonly port: number;
-  readonly metricsPort: number | undefined;
-  readonly server: HttpsServer;
-  readonly certificates: CertificateReloader;
-  /** Stops accepting, lets in-flight requests finish (bounded), then stops the ServiceAccount source. */
-  close(): Promise<void>;
-}
+export type RunningWebhook = RunningHttpsService;
 
-/** A startup problem the operator must fix (bad certificate files, port in use). */
-export class WebhookStartError extends Error {
-  override readonly name = 'WebhookStartError';
-}
-
-function listen(server: HttpServer | HttpsServer, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      reject(new WebhookStartError(`cannot listen on ${host}:${port}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : error.message}`));
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-/** Starts the HTTPS admission server (and the metrics listener) in front of a ServiceAccount source. */
-export async function startWebhook(config: WebhookConfig): Promise<RunningWebhook> {
-  const { logger, metrics } = config;
-  const timeouts = { ...DEFAULT_HTTP_TIMEOUTS, ...config.timeouts };
-  const keyPair = await loadKeyPair(config.tlsCertPath, config.tlsKeyPath);
-  if (!keyPair.ok) throw new WebhookStartError(keyPair.error);
-
-  let shuttingDown = false;
-  const app = createApp({
-    decisions: { serviceAccounts: config.serviceAccounts, options: config.options },
-    metrics,
-    logger,
-    readiness: () => {
-      const checks = { tls: true, serviceAccounts: config.serviceAccounts.isReady(), shuttingDown };
-      return { ready: checks.tls && checks.serviceAccounts && !shuttingDown, checks };
-    },
-  });
-
-  const server = createHttpsServer(
-    {
-      cert: keyPair.value.cert,
-      key: keyPair.value.key,
-      minVersion: 'TLSv1.2',
-      handshakeTimeout: timeouts.handshakeTimeoutMs,
-      connectionsCheckingInterval: timeouts.checkIntervalMs,
-    },
-    app,
-  );
-  server.headersTimeout = timeouts.headersTimeoutMs;
-  server.requestTimeout = timeouts.requestTimeoutMs;
-  server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
-  server.on('tlsClientError', (error) => logger.log('debug', 'tls-client-error', { error: error.message }));
-
-  const certificates = new CertificateReloader(config.tlsCertPath, config.tlsKeyPath, keyPair.value, server, logger, metrics);
-  const port = await listen(server, config.port, config.bindAddress);
-  certificates.start();
-
-  let metricsServer: HttpServer | undefined;
-  let metricsPort: number | undefined;
-  if (config.metricsPort !== undefined) {
-    metricsServer = createHttpServer((req, res) => {
-      if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics is served here\n');
-        return;
-      }
-      metrics.registry.metrics().then(
-        (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
-        (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error)),
-      );
-    });
-    try {
-      metricsPort = await listen(metricsServer, config.metricsPort, config.bindAddress);
-    } catch (error) {
-      certificates.stop();
-      server.close();
-      throw error;
-    }
-  }
-  logger.info('listening', {
-    address: `https://${config.bindAddress}:${port}`,
-    metrics: metricsPort === undefined ? undefined : `http://${config.bindAddress}:${metricsPort}/metrics`,
-    serviceAccounts: config.serviceAccounts.describe(),
-    certificateExpires: keyPair.value.notAfter.toISOString(),
-  });
-
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      shuttingDown = true;
-      logger.info('shutting-down', {});
-      certificates.stop();
-      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Idle keep-alive connections close now; busy ones close as soon as their response is sent.
-      const sweep = setInterval(() => server.closeIdleConnections(), 50);
-      const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs ?? 20_000).unref());
-      server.closeIdleConnections();
-      if ((await Promise.race([drained, deadline])) === 'timeout') {
-        logger.warn('shutdown-timeout', { message: 'cutting connections that did not finish in time' });
-        server.closeAllConnections();
-        await drained;
-      }
-      clearInterval(sweep);
-      if (metricsServer) {
-        const metricsClosed = new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
-        metricsServer.closeAllConnections();
-        await metricsClosed;
-      }
+/** The HTTPS admission webhook in front of a ServiceAccount source. */
+export function startWebhook(config: WebhookConfig): Promise<RunningWebhook> {
+  const { serviceAccounts, logger, metrics } = config;
+  return startHttpsService({
+    ...config,
+    createApp: (isShuttingDown) =>
+      createApp({
+        decisions: { serviceAccounts, options: config.options },
+        metrics,
+        logger,
+        readiness: () => {
+          const checks = { tls: true, serviceAccounts: serviceAccounts.isReady(), shuttingDown: isShuttingDown() };
+          return { ready: checks.tls && checks.serviceAccounts && !checks.shuttingDown, checks };
+        },
+      }),
+    onClosed: async () => {
       // A source stuck on an unreachable API server must not keep the process from exiting.
       const stopped = await Promise.race([
-        config.serviceAccounts.stop().then(() => true),
+        serviceAccounts.stop().then(() => true),
         new Promise<false>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
       ]);
       if (!stopped) logger.warn('serviceaccount-source-stop-timeout', {});
-      logger.info('stopped', {});
-    })();
-    return closing;
-  };
-
-  return { port, metricsPort, server, certificates, close };
+    },
+    describe: () => ({ serviceAccounts: serviceAccounts.describe() }),
+  });
 }

@@ -30,7 +30,11 @@ describe('lab commands (separate processes)', function () {
   it('the shipped lab config is valid', async () => {
     const config = await loadLabConfig(join(ROOT, 'manifests', 'lab', 'lab.yaml'));
     assert.ok(config.ok, config.ok ? '' : config.error);
-    assert.deepEqual([...config.value.roles.keys()], ['arn:aws:iam::111122223333:role/demo-app', 'arn:aws:iam::111122223333:role/team-readers']);
+    assert.deepEqual([...config.value.roles.keys()], [
+      'arn:aws:iam::111122223333:role/demo-app',
+      'arn:aws:iam::111122223333:role/team-readers',
+      'arn:aws:iam::111122223333:role/cluster-admins',
+    ]);
   });
 
   it('issuer + token + sts: credentials for the SDK that survive an STS restart', async () => {

@@ -12,6 +12,7 @@ import { silentLogger, type Logger } from '../../src/log.js';
 export const ACCOUNT = '111122223333';
 export const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/demo-app`;
 export const SHORT_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/short`;
+export const ADMIN_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/cluster-admins`;
 
 export async function rsaIssuerKey(): Promise<IssuerKey> {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -66,6 +67,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     roles: [
       { arn: ROLE_ARN, maxSessionDuration: 3600, trustPolicy: trustPolicyFor(provider, 'system:serviceaccount:default:demo-app') },
       { arn: SHORT_ROLE_ARN, trustPolicy: JSON.stringify(trustPolicyFor(provider, 'system:serviceaccount:default:demo-app')) },
+      {
+        arn: ADMIN_ROLE_ARN,
+        trustPolicy: { Statement: [{ Effect: 'Allow', Principal: { AWS: ROLE_ARN }, Action: 'sts:AssumeRole' }] },
+      },
     ],
   });
   if (!config.ok) throw new Error(config.error);

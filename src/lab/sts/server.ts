@@ -3,7 +3,7 @@ import express from 'express';
 import { errorMessage, type Logger } from '../../log.js';
 import { StsError } from './errors.js';
 import type { AssumedRole, StsService } from './service.js';
-import { actionResponse, errorResponse } from './xml.js';
+import { actionResponse, actionResponseJson, errorResponse, errorResponseJson } from './responses.js';
 
 /** STS bodies are small: a web identity token is at most 20,000 characters. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -38,7 +38,8 @@ export function createStsApp(options: StsAppOptions): express.Express {
     const queryIndex = req.originalUrl.indexOf('?');
     const rawQuery = queryIndex < 0 ? '' : req.originalUrl.slice(queryIndex + 1);
     const params = requestParameters(rawQuery, req.headers['content-type'], body);
-    res.set({ 'x-amzn-requestid': requestId, date: options.now().toUTCString() }).type('text/xml');
+    const json = (req.headers.accept ?? '').toLowerCase().includes('application/json');
+    res.set({ 'x-amzn-requestid': requestId, date: options.now().toUTCString() }).type(json ? 'application/json' : 'text/xml');
     try {
       const outcome = await options.service.handle(params, {
         method: req.method,
@@ -47,12 +48,12 @@ export function createStsApp(options: StsAppOptions): express.Express {
         headers: req.headers,
         body,
       });
-      res.status(200).send(actionResponse(outcome.action, outcome.result, requestId));
+      res.status(200).send((json ? actionResponseJson : actionResponse)(outcome.action, outcome.result, requestId));
       if (outcome.assumed) options.onAssumeRole?.(outcome.assumed);
       options.logger.info('sts', { requestId, action: outcome.action, outcome: 'ok', ...outcome.details, durationMs: Math.round((performance.now() - started) * 1000) / 1000 });
     } catch (error) {
       const stsError = error instanceof StsError ? error : new StsError('ValidationError', 'The request could not be processed', errorMessage(error));
-      res.status(stsError.status).send(errorResponse(stsError, requestId));
+      res.status(stsError.status).send((json ? errorResponseJson : errorResponse)(stsError, requestId));
       options.logger.log(error instanceof StsError ? 'warn' : 'error', 'sts', {
         requestId,
         action: params.get('Action'),

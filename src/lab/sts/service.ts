@@ -1,11 +1,12 @@
 import { parseRoleArn } from '../../engine/arn.js';
-import type { LabConfig } from './config.js';
+import { canonicalize } from '../../auth/arn.js';
+import type { LabConfig, LabRole } from './config.js';
 import { accessDenied, StsError, validationError } from './errors.js';
-import type { IssuedCredentials, SessionAuthority } from './sessions.js';
+import type { IssuedCredentials, Session, SessionAuthority } from './sessions.js';
 import { checkSignatureTime, readSignature, type SignedRequest, verifySignature } from './sigv4.js';
 import { evaluateTrustPolicy } from './trust-policy.js';
 import type { WebIdentityVerifier } from './web-identity.js';
-import type { XmlTree } from './xml.js';
+import type { XmlTree } from './responses.js';
 
 export const STS_VERSION = '2011-06-15';
 /** Real STS refuses web identity tokens longer than this. */
@@ -61,6 +62,8 @@ export class StsService {
     switch (action) {
       case 'AssumeRoleWithWebIdentity':
         return { action, ...(await this.assumeRoleWithWebIdentity(params)) };
+      case 'AssumeRole':
+        return { action, ...this.assumeRole(params, request) };
       case 'GetCallerIdentity':
         return { action, ...this.getCallerIdentity(request) };
       default:
@@ -68,11 +71,10 @@ export class StsService {
     }
   }
 
-  async assumeRoleWithWebIdentity(params: ReadonlyMap<string, string>): Promise<ActionResult> {
+  /** RoleArn, RoleSessionName and DurationSeconds as every AssumeRole* action validates them. */
+  private roleRequest(params: ReadonlyMap<string, string>): { roleArn: string; sessionName: string; durationSeconds: number | undefined } {
     const roleArn = required(params, 'RoleArn', 'roleArn');
     const sessionName = required(params, 'RoleSessionName', 'roleSessionName');
-    // SDKs send the token file's bytes as they are, trailing newline included.
-    const token = required(params, 'WebIdentityToken', 'webIdentityToken').replace(/\r?\n$/, '');
     if (roleArn.length < 20 || roleArn.length > 2048 || !parseRoleArn(roleArn)) {
       throw validationError(`1 validation error detected: Value '${roleArn.slice(0, 100)}' at 'roleArn' failed to satisfy constraint: Member must be a role ARN`);
     }
@@ -81,26 +83,56 @@ export class StsService {
         `1 validation error detected: Value '${sessionName.slice(0, 100)}' at 'roleSessionName' failed to satisfy constraint: Member must have length 2 to 64 and satisfy regular expression pattern: [\\w+=,.@-]*`,
       );
     }
+    const rawDuration = params.get('DurationSeconds');
+    if (rawDuration === undefined) return { roleArn, sessionName, durationSeconds: undefined };
+    const durationSeconds = Number(rawDuration);
+    if (!/^\d+$/.test(rawDuration) || durationSeconds < 900 || durationSeconds > 43200) {
+      throw validationError(
+        `1 validation error detected: Value '${rawDuration.slice(0, 20)}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`,
+      );
+    }
+    return { roleArn, sessionName, durationSeconds };
+  }
+
+  private issue(role: LabRole, sessionName: string, durationSeconds: number): { credentials: IssuedCredentials; assumedRoleArn: string; result: XmlTree } {
+    const now = this.options.now();
+    const assumedRoleArn = `arn:${role.partition}:sts::${role.account}:assumed-role/${role.name}/${sessionName}`;
+    const userId = `${role.roleId}:${sessionName}`;
+    const credentials = this.options.sessions.issue({
+      arn: assumedRoleArn,
+      userId,
+      account: role.account,
+      expiresAt: Math.floor(now.getTime() / 1000) + durationSeconds,
+    });
+    return {
+      credentials,
+      assumedRoleArn,
+      result: {
+        Credentials: {
+          AccessKeyId: credentials.accessKeyId,
+          SecretAccessKey: credentials.secretAccessKey,
+          SessionToken: credentials.sessionToken,
+          Expiration: iso8601(credentials.expiration),
+        },
+        AssumedRoleUser: { AssumedRoleId: userId, Arn: assumedRoleArn },
+      },
+    };
+  }
+
+  async assumeRoleWithWebIdentity(params: ReadonlyMap<string, string>): Promise<ActionResult> {
+    const { roleArn, sessionName, durationSeconds } = this.roleRequest(params);
+    // SDKs send the token file's bytes as they are, trailing newline included.
+    const token = required(params, 'WebIdentityToken', 'webIdentityToken').replace(/\r?\n$/, '');
     if (token.length < 4 || token.length > MAX_WEB_IDENTITY_TOKEN_LENGTH) {
       throw validationError(
         `1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length less than or equal to ${MAX_WEB_IDENTITY_TOKEN_LENGTH}`,
       );
     }
-    const rawDuration = params.get('DurationSeconds');
-    let durationSeconds = 3600;
-    if (rawDuration !== undefined) {
-      durationSeconds = Number(rawDuration);
-      if (!/^\d+$/.test(rawDuration) || durationSeconds < 900 || durationSeconds > 43200) {
-        throw validationError(
-          `1 validation error detected: Value '${rawDuration.slice(0, 20)}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`,
-        );
-      }
-    }
 
     const identity = await this.options.verifier.verify(token);
     const role = this.options.config.roles.get(roleArn);
     if (!role) throw accessDenied(`role ${roleArn} is not in the lab config`);
-    if (rawDuration !== undefined && durationSeconds > role.maxSessionDuration) {
+    if (durationSeconds !== undefined && durationSeconds > role.maxSessionDuration) {
       throw validationError(`The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`);
     }
     const providerArn = `arn:${role.partition}:iam::${role.account}:oidc-provider/${identity.provider.id}`;
@@ -115,34 +147,67 @@ export class StsService {
     });
     if (!decision.allowed) throw accessDenied(`${identity.subject} may not assume ${roleArn}: ${decision.reason}`);
 
-    const now = this.options.now();
-    const assumedRoleArn = `arn:${role.partition}:sts::${role.account}:assumed-role/${role.name}/${sessionName}`;
-    const userId = `${role.roleId}:${sessionName}`;
-    const credentials = this.options.sessions.issue({
-      arn: assumedRoleArn,
-      userId,
-      account: role.account,
-      expiresAt: Math.floor(now.getTime() / 1000) + durationSeconds,
-    });
+    const issued = this.issue(role, sessionName, durationSeconds ?? 3600);
     return {
       result: {
-        Credentials: {
-          AccessKeyId: credentials.accessKeyId,
-          SecretAccessKey: credentials.secretAccessKey,
-          SessionToken: credentials.sessionToken,
-          Expiration: iso8601(credentials.expiration),
-        },
+        ...issued.result,
         SubjectFromWebIdentityToken: identity.subject,
-        AssumedRoleUser: { AssumedRoleId: userId, Arn: assumedRoleArn },
         Provider: providerArn,
         Audience: identity.audience,
       },
-      details: { role: roleArn, subject: identity.subject, assumedRoleArn, accessKeyId: credentials.accessKeyId },
-      assumed: { roleArn, assumedRoleArn, subject: identity.subject, audience: identity.audience, sessionName, claims: identity.claims, credentials },
+      details: { role: roleArn, subject: identity.subject, assumedRoleArn: issued.assumedRoleArn, accessKeyId: issued.credentials.accessKeyId },
+      assumed: {
+        roleArn,
+        assumedRoleArn: issued.assumedRoleArn,
+        subject: identity.subject,
+        audience: identity.audience,
+        sessionName,
+        claims: identity.claims,
+        credentials: issued.credentials,
+      },
     };
   }
 
-  getCallerIdentity(request: SignedRequest): ActionResult {
+  /**
+   * AssumeRole with credentials the lab issued (role chaining). The role's trust policy must name
+   * the caller as an AWS principal: its role ARN, its session ARN, or its account's root (the lab
+   * has no identity policies, so an account root principal admits every principal of the account).
+   */
+  assumeRole(params: ReadonlyMap<string, string>, request: SignedRequest): ActionResult {
+    const caller = this.authenticate(request);
+    const { roleArn, sessionName, durationSeconds } = this.roleRequest(params);
+    const callerIdentity = canonicalize(caller.arn);
+    const notAuthorized = (reason: string): StsError =>
+      new StsError('AccessDenied', `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, reason);
+    const role = this.options.config.roles.get(roleArn);
+    if (!role) throw notAuthorized(`role ${roleArn} is not in the lab config`);
+    if (durationSeconds !== undefined && durationSeconds > Math.min(role.maxSessionDuration, 3600)) {
+      throw validationError(
+        durationSeconds > role.maxSessionDuration
+          ? 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.'
+          : 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.',
+      );
+    }
+    const principals = [caller.arn, `arn:${role.partition}:iam::${caller.account}:root`];
+    if (callerIdentity) principals.unshift(callerIdentity.canonicalArn);
+    const decision = evaluateTrustPolicy(role.trustPolicy, {
+      action: 'sts:AssumeRole',
+      principal: { type: 'AWS', ids: principals },
+      context: new Map([
+        ['aws:principalarn', [callerIdentity?.canonicalArn ?? caller.arn]],
+        ['sts:rolesessionname', [sessionName]],
+      ]),
+    });
+    if (!decision.allowed) throw notAuthorized(`${caller.arn} may not assume ${roleArn}: ${decision.reason}`);
+    const issued = this.issue(role, sessionName, durationSeconds ?? 3600);
+    return {
+      result: issued.result,
+      details: { role: roleArn, caller: caller.arn, assumedRoleArn: issued.assumedRoleArn, accessKeyId: issued.credentials.accessKeyId },
+    };
+  }
+
+  /** The session behind a SigV4-signed request (header or presigned), or the matching STS error. */
+  private authenticate(request: SignedRequest): Session {
     const claims = readSignature(request);
     if (claims.service !== 'sts') throw new StsError('SignatureDoesNotMatch', `Credential should be scoped to correct service: 'sts'`);
     checkSignatureTime(claims, Math.floor(this.options.now().getTime() / 1000));
@@ -155,6 +220,11 @@ export class StsService {
       throw new StsError('ExpiredToken', 'The security token included in the request is expired');
     }
     verifySignature(request, claims, this.options.sessions.secretFor(claims.accessKeyId));
+    return session;
+  }
+
+  getCallerIdentity(request: SignedRequest): ActionResult {
+    const session = this.authenticate(request);
     return {
       result: { Arn: session.arn, UserId: session.userId, Account: session.account },
       details: { arn: session.arn, accessKeyId: session.accessKeyId },

@@ -1,3 +1,4 @@
+/** STS answers in the AWS Query protocol: XML by default, JSON when the client asks for it. */
 import type { StsError } from './errors.js';
 
 export const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
@@ -24,6 +25,15 @@ export function actionResponse(action: string, result: XmlTree, requestId: strin
     `<ResponseMetadata><RequestId>${escapeXml(requestId)}</RequestId></ResponseMetadata>` +
     `</${action}Response>\n`
   );
+}
+
+/** The JSON form real STS answers when the client sends `Accept: application/json`. */
+export function actionResponseJson(action: string, result: XmlTree, requestId: string): string {
+  return `${JSON.stringify({ [`${action}Response`]: { [`${action}Result`]: result, ResponseMetadata: { RequestId: requestId } } })}\n`;
+}
+
+export function errorResponseJson(error: StsError, requestId: string): string {
+  return `${JSON.stringify({ Error: { Type: error.type, Code: error.code, Message: error.message }, RequestId: requestId })}\n`;
 }
 
 export function errorResponse(error: StsError, requestId: string): string {

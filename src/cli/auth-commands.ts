@@ -1,0 +1,126 @@
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { startAuthenticator } from '../auth/authenticator.js';
+import { formatFindings, lintAwsAuth } from '../auth/lint-aws-auth.js';
+import { type AwsCredentials, createClusterToken, execCredential } from '../auth/token.js';
+import { parseRoleArn } from '../engine/arn.js';
+import { createLogger, errorMessage, type LogLevel } from '../log.js';
+import { createMetrics } from '../server/metrics.js';
+import { WebhookStartError } from '../server/webhook.js';
+import { flagValue, parseHttpUrl, parseIntegerFlag, parsePort } from './flags.js';
+import { UsageError } from './usage-error.js';
+
+const { typed, isString, isNumber, isOptionalString } = flagValue;
+
+function parseClusterId(raw: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(raw)) throw new InvalidArgumentError(`"${raw}" is not a cluster id (letters, digits, ".", "_", "-")`);
+  return raw;
+}
+
+function parseRoleArnFlag(raw: string): string {
+  if (!parseRoleArn(raw)) throw new InvalidArgumentError(`"${raw}" is not an IAM role ARN`);
+  return raw;
+}
+
+function collectOrigin(raw: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), new URL(parseHttpUrl(raw)).origin];
+}
+
+/** The STS endpoint a token is presigned for: the SDK's endpoint setting, else the regional AWS one. */
+function stsEndpoint(region: string): string {
+  const configured = process.env.AWS_ENDPOINT_URL_STS ?? process.env.AWS_ENDPOINT_URL;
+  if (configured) return configured;
+  return `https://sts.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
+}
+
+export function registerTokenExec(program: Command): void {
+  program
+    .command('token-exec')
+    .description('print an ExecCredential with an aws-iam-authenticator token (kubeconfig users[].user.exec)')
+    .addOption(new Option('--cluster-id <id>', 'the cluster the token is for (signed into it)').makeOptionMandatory().argParser(parseClusterId))
+    .addOption(new Option('--role-arn <arn>', 'assume this role first (sts:AssumeRole) with the default credentials').argParser(parseRoleArnFlag))
+    .addOption(new Option('--region <region>', 'STS region (default: AWS_REGION, AWS_DEFAULT_REGION, or us-east-1)'))
+    .addOption(new Option('--session-name <name>', 'session name when assuming --role-arn (default: token-exec-<time>)'))
+    .action(async (values: OptionValues) => {
+      const region = typed(values, 'region', isOptionalString) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+      const client = new STSClient({ region });
+      let credentials: AwsCredentials;
+      try {
+        const base = await client.config.credentials();
+        credentials = { accessKeyId: base.accessKeyId, secretAccessKey: base.secretAccessKey, sessionToken: base.sessionToken };
+        const roleArn = typed(values, 'roleArn', isOptionalString);
+        if (roleArn) {
+          const assumed = await client.send(
+            new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: typed(values, 'sessionName', isOptionalString) ?? `token-exec-${Date.now()}` }),
+          );
+          const issued = assumed.Credentials;
+          if (!issued?.AccessKeyId || !issued.SecretAccessKey) throw new Error('AssumeRole returned no credentials');
+          credentials = { accessKeyId: issued.AccessKeyId, secretAccessKey: issued.SecretAccessKey, sessionToken: issued.SessionToken };
+        }
+      } catch (error) {
+        throw new UsageError(`could not get AWS credentials: ${(error as Error).name}: ${errorMessage(error)}`);
+      }
+      const token = await createClusterToken({ clusterId: typed(values, 'clusterId', isString), credentials, region, stsEndpoint: stsEndpoint(region) });
+      process.stdout.write(`${JSON.stringify(execCredential(token))}\n`);
+    });
+}
+
+export function registerAuthenticator(program: Command): void {
+  program
+    .command('authenticator')
+    .description('serve the TokenReview authentication webhook (POST /authenticate) mapping IAM identities through aws-auth')
+    .addOption(new Option('--cluster-id <id>', 'the cluster the token is for (signed into it)').makeOptionMandatory().argParser(parseClusterId))
+    .addOption(new Option('--aws-auth <file>', 'aws-auth ConfigMap (YAML); reloaded when it changes').makeOptionMandatory())
+    .addOption(new Option('--allow-sts-url <url>', 'a lab STS accepted besides AWS STS hosts; repeat for several').argParser(collectOrigin))
+    .addOption(new Option('--port <port>', 'port to listen on').default(21362).argParser(parsePort))
+    .addOption(new Option('--bind-address <address>', 'address to listen on').default('127.0.0.1'))
+    .addOption(new Option('--tls-cert <file>', 'serving certificate (PEM); reloaded when the file changes').default('certs/tls.crt'))
+    .addOption(new Option('--tls-key <file>', 'serving key (PEM); reloaded when the file changes').default('certs/tls.key'))
+    .addOption(new Option('--metrics-port <port>', 'HTTP port serving /metrics').argParser(parsePort))
+    .addOption(new Option('--sts-timeout <ms>', 'budget for the STS call verifying a token').default(5000).argParser(parseIntegerFlag(1, 60_000)))
+    .addOption(new Option('--log-level <level>', 'lowest level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .action(async (values: OptionValues) => {
+      const logger = createLogger(undefined, values.logLevel as LogLevel);
+      let running;
+      try {
+        running = await startAuthenticator({
+          clusterId: typed(values, 'clusterId', isString),
+          awsAuthPath: typed(values, 'awsAuth', isString),
+          labStsOrigins: (values.allowStsUrl as string[] | undefined) ?? [],
+          stsTimeoutMs: typed(values, 'stsTimeout', isNumber),
+          bindAddress: typed(values, 'bindAddress', isString),
+          port: typed(values, 'port', isNumber),
+          metricsPort: values.metricsPort as number | undefined,
+          tlsCertPath: typed(values, 'tlsCert', isString),
+          tlsKeyPath: typed(values, 'tlsKey', isString),
+          logger,
+          metrics: createMetrics(),
+        });
+      } catch (error) {
+        if (error instanceof WebhookStartError) throw new UsageError(error.message);
+        throw error;
+      }
+      const stop = (): void => void running.close().then(() => process.exit(0));
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+}
+
+export function registerLintAwsAuth(program: Command): void {
+  program
+    .command('lint-aws-auth')
+    .description('report aws-auth ConfigMap mistakes that break clusters; exits 1 when errors are found')
+    .argument('<file>', 'aws-auth ConfigMap (YAML), e.g. from kubectl -n kube-system get cm aws-auth -o yaml')
+    .action(async (file: string) => {
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (error) {
+        throw new UsageError(`cannot read ${file}: ${errorMessage(error)}`);
+      }
+      const findings = lintAwsAuth(text);
+      process.stdout.write(formatFindings(file, findings));
+      if (findings.some((item) => item.severity === 'error')) process.exitCode = 1;
+    });
+}

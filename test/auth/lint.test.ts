@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { lintAwsAuth } from '../../src/auth/lint-aws-auth.js';
+import { runCli } from '../helpers/cli.js';
+import { FIXTURES, ROOT } from '../helpers/paths.js';
+
+const DIRECTORY = join(FIXTURES, 'aws-auth');
+const WARNINGS = new Set(['user-masters']);
+
+describe('lint-aws-auth: one fixture per rule (test/fixtures/aws-auth/<rule>.yaml)', () => {
+  const files = readdirSync(DIRECTORY).filter((file) => file.endsWith('.yaml')).sort();
+
+  it('has a fixture for every rule', () => {
+    assert.deepEqual(
+      files.map((file) => file.replace(/\.yaml$/, '')),
+      ['assumed-role-arn', 'duplicate-arn', 'invalid-account', 'invalid-arn', 'invalid-entry', 'invalid-yaml', 'node-role-masters', 'node-role-username', 'not-a-configmap', 'role-arn-path', 'unknown-template', 'user-masters', 'valid'],
+    );
+  });
+
+  for (const file of files) {
+    const rule = file.replace(/\.yaml$/, '');
+    it(`${file}: ${rule === 'valid' ? 'no findings' : `exactly the ${rule} finding, with an explanation`}`, () => {
+      const findings = lintAwsAuth(readFileSync(join(DIRECTORY, file), 'utf8'));
+      assert.deepEqual(findings.map((finding) => finding.rule), rule === 'valid' ? [] : [rule]);
+      for (const finding of findings) {
+        assert.equal(finding.severity, WARNINGS.has(rule) ? 'warning' : 'error');
+        assert.ok(finding.explanation.length > 40);
+      }
+    });
+  }
+
+  it('the lab aws-auth ConfigMap is clean', () => {
+    assert.deepEqual(lintAwsAuth(readFileSync(join(ROOT, 'manifests', 'lab', 'aws-auth.yaml'), 'utf8')), []);
+  });
+
+  it('exits 1 on errors, 0 on warnings only or nothing, 2 for an unreadable file', async () => {
+    const error = await runCli(['lint-aws-auth', join(DIRECTORY, 'node-role-username.yaml')]);
+    assert.equal(error.code, 1);
+    assert.match(error.stdout, /error \[node-role-username\] mapRoles\[0\] \(arn:aws:iam::111122223333:role\/eks-nodes\) is in system:nodes with username "eks-node"\n {4}The Node authorizer/);
+    assert.match(error.stdout, /1 error\(s\), 0 warning\(s\)\n$/);
+    assert.equal((await runCli(['lint-aws-auth', join(DIRECTORY, 'user-masters.yaml')])).code, 0);
+    const clean = await runCli(['lint-aws-auth', join(DIRECTORY, 'valid.yaml')]);
+    assert.equal(clean.code, 0);
+    assert.match(clean.stdout, /no problems found/);
+    const missing = await runCli(['lint-aws-auth', join(DIRECTORY, 'nope.yaml')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^pod-identity-webhook: cannot read /);
+  });
+});
