@@ -1,7 +1,7 @@
 import { mutatePod } from '../engine/mutate.js';
 import type { MutationOptions } from '../engine/types.js';
 import { readPod } from '../k8s/objects.js';
-import type { ServiceAccountSource } from '../serviceaccounts/source.js';
+import type { ServiceAccountLookup, ServiceAccountSource } from '../serviceaccounts/source.js';
 import { type AdmissionRequestView, type AdmissionReviewResponse, allowResponse, denyResponse } from './review.js';
 
 /** What happened to one request, for logs and metrics. */
@@ -40,8 +40,11 @@ function isPodCreate(request: AdmissionRequestView): boolean {
   );
 }
 
-/** Decides the answer to one AdmissionReview request. Knows nothing about HTTP. */
-export async function decide(request: AdmissionRequestView, context: DecisionContext): Promise<Decision> {
+/**
+ * Decides the answer to one AdmissionReview request. Knows nothing about HTTP. Synchronous when the
+ * ServiceAccount is answered from memory (the common case), a promise when a live lookup is needed.
+ */
+export function decide(request: AdmissionRequestView, context: DecisionContext): Decision | Promise<Decision> {
   const { apiVersion, uid } = request;
   const base = { namespace: request.namespace, pod: request.name, serviceAccount: undefined, patchOperations: 0, warnings: [] };
   if (!isPodCreate(request)) {
@@ -61,23 +64,28 @@ export async function decide(request: AdmissionRequestView, context: DecisionCon
   }
   const namespace = request.namespace ?? pod.value.namespace ?? 'default';
   const serviceAccountName = pod.value.serviceAccountName;
-  const described = { ...base, namespace, pod: podName, serviceAccount: serviceAccountName };
+  const view = pod.value.namespace === namespace ? pod.value : { ...pod.value, namespace };
 
-  const lookup = await context.serviceAccounts.lookup(namespace, serviceAccountName);
-  if (lookup.status === 'error') {
-    const message = `pod-identity-webhook could not look up ServiceAccount ${namespace}/${serviceAccountName}: ${lookup.message}; retry the request`;
-    return { ...described, kind: 'lookup-failed', reason: lookup.message, review: denyResponse(apiVersion, uid, 503, message) };
-  }
-  if (lookup.status === 'not-found') {
-    return { ...described, kind: 'no-service-account', review: allowResponse(apiVersion, uid, [], []) };
-  }
-
-  const result = mutatePod({ ...pod.value, namespace }, lookup.serviceAccount, context.options);
-  return {
-    ...described,
-    kind: result.patch.length > 0 ? 'mutated' : 'unchanged',
-    patchOperations: result.patch.length,
-    warnings: result.warnings,
-    review: allowResponse(apiVersion, uid, result.patch, result.warnings),
+  const conclude = (lookup: ServiceAccountLookup): Decision => {
+    const described = { namespace, pod: podName, serviceAccount: serviceAccountName, patchOperations: 0, warnings: [] };
+    if (lookup.status === 'error') {
+      const message = `pod-identity-webhook could not look up ServiceAccount ${namespace}/${serviceAccountName}: ${lookup.message}; retry the request`;
+      return { ...described, kind: 'lookup-failed', reason: lookup.message, review: denyResponse(apiVersion, uid, 503, message) };
+    }
+    if (lookup.status === 'not-found') {
+      return { ...described, kind: 'no-service-account', review: allowResponse(apiVersion, uid, [], []) };
+    }
+    const result = mutatePod(view, lookup.serviceAccount, context.options);
+    return {
+      namespace,
+      pod: podName,
+      serviceAccount: serviceAccountName,
+      kind: result.patch.length > 0 ? 'mutated' : 'unchanged',
+      patchOperations: result.patch.length,
+      warnings: result.warnings,
+      review: allowResponse(apiVersion, uid, result.patch, result.warnings),
+    };
   };
+  const lookup = context.serviceAccounts.lookup(namespace, serviceAccountName);
+  return lookup instanceof Promise ? lookup.then(conclude) : conclude(lookup);
 }

@@ -16,6 +16,34 @@ export interface IdentityResolution {
   readonly warnings: string[];
 }
 
+/** `<prefix>/<name>` keys, built once per prefix: they are looked up on every request. */
+const keysByPrefix = new Map<string, (name: string) => string>();
+function annotationKeys(prefix: string): (name: string) => string {
+  let key = keysByPrefix.get(prefix);
+  if (!key) {
+    const keys = new Map<string, string>();
+    key = (name) => {
+      let full = keys.get(name);
+      if (full === undefined) keys.set(name, (full = `${prefix}/${name}`));
+      return full;
+    };
+    keysByPrefix.set(prefix, key);
+  }
+  return key;
+}
+
+/** Role ARNs seen recently, validated once: the same few ARNs come back on every pod. */
+const validatedArns = new Map<string, boolean>();
+function isRoleArn(value: string): boolean {
+  let valid = validatedArns.get(value);
+  if (valid === undefined) {
+    if (validatedArns.size >= 10_000) validatedArns.clear();
+    valid = parseRoleArn(value) !== undefined;
+    validatedArns.set(value, valid);
+  }
+  return valid;
+}
+
 /** Quotes an untrusted value for a warning: JSON-escaped (no control characters) and bounded. */
 export function quoteValue(value: string): string {
   return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
@@ -55,13 +83,13 @@ export function resolveIdentity(
   options: MutationOptions,
 ): IdentityResolution {
   const warnings: string[] = [];
-  const key = (name: string): string => `${options.annotationPrefix}/${name}`;
+  const key = annotationKeys(options.annotationPrefix);
   const saLabel = `ServiceAccount ${serviceAccount.namespace}/${serviceAccount.name} annotation`;
   const saAnnotations = serviceAccount.annotations;
 
   const rawRoleArn = saAnnotations[key(ANNOTATION.roleArn)]?.trim();
   if (!rawRoleArn) return { identity: undefined, warnings };
-  if (!parseRoleArn(rawRoleArn)) {
+  if (!isRoleArn(rawRoleArn)) {
     warnings.push(
       `${saLabel} ${key(ANNOTATION.roleArn)}=${quoteValue(rawRoleArn)} is not an IAM role ARN ` +
         `(arn:<partition>:iam::<12-digit account>:role/<name>); no AWS identity was injected`,
@@ -135,11 +163,14 @@ export function resolveIdentity(
 }
 
 /** Container names from the pod's skip-containers annotation (comma-separated, spaces ignored). */
+const NOTHING_SKIPPED: ReadonlySet<string> = new Set();
+
 export function skippedContainers(
   podAnnotations: Readonly<Record<string, string>>,
   options: MutationOptions,
-): Set<string> {
-  const raw = podAnnotations[`${options.annotationPrefix}/${ANNOTATION.skipContainers}`] ?? '';
+): ReadonlySet<string> {
+  const raw = podAnnotations[annotationKeys(options.annotationPrefix)(ANNOTATION.skipContainers)];
+  if (raw === undefined) return NOTHING_SKIPPED;
   return new Set(
     raw
       .split(',')

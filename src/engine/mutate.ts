@@ -59,13 +59,14 @@ function containerOps(
   identity: InjectedIdentity,
   options: MutationOptions,
   windows: boolean,
+  defaultTokenFile: string,
   warnings: string[],
 ): PatchOperation[] {
   // A container that already mounts the token volume (say at another path) keeps its mount, and
   // the token file variable points into it: at <mount>/token, or at the mount itself when it mounts
   // just the token file (subPath: token).
   const tokenMount = container.volumeMounts?.find((mount) => mount.name === TOKEN_VOLUME_NAME);
-  let tokenFile = tokenFilePath(options.tokenMountPath, windows);
+  let tokenFile = defaultTokenFile;
   if (tokenMount?.mountPath && !tokenMount.subPath) tokenFile = tokenFilePath(tokenMount.mountPath, windows);
   else if (tokenMount?.mountPath && tokenMount.subPath === TOKEN_FILE_NAME) tokenFile = windows ? windowsPath(tokenMount.mountPath) : tokenMount.mountPath;
   else if (tokenMount) {
@@ -131,9 +132,9 @@ export function mutatePod(
     { field: 'initContainers', containers: pod.initContainers ?? [] },
   ] as const;
 
-  const known = new Set(groups.flatMap((group) => group.containers.map((container) => container.name)));
+  const known = skipped.size === 0 ? undefined : new Set(groups.flatMap((group) => group.containers.map((container) => container.name)));
   for (const name of skipped) {
-    if (!known.has(name)) {
+    if (!known?.has(name)) {
       warnings.push(
         `pod annotation ${options.annotationPrefix}/${ANNOTATION.skipContainers} names ${quoteValue(name)}, ` +
           'which is not a container of this pod',
@@ -141,11 +142,13 @@ export function mutatePod(
     }
   }
 
-  const mutated = groups.flatMap((group) =>
-    group.containers
-      .map((container, index) => ({ container, path: jsonPointer('spec', group.field, index) }))
-      .filter(({ container }) => !skipped.has(container.name)),
-  );
+  const mutated: Array<{ container: ContainerView; path: string }> = [];
+  for (const group of groups) {
+    const prefix = jsonPointer('spec', group.field);
+    group.containers.forEach((container, index) => {
+      if (!skipped.has(container.name)) mutated.push({ container, path: `${prefix}/${index}` });
+    });
+  }
   if (mutated.length === 0) return { patch: [], warnings };
 
   const patch: PatchOperation[] = [];
@@ -166,8 +169,9 @@ export function mutatePod(
     };
     patch.push(...appendOps('/spec/volumes', pod.volumeNames !== undefined, [volume]));
   }
+  const defaultTokenFile = tokenFilePath(options.tokenMountPath, windows);
   for (const { container, path } of mutated) {
-    patch.push(...containerOps(container, path, identity, options, windows, warnings));
+    patch.push(...containerOps(container, path, identity, options, windows, defaultTokenFile, warnings));
   }
 
   const markerKey = `${options.annotationPrefix}/${ANNOTATION.injectedRoleArn}`;

@@ -1,5 +1,4 @@
-import type express from 'express';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface RunningHttpServer {
@@ -10,7 +9,7 @@ export interface RunningHttpServer {
 }
 
 /** Listens with an express app on bindAddress:port (0 picks a free port). */
-export async function listenHttp(app: express.Express, bindAddress: string, port: number): Promise<RunningHttpServer> {
+export async function listenHttp(app: RequestListener, bindAddress: string, port: number): Promise<RunningHttpServer> {
   const server = createServer(app);
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;

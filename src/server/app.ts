@@ -1,7 +1,9 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
-import { type DecisionContext, decide } from '../admission/decide.js';
-import { type AdmissionVersion, denyResponse, parseAdmissionReview } from '../admission/review.js';
+import express from 'express';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { type DecisionContext, decide, type DecisionKind } from '../admission/decide.js';
+import { type AdmissionVersion, denyResponse, parseAdmissionReview, serializeReview } from '../admission/review.js';
 import type { Logger } from '../log.js';
+import { rawHeader, readBody } from './http-body.js';
 import type { WebhookMetrics } from './metrics.js';
 
 /** AdmissionReviews above this are refused with 413 (the API server's own request limit is 3 MiB). */
@@ -19,114 +21,141 @@ export interface AppContext {
   readonly readiness: () => Readiness;
 }
 
-function durationMs(res: Response): number | undefined {
-  const started = res.locals.started as number | undefined;
-  return started === undefined ? undefined : round(performance.now() - started);
+function round(milliseconds: number): number {
+  return Math.round(milliseconds * 1000) / 1000;
 }
 
-/** Body-parser failures become AdmissionReview errors with the matching HTTP status. */
-function bodyErrorStatus(error: { type?: unknown; status?: unknown }): { status: number; message: string } {
-  switch (error.type) {
-    case 'entity.too.large':
-      return { status: 413, message: `the request body is larger than ${MAX_BODY_BYTES} bytes` };
-    case 'entity.parse.failed':
-      return { status: 400, message: 'the request body is not valid JSON' };
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return { status: 415, message: 'the request body must be UTF-8 JSON' };
-    default:
-      return { status: typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 400, message: 'the request body could not be read' };
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  sendText(res, status, JSON.stringify(value));
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  const body = Buffer.from(text);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
+}
+
+/** `application/json`, optionally with a UTF-8 charset; otherwise what is wrong with it. */
+const CONTENT_TYPE_OK = { ok: true } as const;
+
+function checkContentType(header: string | undefined): { ok: true } | { ok: false; message: string } {
+  if (header === 'application/json') return CONTENT_TYPE_OK;
+  if (header === undefined) return { ok: false, message: 'Content-Type must be application/json, got ""' };
+  const [media = '', ...parameters] = header.split(';');
+  if (media.trim().toLowerCase() !== 'application/json') {
+    return { ok: false, message: `Content-Type must be application/json, got "${header}"`.slice(0, 200) };
   }
+  for (const parameter of parameters) {
+    const [name = '', value = ''] = parameter.split('=');
+    if (name.trim().toLowerCase() === 'charset' && !['utf-8', 'utf8'].includes(value.trim().replace(/"/g, '').toLowerCase())) {
+      return { ok: false, message: 'the request body must be UTF-8 JSON' };
+    }
+  }
+  return CONTENT_TYPE_OK;
 }
 
-export function createApp(context: AppContext): express.Express {
+/**
+ * The admission server's request listener. `POST /mutate` is handled directly on node:http (the hot
+ * path: express and body-parser cost more than the mutation itself, see bench/README.md); health,
+ * readiness and everything else go through express.
+ */
+export function createApp(context: AppContext): RequestListener {
   const { metrics, logger } = context;
+  const requests = new Map<string, ReturnType<typeof metrics.admissionRequests.labels>>();
+  const durations = new Map<string, ReturnType<typeof metrics.admissionDuration.labels>>();
+  const count = (decision: DecisionKind | 'bad-request'): void => {
+    let counter = requests.get(decision);
+    if (!counter) requests.set(decision, (counter = metrics.admissionRequests.labels(decision)));
+    counter.inc();
+  };
+  const observe = (decision: DecisionKind, seconds: number): void => {
+    let histogram = durations.get(decision);
+    if (!histogram) durations.set(decision, (histogram = metrics.admissionDuration.labels(decision)));
+    histogram.observe(seconds);
+  };
 
   /** Every refused review is answered as an AdmissionReview, counted and logged. */
-  const refuse = (res: Response, status: number, message: string, apiVersion: AdmissionVersion = 'admission.k8s.io/v1', uid = ''): void => {
-    res.status(status).json(denyResponse(apiVersion, uid, status, message));
-    metrics.admissionRequests.inc({ decision: 'bad-request' });
-    logger.warn('admission', { uid: uid || undefined, decision: 'bad-request', status, reason: message, durationMs: durationMs(res) });
+  const refuse = (res: ServerResponse, started: number, status: number, message: string, apiVersion: AdmissionVersion = 'admission.k8s.io/v1', uid = ''): void => {
+    sendJson(res, status, denyResponse(apiVersion, uid, status, message));
+    count('bad-request');
+    logger.warn('admission', { uid: uid || undefined, decision: 'bad-request', status, reason: message, durationMs: round(performance.now() - started) });
   };
+
+  const mutate = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = performance.now();
+    if (rawHeader(req, 'content-length') === '0') {
+      refuse(res, started, 400, 'the request body is empty (expected an AdmissionReview)');
+      return;
+    }
+    const type = checkContentType(rawHeader(req, 'content-type'));
+    const body = await readBody(req, MAX_BODY_BYTES);
+    if (!type.ok) {
+      refuse(res, started, 415, type.message);
+      return;
+    }
+    if (!body.ok) {
+      refuse(res, started, body.status, body.message);
+      return;
+    }
+    const text = body.body.toString('utf8');
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      refuse(res, started, 400, text.trim() === '' ? 'the request body is empty (expected an AdmissionReview)' : 'the request body is not valid JSON');
+      return;
+    }
+    const parsed = parseAdmissionReview(value);
+    if (!parsed.ok) {
+      const problem = parsed.problem!;
+      refuse(res, started, 400, problem.message, problem.apiVersion, problem.uid);
+      return;
+    }
+    const request = parsed.value;
+    const pending = decide(request, context.decisions);
+    const decision = pending instanceof Promise ? await pending : pending;
+    sendText(res, 200, serializeReview(decision.review));
+    const seconds = (performance.now() - started) / 1000;
+    count(decision.kind);
+    observe(decision.kind, seconds);
+    logger.log(decision.kind === 'lookup-failed' ? 'error' : 'info', 'admission', {
+      uid: request.uid,
+      namespace: decision.namespace,
+      pod: decision.pod,
+      serviceAccount: decision.serviceAccount,
+      operation: request.operation,
+      kind: request.kind.kind,
+      dryRun: request.dryRun || undefined,
+      decision: decision.kind,
+      patchOperations: decision.patchOperations,
+      warnings: decision.warnings.length > 0 ? decision.warnings : undefined,
+      reason: decision.reason,
+      durationMs: round(seconds * 1000),
+    });
+  };
+
   const app = express();
   app.set('etag', false);
   app.set('x-powered-by', false);
-  app.set('query parser', 'simple');
-
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-
   app.get('/readyz', (_req, res) => {
     const readiness = context.readiness();
     res.status(readiness.ready ? 200 : 503).json({ status: readiness.ready ? 'ready' : 'not ready', checks: readiness.checks });
   });
-
-  const parseJson = express.json({ limit: MAX_BODY_BYTES, strict: false, type: () => true });
-
-  app.post(
-    '/mutate',
-    (req, res, next) => {
-      res.locals.started = performance.now();
-      if (req.headers['content-length'] === '0') {
-        refuse(res, 400, 'the request body is empty (expected an AdmissionReview)');
-        return;
-      }
-      const type = req.is('application/json');
-      if (type === false || (type === null && req.headers['content-type'] !== undefined)) {
-        refuse(res, 415, `Content-Type must be application/json, got "${String(req.headers['content-type'] ?? '')}"`.slice(0, 200));
-        return;
-      }
-      next();
-    },
-    parseJson,
-    async (req, res) => {
-      const started = res.locals.started as number;
-      const parsed = parseAdmissionReview(req.body as unknown);
-      if (!parsed.ok) {
-        const problem = parsed.problem!;
-        refuse(res, 400, problem.message, problem.apiVersion, problem.uid);
-        return;
-      }
-      const request = parsed.value;
-      const decision = await decide(request, context.decisions);
-      res.json(decision.review);
-      const seconds = (performance.now() - started) / 1000;
-      metrics.admissionRequests.inc({ decision: decision.kind });
-      metrics.admissionDuration.observe({ decision: decision.kind }, seconds);
-      logger.log(decision.kind === 'lookup-failed' ? 'error' : 'info', 'admission', {
-        uid: request.uid,
-        namespace: decision.namespace,
-        pod: decision.pod,
-        serviceAccount: decision.serviceAccount,
-        operation: request.operation,
-        kind: request.kind.kind,
-        dryRun: request.dryRun || undefined,
-        decision: decision.kind,
-        patchOperations: decision.patchOperations,
-        warnings: decision.warnings.length > 0 ? decision.warnings : undefined,
-        reason: decision.reason,
-        durationMs: round(seconds * 1000),
-      });
-    },
-  );
-
   app.use((_req, res) => {
     res.status(404).json({ status: 'not found', endpoints: ['POST /mutate', 'GET /healthz', 'GET /readyz'] });
   });
 
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const bodyError = typeof error === 'object' && error !== null ? bodyErrorStatus(error as { type?: unknown }) : undefined;
-    if ((error as { type?: unknown } | null)?.type === 'request.aborted') return;
-    if (res.headersSent) return;
-    const status = bodyError?.status ?? 500;
-    if (status >= 500) logger.error('request-failed', { path: req.path, error: String(error) });
-    if (req.path === '/mutate') refuse(res, status, bodyError?.message ?? 'internal error');
-    else res.status(status).json({ status: 'error', message: bodyError?.message ?? 'internal error' });
-  });
-  return app;
-}
-
-function round(milliseconds: number): number {
-  return Math.round(milliseconds * 1000) / 1000;
+  return (req, res) => {
+    const url = req.url ?? '/';
+    if (req.method === 'POST' && (url === '/mutate' || url.startsWith('/mutate?'))) {
+      mutate(req, res).catch((error: unknown) => {
+        logger.error('request-failed', { path: '/mutate', error: String(error) });
+        if (!res.headersSent) sendJson(res, 500, denyResponse('admission.k8s.io/v1', '', 500, 'internal error'));
+      });
+      return;
+    }
+    app(req, res);
+  };
 }

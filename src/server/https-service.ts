@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type express from 'express';
+import type { RequestListener } from 'node:http';
 import type { LogFields, Logger } from '../log.js';
 import type { WebhookMetrics } from './metrics.js';
 import { CertificateReloader, loadKeyPair } from './tls.js';
@@ -44,7 +44,7 @@ export interface HttpsServiceConfig {
 
 export interface HttpsServiceDefinition extends HttpsServiceConfig {
   /** Builds the app; `isShuttingDown` lets readiness answers report the drain. */
-  readonly createApp: (isShuttingDown: () => boolean) => express.Express;
+  readonly createApp: (isShuttingDown: () => boolean) => RequestListener;
   /** Runs after the connections drained (stop watches, caches). */
   readonly onClosed?: () => Promise<void>;
   /** Extra fields for the `listening` log line. */

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { errorMessage, type Logger } from '../log.js';
 import type { Parsed } from '../k8s/objects.js';
@@ -14,21 +14,29 @@ export interface KeyPair {
   readonly notAfter: Date;
 }
 
-/** Reads a certificate and key and checks they belong together (OpenSSL refuses a mismatched pair). */
-export async function loadKeyPair(certPath: string, keyPath: string): Promise<Parsed<KeyPair>> {
-  let cert: Buffer;
-  let key: Buffer;
+async function readPair(certPath: string, keyPath: string): Promise<Parsed<{ cert: Buffer; key: Buffer }>> {
   try {
-    [cert, key] = await Promise.all([readFile(certPath), readFile(keyPath)]);
+    const [cert, key] = await Promise.all([readFile(certPath), readFile(keyPath)]);
+    return { ok: true, value: { cert, key } };
   } catch (error) {
     return { ok: false, error: `cannot read the TLS certificate or key: ${errorMessage(error)}` };
   }
+}
+
+/** Checks a certificate and key belong together (OpenSSL refuses a mismatched pair). */
+function checkPair(certPath: string, keyPath: string, cert: Buffer, key: Buffer): Parsed<KeyPair> {
   try {
     createSecureContext({ cert, key });
     return { ok: true, value: { cert, key, notAfter: new Date(new X509Certificate(cert).validTo) } };
   } catch (error) {
     return { ok: false, error: `${certPath} and ${keyPath} are not a usable certificate and key: ${errorMessage(error)}` };
   }
+}
+
+/** Reads a certificate and key and checks they belong together. */
+export async function loadKeyPair(certPath: string, keyPath: string): Promise<Parsed<KeyPair>> {
+  const files = await readPair(certPath, keyPath);
+  return files.ok ? checkPair(certPath, keyPath, files.value.cert, files.value.key) : files;
 }
 
 export interface SecureContextTarget {
@@ -62,8 +70,13 @@ export class CertificateReloader {
 
   start(): void {
     const directories = new Set([dirname(resolve(this.certPath)), dirname(resolve(this.keyPath))]);
+    // Only our two files matter, and the `..data` symlink swap of a Kubernetes Secret volume; other
+    // files in the directory (a log written next to the certificates, say) must not cause reloads.
+    const relevant = new Set([basename(this.certPath), basename(this.keyPath)]);
     for (const directory of directories) {
-      const watcher = watch(directory, { persistent: false }, () => this.schedule());
+      const watcher = watch(directory, { persistent: false }, (_event, file) => {
+        if (file === null || relevant.has(String(file)) || String(file).startsWith('..')) this.schedule();
+      });
       watcher.on('error', (error) => this.logger.warn('certificate-watch-failed', { directory, error: errorMessage(error) }));
       this.watchers.push(watcher);
     }
@@ -83,14 +96,15 @@ export class CertificateReloader {
   }
 
   private async reloadNow(): Promise<boolean> {
-    const loaded = await loadKeyPair(this.certPath, this.keyPath);
+    const files = await readPair(this.certPath, this.keyPath);
+    if (files.ok && files.value.cert.equals(this.current.cert) && files.value.key.equals(this.current.key)) return false;
+    const loaded = files.ok ? checkPair(this.certPath, this.keyPath, files.value.cert, files.value.key) : files;
     if (!loaded.ok) {
       // Often the middle of an update (cert written, key not yet): the next file event retries.
       this.metrics.certificateReloads.inc({ result: 'invalid' });
       this.logger.warn('certificate-reload-skipped', { reason: loaded.error });
       return false;
     }
-    if (loaded.value.cert.equals(this.current.cert) && loaded.value.key.equals(this.current.key)) return false;
     this.target.setSecureContext({ cert: loaded.value.cert, key: loaded.value.key, minVersion: 'TLSv1.2' });
     this.current = loaded.value;
     this.metrics.certificateReloads.inc({ result: 'success' });

@@ -1,5 +1,6 @@
-import { CoreV1Api, type KubeConfig, Observable, type ObservableMiddleware } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { ServiceAccountView } from '../engine/types.js';
+import { ApiStatusError, getJson } from '../k8s/api-get.js';
 import { isJsonObject } from '../k8s/objects.js';
 import { errorMessage, type Logger } from '../log.js';
 import type { WebhookMetrics } from '../server/metrics.js';
@@ -41,61 +42,6 @@ function objectMeta(object: unknown): ObjectMeta | undefined {
   return { name, namespace, annotations: isJsonObject(annotations) ? annotations : undefined };
 }
 
-/** Aborts the request after `milliseconds`, or earlier when `signal` aborts. */
-function abortMiddleware(milliseconds: number, signal?: AbortSignal): ObservableMiddleware {
-  return {
-    pre: (context) => {
-      const timeout = AbortSignal.timeout(milliseconds);
-      context.setSignal(signal ? AbortSignal.any([signal, timeout]) : timeout);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (response) => new Observable(Promise.resolve(response)),
-  };
-}
-
-function bounded(milliseconds: number, signal?: AbortSignal): { middleware: ObservableMiddleware[]; middlewareMergeStrategy: 'append' } {
-  return { middleware: [abortMiddleware(milliseconds, signal)], middlewareMergeStrategy: 'append' };
-}
-
-function httpStatus(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-/** The client's ApiException message spans lines of body and headers; keep the status and the API's message. */
-export class KubernetesApiError extends Error {
-  override readonly name = 'KubernetesApiError';
-  constructor(
-    readonly code: number | undefined,
-    message: string,
-  ) {
-    super(message);
-  }
-
-  static from(error: unknown): KubernetesApiError {
-    const code = httpStatus(error);
-    if (code === undefined) return new KubernetesApiError(undefined, errorMessage(error).split('\n')[0] ?? 'unknown error');
-    let detail: string | undefined;
-    const body = (error as { body?: unknown }).body;
-    try {
-      const parsed: unknown = typeof body === 'string' ? JSON.parse(body) : body;
-      const message = (parsed as { message?: unknown } | null)?.message;
-      if (typeof message === 'string') detail = message;
-    } catch {
-      // not a Status body
-    }
-    return new KubernetesApiError(code, `HTTP ${code}${detail ? `: ${detail}` : ''}`);
-  }
-}
-
-async function callApi<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw KubernetesApiError.from(error);
-  }
-}
-
 /** The ServiceAccounts the informer keeps share one empty annotations object when they carry none of ours. */
 const NO_ANNOTATIONS: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -106,12 +52,10 @@ const NO_ANNOTATIONS: Readonly<Record<string, string>> = Object.freeze({});
 export class ClusterServiceAccountSource implements ServiceAccountSource {
   private readonly cache = new Map<string, CachedServiceAccount>();
   private roleMapping: RoleMapping = new Map();
-  private readonly api: CoreV1Api;
   private readonly serviceAccounts: Reflector<CachedServiceAccount>;
   private readonly mappingReflector: Reflector<Record<string, string>> | undefined;
 
   constructor(private readonly config: ClusterSourceConfig) {
-    this.api = config.kubeConfig.makeApiClient(CoreV1Api);
     const common = {
       kubeConfig: config.kubeConfig,
       logger: config.logger,
@@ -124,12 +68,7 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
     this.serviceAccounts = new Reflector<CachedServiceAccount>({
       ...common,
       name: 'serviceaccounts',
-      listPage: async (continueToken, limit, signal): Promise<ListPage> => {
-        const list = await callApi(() =>
-          this.api.listServiceAccountForAllNamespaces({ limit, _continue: continueToken }, bounded(config.listTimeoutMs ?? 60_000, signal)),
-        );
-        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continueToken: list.metadata?._continue };
-      },
+      listPage: (continueToken, limit, signal) => this.listPage('/api/v1/serviceaccounts', { limit, continueToken }, signal),
       watchPath: '/api/v1/serviceaccounts',
       transform: (object) => this.compact(object),
       replace: (items) => {
@@ -153,15 +92,8 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
       this.mappingReflector = new Reflector<Record<string, string>>({
         ...common,
         name: `configmap ${mapped.namespace}/${mapped.name}`,
-        listPage: async (continueToken, limit, signal) => {
-          const list = await callApi(() =>
-            this.api.listNamespacedConfigMap(
-              { namespace: mapped.namespace, fieldSelector, limit, _continue: continueToken },
-              bounded(config.listTimeoutMs ?? 60_000, signal),
-            ),
-          );
-          return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continueToken: list.metadata?._continue };
-        },
+        listPage: (continueToken, limit, signal) =>
+          this.listPage(`/api/v1/namespaces/${encodeURIComponent(mapped.namespace)}/configmaps`, { limit, continueToken, fieldSelector }, signal),
         watchPath: `/api/v1/namespaces/${encodeURIComponent(mapped.namespace)}/configmaps`,
         watchQuery: { fieldSelector },
         transform: (object) => {
@@ -175,6 +107,25 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
         remove: () => this.updateRoleMapping(undefined),
       });
     }
+  }
+
+  /** One page of a list, as raw JSON (see getJson), bounded by the list timeout and the stop signal. */
+  private async listPage(
+    path: string,
+    query: { limit: number; continueToken: string | undefined; fieldSelector?: string },
+    stop: AbortSignal,
+  ): Promise<ListPage> {
+    const search = new URLSearchParams({ limit: String(query.limit) });
+    if (query.continueToken) search.set('continue', query.continueToken);
+    if (query.fieldSelector) search.set('fieldSelector', query.fieldSelector);
+    const signal = AbortSignal.any([stop, AbortSignal.timeout(this.config.listTimeoutMs ?? 60_000)]);
+    const list = await getJson(this.config.kubeConfig, `${path}?${search}`, signal);
+    const metadata = isJsonObject(list) && isJsonObject(list.metadata) ? list.metadata : {};
+    return {
+      items: isJsonObject(list) && Array.isArray(list.items) ? list.items : [],
+      resourceVersion: typeof metadata.resourceVersion === 'string' ? metadata.resourceVersion : '',
+      continueToken: typeof metadata.continue === 'string' && metadata.continue !== '' ? metadata.continue : undefined,
+    };
   }
 
   private compact(object: unknown): CachedServiceAccount | undefined {
@@ -231,18 +182,15 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
   private async fetch(namespace: string, name: string): Promise<ServiceAccountLookup> {
     const timeout = this.config.lookupTimeoutMs;
     try {
-      const object = await this.api.readNamespacedServiceAccount(
-        { name, namespace },
-        bounded(timeout),
-      );
-      const compacted = this.compact(object);
+      const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(name)}`;
+      const compacted = this.compact(await getJson(this.config.kubeConfig, path, AbortSignal.timeout(timeout)));
       if (!compacted) return { status: 'error', message: 'the API returned an object without metadata' };
       return { status: 'found', serviceAccount: this.withMapping(compacted), from: 'api' };
     } catch (error) {
-      if (httpStatus(error) === 404) return { status: 'not-found', from: 'api' };
+      if (error instanceof ApiStatusError && error.code === 404) return { status: 'not-found', from: 'api' };
       this.config.metrics.serviceAccountLookupErrors.inc();
-      const aborted = (error as { name?: unknown } | null)?.name === 'AbortError' || (error as { type?: unknown } | null)?.type === 'aborted';
-      const message = aborted ? `the API did not answer within ${timeout} ms` : KubernetesApiError.from(error).message;
+      const kind = (error as { name?: unknown } | null)?.name;
+      const message = kind === 'TimeoutError' || kind === 'AbortError' ? `the API did not answer within ${timeout} ms` : errorMessage(error);
       this.config.logger.warn('serviceaccount-get-failed', { namespace, name, error: message });
       return { status: 'error', message };
     }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import fc from 'fast-check';
 import request from 'supertest';
 import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
@@ -54,7 +54,7 @@ const damagedEnvelope = fc
 
 describe('fuzzing the admission server (fast-check)', function () {
   this.timeout(120_000);
-  let app: Express;
+  let app: RequestListener;
   before(() => {
     app = createApp({
       decisions: { serviceAccounts: source, options: DEFAULT_MUTATION_OPTIONS },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import request from 'supertest';
 import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
 import { silentLogger } from '../../src/log.js';
@@ -28,7 +28,7 @@ function allowedWithWarning(uid: string, warning: string) {
 
 describe('hostile AdmissionReviews: exact answers, no crash, no hang', function () {
   this.timeout(20_000);
-  let app: Express;
+  let app: RequestListener;
 
   before(async () => {
     const source = await StaticServiceAccountSource.load(join(FIXTURES, 'server', 'serviceaccounts.yaml'), 'eks.amazonaws.com');

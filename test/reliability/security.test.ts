@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import fc from 'fast-check';
 import request from 'supertest';
 import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
@@ -28,7 +28,7 @@ interface PatchedPod {
 
 describe('security properties of the webhook', function () {
   this.timeout(60_000);
-  let app: Express;
+  let app: RequestListener;
 
   before(async () => {
     const source = await StaticServiceAccountSource.load(join(FIXTURES, 'server', 'serviceaccounts.yaml'), 'eks.amazonaws.com');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import request from 'supertest';
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
 import { mutatePod } from '../../src/engine/mutate.js';
 import { readPod } from '../../src/k8s/objects.js';
@@ -21,7 +21,7 @@ async function staticSource(): Promise<StaticServiceAccountSource> {
 }
 
 describe('admission HTTP API (supertest)', () => {
-  let app: Express;
+  let app: RequestListener;
   let logs: LogCapture;
   let metrics: WebhookMetrics;
   let ready = true;

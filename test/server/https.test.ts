@@ -132,6 +132,24 @@ describe('HTTPS admission server', function () {
     assert.equal(fresh.peerFingerprint, fingerprint(second.cert));
   });
 
+  it('ignores other files changing in the certificate directory', async () => {
+    const server = await start();
+    let reloads = 0;
+    const original = server.certificates.reload.bind(server.certificates);
+    server.certificates.reload = () => {
+      reloads += 1;
+      return original();
+    };
+    for (let index = 0; index < 5; index += 1) {
+      writeFileSync(join(dir, 'webhook.log'), `line ${index}\n`);
+      await sleep(40);
+    }
+    await sleep(300);
+    assert.equal(reloads, 0, 'a log file next to the certificates caused reloads');
+    writeFileSync(join(dir, 'tls.crt'), first.cert); // touched, same content
+    await waitFor('a reload attempt', () => reloads > 0, 3000);
+  });
+
   it('keeps the old certificate when the new files are not a valid pair', async () => {
     const logs = new LogCapture();
     const server = await start(delayedSource(), logs);

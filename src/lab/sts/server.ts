@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import express from 'express';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { rawHeader, readBody } from '../../server/http-body.js';
 import { errorMessage, type Logger } from '../../log.js';
 import { StsError } from './errors.js';
 import type { AssumedRole, StsService } from './service.js';
@@ -26,34 +27,52 @@ function requestParameters(rawQuery: string, contentType: string | undefined, bo
   return params;
 }
 
-export function createStsApp(options: StsAppOptions): express.Express {
-  const app = express();
-  app.set('etag', false);
-  app.set('x-powered-by', false);
-  app.use(express.raw({ type: () => true, limit: MAX_BODY_BYTES }));
-  app.all('/', async (req, res) => {
+/**
+ * The STS request listener, on node:http directly: express costs as much per request as the STS's
+ * own work (see bench/README.md). Every path is served as `/`, as AWS does.
+ */
+export function createStsApp(options: StsAppOptions): RequestListener {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
     const started = performance.now();
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const queryIndex = req.originalUrl.indexOf('?');
-    const rawQuery = queryIndex < 0 ? '' : req.originalUrl.slice(queryIndex + 1);
-    const params = requestParameters(rawQuery, req.headers['content-type'], body);
-    const json = (req.headers.accept ?? '').toLowerCase().includes('application/json');
-    res.set({ 'x-amzn-requestid': requestId, date: options.now().toUTCString() }).type(json ? 'application/json' : 'text/xml');
+    const url = req.url ?? '/';
+    const queryIndex = url.indexOf('?');
+    const rawQuery = queryIndex < 0 ? '' : url.slice(queryIndex + 1);
+    const json = (rawHeader(req, 'accept') ?? '').toLowerCase().includes('application/json');
+    const answer = (status: number, text: string): void => {
+      res
+        .writeHead(status, {
+          'content-type': json ? 'application/json' : 'text/xml',
+          'content-length': Buffer.byteLength(text),
+          'x-amzn-requestid': requestId,
+          date: options.now().toUTCString(),
+        })
+        .end(text);
+    };
+    const read = await readBody(req, MAX_BODY_BYTES);
+    if (!read.ok) {
+      const error = new StsError('ValidationError', read.status === 413 ? `The request body is larger than ${MAX_BODY_BYTES} bytes` : 'The request body could not be read');
+      answer(read.status, (json ? errorResponseJson : errorResponse)(error, requestId));
+      return;
+    }
+    const params = requestParameters(rawQuery, rawHeader(req, 'content-type'), read.body);
     try {
       const outcome = await options.service.handle(params, {
-        method: req.method,
-        path: queryIndex < 0 ? req.originalUrl : req.originalUrl.slice(0, queryIndex),
+        method: req.method ?? 'GET',
+        path: queryIndex < 0 ? url : url.slice(0, queryIndex),
         rawQuery,
-        headers: req.headers,
-        body,
+        // Only signed actions read the headers; Node builds the object on first access.
+        get headers() {
+          return req.headers;
+        },
+        body: read.body,
       });
-      res.status(200).send((json ? actionResponseJson : actionResponse)(outcome.action, outcome.result, requestId));
+      answer(200, (json ? actionResponseJson : actionResponse)(outcome.action, outcome.result, requestId));
       if (outcome.assumed) options.onAssumeRole?.(outcome.assumed);
       options.logger.info('sts', { requestId, action: outcome.action, outcome: 'ok', ...outcome.details, durationMs: Math.round((performance.now() - started) * 1000) / 1000 });
     } catch (error) {
       const stsError = error instanceof StsError ? error : new StsError('ValidationError', 'The request could not be processed', errorMessage(error));
-      res.status(stsError.status).send((json ? errorResponseJson : errorResponse)(stsError, requestId));
+      answer(stsError.status, (json ? errorResponseJson : errorResponse)(stsError, requestId));
       options.logger.log(error instanceof StsError ? 'warn' : 'error', 'sts', {
         requestId,
         action: params.get('Action'),
@@ -63,14 +82,11 @@ export function createStsApp(options: StsAppOptions): express.Express {
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
       });
     }
-  });
-  app.use((_req, res) => {
-    res.status(404).type('text/xml').send(errorResponse(new StsError('InvalidAction', 'STS is served at /'), randomUUID()));
-  });
-  app.use((error: { type?: string; status?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    const message = error.type === 'entity.too.large' ? `The request body is larger than ${MAX_BODY_BYTES} bytes` : 'The request body could not be read';
-    res.status(error.status && error.status < 500 ? error.status : 400).type('text/xml').send(errorResponse(new StsError('ValidationError', message), randomUUID()));
-  });
-  return app;
+  };
+  return (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      options.logger.error('sts-request-failed', { error: errorMessage(error) });
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  };
 }
-

@@ -1,0 +1,83 @@
+/**
+ * The webhook in cluster mode, assembled from the same parts `serve --kubeconfig` uses (logger on
+ * stdout, metrics, HTTPS listener, informer), plus an IPC probe the benchmark asks for memory and
+ * lookup-latency figures. Run with --expose-gc so "retained heap" means after a full collection.
+ *
+ *   node --expose-gc dist/bench/servers/webhook-probe.js KUBECONFIG CERT KEY
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { performance } from 'node:perf_hooks';
+import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
+import { createLogger } from '../../src/log.js';
+import { createMetrics } from '../../src/server/metrics.js';
+import { startWebhook } from '../../src/server/webhook.js';
+import { ClusterServiceAccountSource } from '../../src/serviceaccounts/cluster-source.js';
+
+const [kubeconfigPath, cert, key] = process.argv.slice(2);
+if (!kubeconfigPath || !cert || !key || typeof globalThis.gc !== 'function' || !process.send) {
+  process.stderr.write('usage: node --expose-gc webhook-probe.js KUBECONFIG CERT KEY (as an IPC child)\n');
+  process.exit(2);
+}
+const gc = globalThis.gc;
+
+const kubeConfig = new KubeConfig();
+kubeConfig.loadFromFile(kubeconfigPath);
+const logger = createLogger();
+const metrics = createMetrics();
+const source = new ClusterServiceAccountSource({ kubeConfig, annotationPrefix: DEFAULT_MUTATION_OPTIONS.annotationPrefix, logger, metrics, lookupTimeoutMs: 2000 });
+const started = performance.now();
+source.start();
+const webhook = await startWebhook({ bindAddress: '127.0.0.1', port: 0, metricsPort: 0, tlsCertPath: cert, tlsKeyPath: key, options: DEFAULT_MUTATION_OPTIONS, serviceAccounts: source, logger, metrics });
+await source.waitForSync();
+const syncMs = performance.now() - started;
+
+/** Full collections, with turns of the event loop between them so weak callbacks and finalizers run. */
+async function collect(): Promise<void> {
+  for (let round = 0; round < 3; round += 1) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function lookupLatency(samples: number): { p50: number; p99: number; max: number } | undefined {
+  if (source.size === 0) return undefined;
+  const count = source.size;
+  const durations = new Float64Array(samples);
+  for (let index = 0; index < samples; index += 1) {
+    const n = Math.floor(Math.random() * count);
+    const namespace = `team-${n % 500}`;
+    const name = `service-${n}`;
+    const begin = performance.now();
+    const result = source.lookup(namespace, name);
+    durations[index] = performance.now() - begin;
+    if ((result as { status?: string }).status !== 'found') throw new Error(`lookup ${namespace}/${name} missed`);
+  }
+  durations.sort();
+  return { p50: durations[Math.floor(samples * 0.5)]!, p99: durations[Math.floor(samples * 0.99)]!, max: durations[samples - 1]! };
+}
+
+process.on('message', async (message) => {
+  if (message === 'rss') {
+    // Cheap on purpose: measuring must not keep V8 from seeing the process as idle.
+    process.send!({ rssBytes: process.memoryUsage.rss(), peakRssBytes: process.resourceUsage().maxRSS * 1024 });
+    return;
+  }
+  if (message !== 'measure') return;
+  await collect();
+  const memory = process.memoryUsage();
+  const latency = lookupLatency(200_000);
+  process.send!({
+    syncMs,
+    cached: source.size,
+    rssBytes: memory.rss,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    heapUsedBytes: memory.heapUsed,
+    heapTotalBytes: memory.heapTotal,
+    externalBytes: memory.external,
+    arrayBuffersBytes: memory.arrayBuffers,
+    lookupMs: latency,
+    port: webhook.port,
+  });
+});
+process.send({ ready: true });
+process.on('SIGTERM', () => void webhook.close().then(() => process.exit(0)));
