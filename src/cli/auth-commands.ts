@@ -5,10 +5,11 @@ import { startAuthenticator } from '../auth/authenticator.js';
 import { formatFindings, lintAwsAuth } from '../auth/lint-aws-auth.js';
 import { type AwsCredentials, createClusterToken, execCredential } from '../auth/token.js';
 import { parseRoleArn } from '../engine/arn.js';
-import { createLogger, errorMessage, type LogLevel } from '../log.js';
+import { createLogger, errorMessage } from '../log.js';
 import { createMetrics } from '../server/metrics.js';
 import { WebhookStartError } from '../server/webhook.js';
-import { flagValue, parseHttpUrl, parseIntegerFlag, parsePort } from './flags.js';
+import { flagValue, logLevelFrom, logLevelOption, parseBindAddress, parseHttpUrl, parseIntegerFlag, parsePort } from './flags.js';
+import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
 const { typed, isString, isNumber, isOptionalString } = flagValue;
@@ -74,14 +75,14 @@ export function registerAuthenticator(program: Command): void {
     .addOption(new Option('--aws-auth <file>', 'aws-auth ConfigMap (YAML); reloaded when it changes').makeOptionMandatory())
     .addOption(new Option('--allow-sts-url <url>', 'a lab STS accepted besides AWS STS hosts; repeat for several').argParser(collectOrigin))
     .addOption(new Option('--port <port>', 'port to listen on').default(21362).argParser(parsePort))
-    .addOption(new Option('--bind-address <address>', 'address to listen on').default('127.0.0.1'))
+    .addOption(new Option('--bind-address <address>', 'address to listen on').default('127.0.0.1').argParser(parseBindAddress))
     .addOption(new Option('--tls-cert <file>', 'serving certificate (PEM); reloaded when the file changes').default('certs/tls.crt'))
     .addOption(new Option('--tls-key <file>', 'serving key (PEM); reloaded when the file changes').default('certs/tls.key'))
     .addOption(new Option('--metrics-port <port>', 'HTTP port serving /metrics').argParser(parsePort))
     .addOption(new Option('--sts-timeout <ms>', 'budget for the STS call verifying a token').default(5000).argParser(parseIntegerFlag(1, 60_000)))
-    .addOption(new Option('--log-level <level>', 'lowest level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .addOption(logLevelOption())
     .action(async (values: OptionValues) => {
-      const logger = createLogger(undefined, values.logLevel as LogLevel);
+      const logger = createLogger(undefined, logLevelFrom(values));
       let running;
       try {
         running = await startAuthenticator({
@@ -101,9 +102,7 @@ export function registerAuthenticator(program: Command): void {
         if (error instanceof WebhookStartError) throw new UsageError(error.message);
         throw error;
       }
-      const stop = (): void => void running.close().then(() => process.exit(0));
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+      closeOnSignal(() => running.close());
     });
 }
 

@@ -1,10 +1,12 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
+import { isIP } from 'node:net';
 import {
   DEFAULT_MUTATION_OPTIONS,
   MAX_TOKEN_EXPIRATION_SECONDS,
   MIN_TOKEN_EXPIRATION_SECONDS,
 } from '../engine/defaults.js';
 import type { MutationOptions } from '../engine/types.js';
+import type { LogLevel } from '../log.js';
 
 /** Value parsers for flags: each returns a typed value or throws a message commander prints. */
 export function parseIntegerFlag(min: number, max: number): (raw: string) => number {
@@ -17,6 +19,21 @@ export function parseIntegerFlag(min: number, max: number): (raw: string) => num
 }
 
 export const parsePort = parseIntegerFlag(0, 65535);
+
+export function parseBindAddress(raw: string): string {
+  if (!isIP(raw)) throw new InvalidArgumentError(`"${raw}" is not an IP address`);
+  return raw;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+export function logLevelOption(): Option {
+  return new Option('--log-level <level>', 'lowest level logged').choices(LOG_LEVELS).default('info');
+}
+
+export function logLevelFrom(values: OptionValues): LogLevel {
+  return typed(values, 'logLevel', (value): value is LogLevel => LOG_LEVELS.some((level) => level === value));
+}
 
 export function parseDnsSubdomain(raw: string): string {
   if (raw.length > 253 || !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(raw)) {

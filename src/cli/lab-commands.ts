@@ -1,5 +1,4 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
-import { isIP } from 'node:net';
 import { runDemo } from '../lab/demo.js';
 import { startIssuer } from '../lab/issuer-server.js';
 import { type IssuerKey, loadIssuerKey, loadOrCreateIssuerKey } from '../lab/keys.js';
@@ -7,8 +6,9 @@ import { loadLabConfig } from '../lab/sts/config.js';
 import { loadOrCreateServerKey } from '../lab/sts/sessions.js';
 import { startSts } from '../lab/sts/start.js';
 import { mintProjectedToken } from '../lab/token.js';
-import { createLogger, type LogLevel } from '../log.js';
-import { flagValue, parseHttpUrl, parseIntegerFlag, parsePort } from './flags.js';
+import { createLogger } from '../log.js';
+import { flagValue, logLevelFrom, logLevelOption, parseBindAddress, parseHttpUrl, parseIntegerFlag, parsePort } from './flags.js';
+import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
 const { typed, isString, isNumber } = flagValue;
@@ -17,11 +17,6 @@ export const DEFAULT_ISSUER_URL = 'http://127.0.0.1:8081';
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
-}
-
-function parseBindAddress(raw: string): string {
-  if (!isIP(raw)) throw new InvalidArgumentError(`"${raw}" is not an IP address`);
-  return raw;
 }
 
 function parseLabel(raw: string): string {
@@ -48,16 +43,6 @@ async function issuerKeys(paths: string[] | undefined): Promise<IssuerKey[]> {
   return keys;
 }
 
-function logLevelOption(): Option {
-  return new Option('--log-level <level>', 'lowest level logged').choices(['debug', 'info', 'warn', 'error']).default('info');
-}
-
-function waitForSignal(close: () => Promise<void>): void {
-  const stop = (): void => void close().then(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-}
-
 export function registerIssuer(program: Command): void {
   program
     .command('issuer')
@@ -69,7 +54,7 @@ export function registerIssuer(program: Command): void {
     .addOption(logLevelOption())
     .action(async (values: OptionValues) => {
       const keys = await issuerKeys(values.key as string[] | undefined);
-      const logger = createLogger(undefined, values.logLevel as LogLevel);
+      const logger = createLogger(undefined, logLevelFrom(values));
       const issuer = await startIssuer({
         bindAddress: typed(values, 'bindAddress', isString),
         port: typed(values, 'port', isNumber),
@@ -85,7 +70,7 @@ export function registerIssuer(program: Command): void {
         jwks: `${issuer.issuer}/keys`,
         kids: keys.map((key) => key.kid),
       });
-      waitForSignal(() => issuer.close());
+      closeOnSignal(() => issuer.close());
     });
 }
 
@@ -135,7 +120,7 @@ export function registerSts(program: Command): void {
       const serverKey = await loadOrCreateServerKey(secretFile);
       if (!serverKey.ok) throw new UsageError(serverKey.error);
       if (serverKey.created) process.stderr.write(`generated the STS server key in ${secretFile}\n`);
-      const logger = createLogger(undefined, values.logLevel as LogLevel);
+      const logger = createLogger(undefined, logLevelFrom(values));
       const sts = await startSts({
         config: config.value,
         serverKey: serverKey.value,
@@ -151,7 +136,7 @@ export function registerSts(program: Command): void {
         providers: config.value.providers.map((provider) => provider.issuer),
         roles: [...config.value.roles.keys()],
       });
-      waitForSignal(() => sts.close());
+      closeOnSignal(() => sts.close());
     });
 }
 

@@ -4,14 +4,15 @@ import { generateCertificates } from '../certs/generate.js';
 import { CERT_FILES, existingCertificateFiles, writeCertificateFiles } from '../certs/files.js';
 import type { MutationOptions } from '../engine/types.js';
 import { loadKubeConfig } from '../k8s/kubeconfig.js';
-import { createLogger, type Logger, type LogLevel } from '../log.js';
+import { createLogger, type Logger } from '../log.js';
 import { packageRoot } from '../package-info.js';
 import { createMetrics, type WebhookMetrics } from '../server/metrics.js';
 import { type RunningWebhook, startWebhook, WebhookStartError } from '../server/webhook.js';
 import { ClusterServiceAccountSource } from '../serviceaccounts/cluster-source.js';
 import type { ServiceAccountSource } from '../serviceaccounts/source.js';
 import { StaticServiceAccountSource } from '../serviceaccounts/static-source.js';
-import { addMutationFlags, flagValue, mutationOptionsFrom, parseIntegerFlag, parsePort } from './flags.js';
+import { addMutationFlags, flagValue, logLevelFrom, logLevelOption, mutationOptionsFrom, parseBindAddress, parseIntegerFlag, parsePort } from './flags.js';
+import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
 const { typed, isString, isNumber, isOptionalString } = flagValue;
@@ -23,14 +24,14 @@ function parseObjectReference(raw: string): string {
   return raw;
 }
 
-const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-
 /** Flags shared by `serve` and `start` (start changes some defaults). */
 function addServerFlags(command: Command): Command {
   command
     .addOption(new Option('--port <port>', 'HTTPS port of the admission server').default(8443).argParser(parsePort))
     .addOption(
-      new Option('--bind-address <address>', 'address to listen on (default: 127.0.0.1 in local mode, 0.0.0.0 in cluster mode)'),
+      new Option('--bind-address <address>', 'address to listen on (default: 127.0.0.1 in local mode, 0.0.0.0 in cluster mode)').argParser(
+        parseBindAddress,
+      ),
     )
     .addOption(new Option('--metrics-port <port>', 'HTTP port serving /metrics (Prometheus format)').default(9999).argParser(parsePort))
     .addOption(new Option('--service-accounts <path>', 'local mode: ServiceAccount manifests (a YAML/JSON file or a directory)'))
@@ -50,7 +51,7 @@ function addServerFlags(command: Command): Command {
         .default(20)
         .argParser(parseIntegerFlag(0, 3600)),
     )
-    .addOption(new Option('--log-level <level>', 'lowest level logged').choices(LOG_LEVELS).default('info'));
+    .addOption(logLevelOption());
   return addMutationFlags(command);
 }
 
@@ -82,7 +83,7 @@ async function buildSource(values: OptionValues, options: MutationOptions, logge
 
 async function runServer(values: OptionValues, tls: { cert: string; key: string }): Promise<RunningWebhook> {
   const options = mutationOptionsFrom(values);
-  const logger = createLogger(undefined, typed(values, 'logLevel', (v): v is LogLevel => (LOG_LEVELS as readonly unknown[]).includes(v)));
+  const logger = createLogger(undefined, logLevelFrom(values));
   const metrics = createMetrics();
   const source = await buildSource(values, options, logger, metrics);
   const localMode = typed(values, 'serviceAccounts', isOptionalString) !== undefined;
@@ -105,12 +106,7 @@ async function runServer(values: OptionValues, tls: { cert: string; key: string 
     if (error instanceof WebhookStartError) throw new UsageError(error.message);
     throw error;
   }
-  const shutdown = (signal: string): void => {
-    logger.info('signal', { signal });
-    void webhook.close().then(() => process.exit(0));
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  closeOnSignal(() => webhook.close(), logger);
   return webhook;
 }
 

@@ -113,6 +113,12 @@ describe('serve and start commands (separate processes)', function () {
     const badConfigMap = await runCli(['serve', '--kubeconfig', 'x', '--watch-config-map', 'no-slash']);
     assert.equal(badConfigMap.code, 2);
     assert.match(badConfigMap.stderr, /is not NAMESPACE\/NAME/);
+    // Every listening command takes an IP address only, checked before anything starts.
+    for (const command of [['serve', '--service-accounts', join(ROOT, 'manifests', 'examples')], ['sts'], ['issuer'], ['authenticator', '--cluster-id', 'c', '--aws-auth', 'x']]) {
+      const badAddress = await runCli([...command, '--bind-address', 'not-an-address', '--port', '0']);
+      assert.equal(badAddress.code, 2, command[0]);
+      assert.match(badAddress.stderr, /--bind-address <address>' argument 'not-an-address' is invalid\. "not-an-address" is not an IP address/, command[0]);
+    }
     const badKubeconfig = await runCli(['serve', '--kubeconfig', join(dir, 'missing-kubeconfig'), '--port', '0']);
     assert.equal(badKubeconfig.code, 2);
     assert.match(badKubeconfig.stderr, /cannot load kubeconfig/);
