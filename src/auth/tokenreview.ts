@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { isJsonObject } from '../k8s/objects.js';
 import { errorMessage, type Logger } from '../log.js';
 import type { WebhookMetrics } from '../server/metrics.js';
+import { createProbeApp } from '../server/probe-app.js';
 import { canonicalize } from './arn.js';
 import { type AwsAuthConfig, mapIdentity } from './aws-auth.js';
 import { CLUSTER_ID_HEADER, parseClusterToken, type PresignedRequest } from './token.js';
@@ -101,15 +102,7 @@ export interface AuthenticatorAppContext extends AuthenticatorOptions {
 
 /** `POST /authenticate`: the kube-apiserver's webhook token authentication (TokenReview). */
 export function createAuthenticatorApp(context: AuthenticatorAppContext): express.Express {
-  const app = express();
-  app.set('etag', false);
-  app.set('x-powered-by', false);
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', (_req, res) => {
-    res.status(context.ready() ? 200 : 503).json({ status: context.ready() ? 'ready' : 'not ready' });
-  });
+  const app = createProbeApp(() => ({ ready: context.ready() }));
   app.post('/authenticate', express.json({ limit: 64 * 1024, type: () => true }), async (req, res) => {
     const started = performance.now();
     const body: unknown = req.body;

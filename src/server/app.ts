@@ -1,18 +1,13 @@
-import express from 'express';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { type DecisionContext, decide, type DecisionKind } from '../admission/decide.js';
 import { type AdmissionVersion, denyResponse, parseAdmissionReview, serializeReview } from '../admission/review.js';
 import type { Logger } from '../log.js';
 import { rawHeader, readBody } from './http-body.js';
 import type { WebhookMetrics } from './metrics.js';
+import { createProbeApp, type Readiness } from './probe-app.js';
 
 /** AdmissionReviews above this are refused with 413 (the API server's own request limit is 3 MiB). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
-
-export interface Readiness {
-  readonly ready: boolean;
-  readonly checks: Readonly<Record<string, boolean>>;
-}
 
 export interface AppContext {
   readonly decisions: DecisionContext;
@@ -133,16 +128,7 @@ export function createApp(context: AppContext): RequestListener {
     });
   };
 
-  const app = express();
-  app.set('etag', false);
-  app.set('x-powered-by', false);
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', (_req, res) => {
-    const readiness = context.readiness();
-    res.status(readiness.ready ? 200 : 503).json({ status: readiness.ready ? 'ready' : 'not ready', checks: readiness.checks });
-  });
+  const app = createProbeApp(context.readiness);
   app.use((_req, res) => {
     res.status(404).json({ status: 'not found', endpoints: ['POST /mutate', 'GET /healthz', 'GET /readyz'] });
   });
