@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import type { RequestListener } from 'node:http';
 import request from 'supertest';
-import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
-import { silentLogger } from '../../src/log.js';
-import { createApp, MAX_BODY_BYTES } from '../../src/server/app.js';
-import { createMetrics } from '../../src/server/metrics.js';
-import { StaticServiceAccountSource } from '../../src/serviceaccounts/static-source.js';
-import { FIXTURES } from '../helpers/paths.js';
+import { MAX_BODY_BYTES } from '../../src/server/app.js';
+import { fixtureAdmissionApp } from '../helpers/fixture-app.js';
 import { admissionReview, decodePatch, pod } from '../helpers/reviews.js';
 
 const ROLE = 'arn:aws:iam::111122223333:role/app';
@@ -31,14 +26,7 @@ describe('hostile AdmissionReviews: exact answers, no crash, no hang', function 
   let app: RequestListener;
 
   before(async () => {
-    const source = await StaticServiceAccountSource.load(join(FIXTURES, 'server', 'serviceaccounts.yaml'), 'eks.amazonaws.com');
-    assert.ok(source.ok);
-    app = createApp({
-      decisions: { serviceAccounts: source.value, options: DEFAULT_MUTATION_OPTIONS },
-      metrics: createMetrics({ processMetrics: false }),
-      logger: silentLogger,
-      readiness: () => ({ ready: true, checks: {} }),
-    });
+    app = await fixtureAdmissionApp();
   });
 
   const raw = (body: string | Buffer, contentType = 'application/json') => request(app).post('/mutate').set('content-type', contentType).send(body);

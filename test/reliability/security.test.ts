@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import type { RequestListener } from 'node:http';
 import fc from 'fast-check';
 import request from 'supertest';
-import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
 import type { PatchOperation } from '../../src/engine/types.js';
 import { applyPatch } from '../../src/k8s/apply-patch.js';
-import { silentLogger } from '../../src/log.js';
-import { createApp } from '../../src/server/app.js';
-import { createMetrics } from '../../src/server/metrics.js';
-import { StaticServiceAccountSource } from '../../src/serviceaccounts/static-source.js';
 import { containerName } from '../helpers/arbitraries.js';
-import { FIXTURES } from '../helpers/paths.js';
+import { fixtureAdmissionApp } from '../helpers/fixture-app.js';
 import { admissionReview, decodePatch, pod, responseOf } from '../helpers/reviews.js';
 
 interface EnvVar {
@@ -31,14 +25,7 @@ describe('security properties of the webhook', function () {
   let app: RequestListener;
 
   before(async () => {
-    const source = await StaticServiceAccountSource.load(join(FIXTURES, 'server', 'serviceaccounts.yaml'), 'eks.amazonaws.com');
-    assert.ok(source.ok);
-    app = createApp({
-      decisions: { serviceAccounts: source.value, options: DEFAULT_MUTATION_OPTIONS },
-      metrics: createMetrics({ processMetrics: false }),
-      logger: silentLogger,
-      readiness: () => ({ ready: true, checks: {} }),
-    });
+    app = await fixtureAdmissionApp();
   });
 
   const mutate = async (object: Record<string, unknown>, namespace = 'default'): Promise<{ patch: PatchOperation[]; warnings: string[]; patched: PatchedPod }> => {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import request from 'supertest';
 import type { RequestListener } from 'node:http';
 import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
@@ -9,16 +8,9 @@ import { createLogger } from '../../src/log.js';
 import { createApp, MAX_BODY_BYTES } from '../../src/server/app.js';
 import { createMetrics, type WebhookMetrics } from '../../src/server/metrics.js';
 import type { ServiceAccountLookup, ServiceAccountSource } from '../../src/serviceaccounts/source.js';
-import { StaticServiceAccountSource } from '../../src/serviceaccounts/static-source.js';
-import { FIXTURES } from '../helpers/paths.js';
+import { fixtureServiceAccounts } from '../helpers/fixture-app.js';
 import { admissionReview, decodePatch, pod, responseOf } from '../helpers/reviews.js';
 import { LogCapture } from '../helpers/wait.js';
-
-async function staticSource(): Promise<StaticServiceAccountSource> {
-  const loaded = await StaticServiceAccountSource.load(join(FIXTURES, 'server', 'serviceaccounts.yaml'), 'eks.amazonaws.com');
-  assert.ok(loaded.ok);
-  return loaded.value;
-}
 
 describe('admission HTTP API (supertest)', () => {
   let app: RequestListener;
@@ -27,7 +19,7 @@ describe('admission HTTP API (supertest)', () => {
   let ready = true;
 
   before(async () => {
-    const source = await staticSource();
+    const source = await fixtureServiceAccounts();
     logs = new LogCapture();
     metrics = createMetrics({ processMetrics: false });
     app = createApp({
