@@ -1,8 +1,7 @@
-import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import type { Parsed } from '../k8s/objects.js';
 import { errorMessage, type Logger } from '../log.js';
+import { type FileWatch, watchFiles } from '../watch-files.js';
 import { type HttpsServiceConfig, type RunningHttpsService, startHttpsService, WebhookStartError } from '../server/https-service.js';
 import { type AwsAuthConfig, readAwsAuth } from './aws-auth.js';
 import { createAuthenticatorApp } from './tokenreview.js';
@@ -12,8 +11,7 @@ import { createAuthenticatorApp } from './tokenreview.js';
  * updates). An unreadable update keeps the last good mapping; bad entries are skipped and logged.
  */
 export class AwsAuthFile {
-  private watcher: FSWatcher | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private watch: FileWatch | undefined;
 
   private constructor(
     private readonly path: string,
@@ -45,12 +43,10 @@ export class AwsAuthFile {
   }
 
   start(): void {
-    this.watcher = watch(dirname(resolve(this.path)), { persistent: false }, () => {
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => void this.reload(), 100);
-      this.timer.unref();
+    this.watch = watchFiles([this.path], () => void this.reload(), {
+      debounceMs: 100,
+      onError: (directory, error) => this.logger.warn('aws-auth-watch-failed', { directory, error: error.message }),
     });
-    this.watcher.on('error', (error) => this.logger.warn('aws-auth-watch-failed', { error: error.message }));
   }
 
   async reload(): Promise<boolean> {
@@ -65,8 +61,8 @@ export class AwsAuthFile {
   }
 
   stop(): void {
-    clearTimeout(this.timer);
-    this.watcher?.close();
+    this.watch?.close();
+    this.watch = undefined;
   }
 }
 

@@ -1,10 +1,9 @@
 import { X509Certificate } from 'node:crypto';
-import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { errorMessage, type Logger } from '../log.js';
 import type { Parsed } from '../k8s/objects.js';
+import { type FileWatch, watchFiles } from '../watch-files.js';
 import type { WebhookMetrics } from './metrics.js';
 
 export interface KeyPair {
@@ -44,13 +43,12 @@ export interface SecureContextTarget {
 }
 
 /**
- * Watches the certificate and key files (their directories, so Kubernetes Secret volume symlink
- * swaps are seen) and installs a new pair on the server once both files form a valid pair again.
+ * Watches the certificate and key files and installs a new pair on the server once both files form
+ * a valid pair again.
  * Connections already open keep their context; new handshakes use the new one, so no request fails.
  */
 export class CertificateReloader {
-  private watchers: FSWatcher[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private watch: FileWatch | undefined;
   private current: KeyPair;
   /** Reloads run one after another, so an older pair can never be installed after a newer one. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -69,23 +67,10 @@ export class CertificateReloader {
   }
 
   start(): void {
-    const directories = new Set([dirname(resolve(this.certPath)), dirname(resolve(this.keyPath))]);
-    // Only our two files matter, and the `..data` symlink swap of a Kubernetes Secret volume; other
-    // files in the directory (a log written next to the certificates, say) must not cause reloads.
-    const relevant = new Set([basename(this.certPath), basename(this.keyPath)]);
-    for (const directory of directories) {
-      const watcher = watch(directory, { persistent: false }, (_event, file) => {
-        if (file === null || relevant.has(String(file)) || String(file).startsWith('..')) this.schedule();
-      });
-      watcher.on('error', (error) => this.logger.warn('certificate-watch-failed', { directory, error: errorMessage(error) }));
-      this.watchers.push(watcher);
-    }
-  }
-
-  private schedule(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.reload(), this.debounceMs);
-    this.timer.unref();
+    this.watch = watchFiles([this.certPath, this.keyPath], () => void this.reload(), {
+      debounceMs: this.debounceMs,
+      onError: (directory, error) => this.logger.warn('certificate-watch-failed', { directory, error: errorMessage(error) }),
+    });
   }
 
   /** Loads the files again; returns whether a new pair was installed. */
@@ -114,8 +99,7 @@ export class CertificateReloader {
   }
 
   stop(): void {
-    clearTimeout(this.timer);
-    for (const watcher of this.watchers) watcher.close();
-    this.watchers = [];
+    this.watch?.close();
+    this.watch = undefined;
   }
 }
