@@ -82,6 +82,11 @@ export function createLogger(write?: (line: string) => void, minimum: LogLevel =
 /** A logger that drops everything (tests and benchmarks that measure without log I/O). */
 export const silentLogger: Logger = createLogger(() => {}, 'error');
 
+/** Milliseconds since a `performance.now()` reading, to the microsecond, for `durationMs` log fields. */
+export function millisecondsSince(started: number): number {
+  return Math.round((performance.now() - started) * 1000) / 1000;
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -1,5 +1,5 @@
 import type { PatchOperation } from '../engine/types.js';
-import { isJsonObject, type Parsed } from '../k8s/objects.js';
+import { isJsonObject } from '../k8s/objects.js';
 
 export const ADMISSION_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type AdmissionVersion = (typeof ADMISSION_VERSIONS)[number];
@@ -37,6 +37,8 @@ export interface ReviewProblem {
   readonly uid: string;
 }
 
+export type ParsedReview = { readonly ok: true; readonly value: AdmissionRequestView } | { readonly ok: false; readonly problem: ReviewProblem };
+
 function text(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
@@ -51,10 +53,9 @@ const MAX_UID_LENGTH = 256;
  * Validates the AdmissionReview envelope. The object inside is left for the pod reader; only what
  * routing needs (kind, resource, operation, uid) must be well-formed here.
  */
-export function parseAdmissionReview(body: unknown): Parsed<AdmissionRequestView> & { problem?: ReviewProblem } {
-  const fail = (message: string, apiVersion: AdmissionVersion = 'admission.k8s.io/v1', uid = '') => ({
-    ok: false as const,
-    error: message,
+export function parseAdmissionReview(body: unknown): ParsedReview {
+  const fail = (message: string, apiVersion: AdmissionVersion = 'admission.k8s.io/v1', uid = ''): ParsedReview => ({
+    ok: false,
     problem: { message, apiVersion, uid },
   });
   if (!isJsonObject(body)) return fail('the body must be a JSON object (an AdmissionReview)');

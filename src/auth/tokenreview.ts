@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { isJsonObject } from '../k8s/objects.js';
-import { errorMessage, type Logger } from '../log.js';
+import { errorMessage, type Logger, millisecondsSince } from '../log.js';
 import type { WebhookMetrics } from '../server/metrics.js';
 import { createProbeApp } from '../server/probe-app.js';
 import { canonicalize } from './arn.js';
@@ -119,7 +119,7 @@ export function createAuthenticatorApp(context: AuthenticatorAppContext): expres
       username: status.authenticated ? status.user.username : undefined,
       arn: status.authenticated ? status.user.extra.arn?.[0] : undefined,
       reason: status.authenticated ? undefined : status.error,
-      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      durationMs: millisecondsSince(started),
     });
   });
   app.use((_req, res) => {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { type DecisionContext, decide, type DecisionKind } from '../admission/decide.js';
 import { type AdmissionVersion, denyResponse, parseAdmissionReview, serializeReview } from '../admission/review.js';
-import type { Logger } from '../log.js';
+import { type Logger, millisecondsSince } from '../log.js';
 import { rawHeader, readBody } from './http-body.js';
 import type { WebhookMetrics } from './metrics.js';
 import { createProbeApp, type Readiness } from './probe-app.js';
@@ -14,10 +14,6 @@ export interface AppContext {
   readonly metrics: WebhookMetrics;
   readonly logger: Logger;
   readonly readiness: () => Readiness;
-}
-
-function round(milliseconds: number): number {
-  return Math.round(milliseconds * 1000) / 1000;
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
@@ -72,7 +68,7 @@ export function createApp(context: AppContext): RequestListener {
   const refuse = (res: ServerResponse, started: number, status: number, message: string, apiVersion: AdmissionVersion = 'admission.k8s.io/v1', uid = ''): void => {
     sendJson(res, status, denyResponse(apiVersion, uid, status, message));
     count('bad-request');
-    logger.warn('admission', { uid: uid || undefined, decision: 'bad-request', status, reason: message, durationMs: round(performance.now() - started) });
+    logger.warn('admission', { uid: uid || undefined, decision: 'bad-request', status, reason: message, durationMs: millisecondsSince(started) });
   };
 
   const mutate = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -101,7 +97,7 @@ export function createApp(context: AppContext): RequestListener {
     }
     const parsed = parseAdmissionReview(value);
     if (!parsed.ok) {
-      const problem = parsed.problem!;
+      const { problem } = parsed;
       refuse(res, started, 400, problem.message, problem.apiVersion, problem.uid);
       return;
     }
@@ -109,9 +105,9 @@ export function createApp(context: AppContext): RequestListener {
     const pending = decide(request, context.decisions);
     const decision = pending instanceof Promise ? await pending : pending;
     sendText(res, 200, serializeReview(decision.review));
-    const seconds = (performance.now() - started) / 1000;
+    const durationMs = millisecondsSince(started);
     count(decision.kind);
-    observe(decision.kind, seconds);
+    observe(decision.kind, durationMs / 1000);
     logger.log(decision.kind === 'lookup-failed' ? 'error' : 'info', 'admission', {
       uid: request.uid,
       namespace: decision.namespace,
@@ -124,7 +120,7 @@ export function createApp(context: AppContext): RequestListener {
       patchOperations: decision.patchOperations,
       warnings: decision.warnings.length > 0 ? decision.warnings : undefined,
       reason: decision.reason,
-      durationMs: round(seconds * 1000),
+      durationMs,
     });
   };
 

@@ -2,6 +2,7 @@ import { parse } from 'yaml';
 import { ANNOTATION } from '../engine/defaults.js';
 import type { ServiceAccountView } from '../engine/types.js';
 import { isJsonObject, type Parsed } from '../k8s/objects.js';
+import { errorMessage } from '../log.js';
 
 /** The ConfigMap data key that holds the mapping. */
 export const ROLE_MAPPING_KEY = 'config';
@@ -30,7 +31,7 @@ export function parseRoleMapping(data: Readonly<Record<string, string>> | undefi
   try {
     document = parse(raw, { maxAliasCount: 100 });
   } catch (error) {
-    return { ok: false, error: `data.${ROLE_MAPPING_KEY} is not valid YAML: ${(error as Error).message.split('\n')[0]}` };
+    return { ok: false, error: `data.${ROLE_MAPPING_KEY} is not valid YAML: ${errorMessage(error).split('\n')[0]}` };
   }
   if (document === null) return { ok: true, value: new Map() };
   if (!isJsonObject(document)) return { ok: false, error: `data.${ROLE_MAPPING_KEY} must be a mapping of namespace/serviceaccount to settings` };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { rawHeader, readBody } from '../../server/http-body.js';
-import { errorMessage, type Logger } from '../../log.js';
+import { errorMessage, type Logger, millisecondsSince } from '../../log.js';
 import { StsError } from './errors.js';
 import type { AssumedRole, StsService } from './service.js';
 import { actionResponse, actionResponseJson, errorResponse, errorResponseJson } from './responses.js';
@@ -69,7 +69,7 @@ export function createStsApp(options: StsAppOptions): RequestListener {
       });
       answer(200, (json ? actionResponseJson : actionResponse)(outcome.action, outcome.result, requestId));
       if (outcome.assumed) options.onAssumeRole?.(outcome.assumed);
-      options.logger.info('sts', { requestId, action: outcome.action, outcome: 'ok', ...outcome.details, durationMs: Math.round((performance.now() - started) * 1000) / 1000 });
+      options.logger.info('sts', { requestId, action: outcome.action, outcome: 'ok', ...outcome.details, durationMs: millisecondsSince(started) });
     } catch (error) {
       const stsError = error instanceof StsError ? error : new StsError('ValidationError', 'The request could not be processed', errorMessage(error));
       answer(stsError.status, (json ? errorResponseJson : errorResponse)(stsError, requestId));
@@ -79,7 +79,7 @@ export function createStsApp(options: StsAppOptions): RequestListener {
         outcome: 'error',
         code: stsError.code,
         reason: stsError.reason,
-        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        durationMs: millisecondsSince(started),
       });
     }
   };
