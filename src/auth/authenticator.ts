@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import type { Parsed } from '../k8s/objects.js';
-import { errorMessage, type Logger } from '../log.js';
+import type { Logger } from '../log.js';
+import { readTextFile } from '../read-file.js';
 import { type FileWatch, watchFiles } from '../watch-files.js';
 import { type HttpsServiceConfig, type RunningHttpsService, startHttpsService, WebhookStartError } from '../server/https-service.js';
 import { type AwsAuthConfig, readAwsAuth } from './aws-auth.js';
@@ -20,13 +20,9 @@ export class AwsAuthFile {
   ) {}
 
   private static async read(path: string, logger: Logger): Promise<Parsed<AwsAuthConfig>> {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      return { ok: false, error: `cannot read ${path}: ${errorMessage(error)}` };
-    }
-    const { config, problems } = readAwsAuth(text);
+    const text = await readTextFile(path);
+    if (!text.ok) return text;
+    const { config, problems } = readAwsAuth(text.value);
     const fatal = problems.find((problem) => problem.where === 'file');
     if (fatal) return { ok: false, error: `${path}: ${fatal.message}` };
     for (const problem of problems) logger.warn('aws-auth-entry-skipped', { file: path, where: problem.where, problem: problem.message });

@@ -1,11 +1,11 @@
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { startAuthenticator } from '../auth/authenticator.js';
 import { formatFindings, lintAwsAuth } from '../auth/lint-aws-auth.js';
 import { type AwsCredentials, createClusterToken, execCredential } from '../auth/token.js';
 import { parseRoleArn } from '../engine/arn.js';
 import { createLogger, errorMessage } from '../log.js';
+import { readTextFile } from '../read-file.js';
 import { createMetrics } from '../server/metrics.js';
 import { WebhookStartError } from '../server/webhook.js';
 import { flagValue, logLevelFrom, logLevelOption, parseBindAddress, parseHttpUrl, parseIntegerFlag, parsePort } from './flags.js';
@@ -112,13 +112,9 @@ export function registerLintAwsAuth(program: Command): void {
     .description('report aws-auth ConfigMap mistakes that break clusters; exits 1 when errors are found')
     .argument('<file>', 'aws-auth ConfigMap (YAML), e.g. from kubectl -n kube-system get cm aws-auth -o yaml')
     .action(async (file: string) => {
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (error) {
-        throw new UsageError(`cannot read ${file}: ${errorMessage(error)}`);
-      }
-      const findings = lintAwsAuth(text);
+      const text = await readTextFile(file);
+      if (!text.ok) throw new UsageError(text.error);
+      const findings = lintAwsAuth(text.value);
       process.stdout.write(formatFindings(file, findings));
       if (findings.some((item) => item.severity === 'error')) process.exitCode = 1;
     });

@@ -1,19 +1,16 @@
 import { type Command, Option, type OptionValues } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CERT_FILES } from '../certs/files.js';
-import { errorMessage } from '../log.js';
 import { renderManifests } from '../manifests/render-manifests.js';
 import { packageRoot } from '../package-info.js';
+import { readTextFile } from '../read-file.js';
 import { flagValue } from './flags.js';
 import { UsageError } from './usage-error.js';
 
 async function readPem(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read ${path}: ${errorMessage(error)} (create it with: npx pod-identity-webhook certs)`);
-  }
+  const pem = await readTextFile(path);
+  if (!pem.ok) throw new UsageError(`${pem.error} (create it with: npx pod-identity-webhook certs)`);
+  return pem.value;
 }
 
 export function registerManifests(program: Command): void {

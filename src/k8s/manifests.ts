@@ -1,6 +1,7 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { fileError, readTextFile } from '../read-file.js';
 import { isJsonObject, type Parsed } from './objects.js';
 
 /** One Kubernetes object read from a file, with where it came from for error messages. */
@@ -46,22 +47,9 @@ export function parseManifests(text: string, source: string): Parsed<ManifestDoc
   return { ok: true, value: out };
 }
 
-function describeFsError(path: string, error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return `${path}: no such file or directory`;
-  if (code === 'EACCES') return `${path}: permission denied`;
-  if (code === 'EISDIR') return `${path}: is a directory, expected a file`;
-  return `${path}: ${(error as Error).message}`;
-}
-
 export async function loadManifestFile(path: string): Promise<Parsed<ManifestDocument[]>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    return { ok: false, error: describeFsError(path, error) };
-  }
-  return parseManifests(text, path);
+  const text = await readTextFile(path);
+  return text.ok ? parseManifests(text.value, path) : text;
 }
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
@@ -75,14 +63,14 @@ export async function loadManifestPath(path: string): Promise<Parsed<ManifestDoc
   try {
     isDirectory = (await stat(path)).isDirectory();
   } catch (error) {
-    return { ok: false, error: describeFsError(path, error) };
+    return { ok: false, error: fileError(path, error) };
   }
   if (!isDirectory) return loadManifestFile(path);
   let entries: string[];
   try {
     entries = (await readdir(path, { recursive: true })).sort();
   } catch (error) {
-    return { ok: false, error: describeFsError(path, error) };
+    return { ok: false, error: fileError(path, error) };
   }
   const out: ManifestDocument[] = [];
   for (const entry of entries) {
@@ -92,7 +80,7 @@ export async function loadManifestPath(path: string): Promise<Parsed<ManifestDoc
     try {
       isFile = (await stat(file)).isFile();
     } catch (error) {
-      return { ok: false, error: describeFsError(file, error) };
+      return { ok: false, error: fileError(file, error) };
     }
     if (!isFile) continue;
     const loaded = await loadManifestFile(file);

@@ -1,9 +1,10 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { exportJWK, type JWK } from 'jose';
 import type { Parsed } from '../k8s/objects.js';
 import { errorMessage } from '../log.js';
+import { readTextFile } from '../read-file.js';
 
 /** A key the issuer publishes; `privateKey` is present when it can also sign. */
 export interface IssuerKey {
@@ -31,12 +32,9 @@ async function issuerKey(publicKey: KeyObject, privateKey: KeyObject | undefined
 
 /** Reads a PEM private key (PKCS#1 or PKCS#8, e.g. a kube-apiserver's sa.key) or a public key (verify only). */
 export async function loadIssuerKey(path: string): Promise<Parsed<IssuerKey>> {
-  let pem: string;
-  try {
-    pem = await readFile(path, 'utf8');
-  } catch (error) {
-    return { ok: false, error: `cannot read key ${path}: ${errorMessage(error)}` };
-  }
+  const file = await readTextFile(path, 'key');
+  if (!file.ok) return file;
+  const pem = file.value;
   try {
     if (pem.includes('PRIVATE KEY')) {
       const privateKey = createPrivateKey(pem);
@@ -50,14 +48,19 @@ export async function loadIssuerKey(path: string): Promise<Parsed<IssuerKey>> {
 
 /** Loads the key at `path`, generating an RSA-2048 key there first if the file does not exist. */
 export async function loadOrCreateIssuerKey(path: string): Promise<Parsed<IssuerKey> & { created?: boolean }> {
-  const existing = await readFile(path).then(
-    () => true,
+  const missing = await access(path).then(
     () => false,
+    (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
   );
-  if (existing) return loadIssuerKey(path);
+  // Anything but a missing file (unreadable, a directory) is reported by the loader, never overwritten.
+  if (!missing) return loadIssuerKey(path);
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    return { ok: false, error: `cannot create ${path}: ${errorMessage(error)}` };
+  }
   const loaded = await issuerKey(createPublicKey(privateKey), privateKey, path);
   return { ...loaded, created: true };
 }

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { parseRoleArn } from '../../engine/arn.js';
 import { isJsonObject, type Parsed } from '../../k8s/objects.js';
 import { errorMessage } from '../../log.js';
+import { readTextFile } from '../../read-file.js';
 import { parseTrustPolicy, type TrustPolicy } from './trust-policy.js';
 
 export const LAB_CONFIG_API_VERSION = 'pod-identity-webhook.io/v1alpha1';
@@ -123,15 +123,11 @@ export function parseLabConfig(document: unknown): Parsed<LabConfig> {
 }
 
 export async function loadLabConfig(path: string): Promise<Parsed<LabConfig>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    return { ok: false, error: `cannot read ${path}: ${errorMessage(error)}` };
-  }
+  const text = await readTextFile(path);
+  if (!text.ok) return text;
   let document: unknown;
   try {
-    document = parse(text, { maxAliasCount: 100 });
+    document = parse(text.value, { maxAliasCount: 100 });
   } catch (error) {
     return { ok: false, error: `${path}: invalid YAML: ${errorMessage(error).split('\n')[0]}` };
   }

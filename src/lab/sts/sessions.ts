@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Parsed } from '../../k8s/objects.js';
 import { errorMessage } from '../../log.js';
+import { fileError } from '../../read-file.js';
 
 /** What a session token carries; signed, so the STS needs no session table. */
 export interface Session {
@@ -91,7 +92,7 @@ export async function loadOrCreateServerKey(path: string): Promise<Parsed<Buffer
     }
     return { ok: true, value: key };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return { ok: false, error: `cannot read ${path}: ${errorMessage(error)}` };
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return { ok: false, error: fileError(path, error) };
   }
   const key = randomBytes(32);
   try {
