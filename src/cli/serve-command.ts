@@ -81,16 +81,21 @@ async function buildSource(values: OptionValues, options: MutationOptions, logge
   return source;
 }
 
+/** --bind-address, else loopback in local mode and every interface in cluster mode. */
+function bindAddressOf(values: OptionValues): string {
+  const localMode = typed(values, 'serviceAccounts', isOptionalString) !== undefined;
+  return typed(values, 'bindAddress', isOptionalString) ?? (localMode ? '127.0.0.1' : '0.0.0.0');
+}
+
 async function runServer(values: OptionValues, tls: { cert: string; key: string }): Promise<RunningWebhook> {
   const options = mutationOptionsFrom(values);
   const logger = createLogger(undefined, logLevelFrom(values));
   const metrics = createMetrics();
   const source = await buildSource(values, options, logger, metrics);
-  const localMode = typed(values, 'serviceAccounts', isOptionalString) !== undefined;
   let webhook: RunningWebhook;
   try {
     webhook = await startWebhook({
-      bindAddress: typed(values, 'bindAddress', isOptionalString) ?? (localMode ? '127.0.0.1' : '0.0.0.0'),
+      bindAddress: bindAddressOf(values),
       port: typed(values, 'port', isNumber),
       metricsPort: typed(values, 'metricsPort', isNumber),
       tlsCertPath: tls.cert,
@@ -143,7 +148,7 @@ export function registerStart(program: Command): void {
       process.stderr.write(`generated a CA and a serving certificate for localhost/127.0.0.1 in ${displayPath(certsDir)}/\n`);
     }
     const webhook = await runServer(values, { cert: join(certsDir, CERT_FILES.cert), key: join(certsDir, CERT_FILES.key) });
-    const host = typed(values, 'bindAddress', isOptionalString) ?? (values.kubeconfig === undefined ? '127.0.0.1' : '0.0.0.0');
+    const host = bindAddressOf(values);
     const review = join(examples, 'admission-review.json');
     process.stderr.write(
       [
