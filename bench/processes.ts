@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
-import { openSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 
 const children = new Set<ChildProcess>();
 
@@ -24,42 +23,57 @@ export interface Started {
 }
 
 /**
- * Starts `node ARGS`, waits for its first JSON line on stdout (or its first IPC message with
- * `ipc`), and returns it. stderr and the rest of stdout go to `logFile`.
+ * Starts `node ARGS` with stdout and stderr going to `logFile`, waits for its first JSON line there
+ * (or its first IPC message with `ipc`), and returns it. The log goes straight to the file rather
+ * than through a pipe: reading a server's per-request log lines in the benchmark's process would
+ * charge them to the load generator, which shares the machine's cores with the servers.
  */
 export function startNode(args: readonly string[], options: { logFile: string; ipc?: boolean; readyEvent?: string; timeoutMs?: number }): Promise<Started> {
   const log = openSync(options.logFile, 'a');
-  const stdio: StdioOptions = options.ipc ? ['ignore', log, log, 'ipc'] : ['ignore', 'pipe', log];
+  // The file may hold an earlier process's lines: only what this one writes counts.
+  const offset = fstatSync(log).size;
+  const stdio: StdioOptions = options.ipc ? ['ignore', log, log, 'ipc'] : ['ignore', log, log];
   const child = spawn(process.execPath, args, { stdio });
+  closeSync(log);
   children.add(child);
   child.once('exit', () => children.delete(child));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node ${args.join(' ')} did not become ready; see ${options.logFile}`)), options.timeoutMs ?? 120_000);
-    child.once('exit', (code) => reject(new Error(`node ${args.join(' ')} exited with ${code}; see ${options.logFile}`)));
+    let poll: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => fail(new Error(`node ${args.join(' ')} did not become ready; see ${options.logFile}`)), options.timeoutMs ?? 120_000);
+    const fail = (error: Error): void => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      reject(error);
+    };
+    child.once('exit', (code) => fail(new Error(`node ${args.join(' ')} exited with ${code}; see ${options.logFile}`)));
     const done = (ready: Record<string, unknown>): void => {
       clearTimeout(timer);
+      clearInterval(poll);
       resolve({ child, ready });
     };
     if (options.ipc) {
       child.once('message', (message) => done(message as Record<string, unknown>));
       return;
     }
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      let parsed: Record<string, unknown> | undefined;
-      try {
-        parsed = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return;
-      }
-      if (options.readyEvent === undefined || parsed.event === options.readyEvent) {
-        lines.removeAllListeners('line');
-        // Keep draining stdout (the server logs every request) without holding it.
-        child.stdout!.resume();
-        done(parsed);
-      }
-    });
+    poll = setInterval(() => {
+      const ready = readyLine(readFileSync(options.logFile).subarray(offset).toString('utf8'), options.readyEvent);
+      if (ready) done(ready);
+    }, 20);
   });
+}
+
+/** The first JSON line of `text` (with `event` equal to `readyEvent` when one is given). */
+function readyLine(text: string, readyEvent: string | undefined): Record<string, unknown> | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      if (readyEvent === undefined || parsed.event === readyEvent) return parsed;
+    } catch {
+      // A line still being written, or not JSON: keep looking.
+    }
+  }
+  return undefined;
 }
 
 export async function stop(child: ChildProcess): Promise<void> {
