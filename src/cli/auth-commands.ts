@@ -1,8 +1,6 @@
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
-import { startAuthenticator } from '../auth/authenticator.js';
 import { formatFindings, lintAwsAuth } from '../auth/lint-aws-auth.js';
-import { type AwsCredentials, createClusterToken, execCredential } from '../auth/token.js';
+import type { AwsCredentials } from '../auth/token.js';
 import { parseRoleArn } from '../engine/arn.js';
 import { createLogger, errorMessage } from '../log.js';
 import { readTextFile } from '../read-file.js';
@@ -45,6 +43,8 @@ export function registerTokenExec(program: Command): void {
     .addOption(new Option('--session-name <name>', 'session name when assuming --role-arn (default: token-exec-<time>)'))
     .action(async (values: OptionValues) => {
       const region = typed(values, 'region', isOptionalString) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+      const { AssumeRoleCommand, STSClient } = await import('@aws-sdk/client-sts');
+      const { createClusterToken, execCredential } = await import('../auth/token.js');
       const client = new STSClient({ region });
       let credentials: AwsCredentials;
       try {
@@ -85,6 +85,7 @@ export function registerAuthenticator(program: Command): void {
       const logger = createLogger(undefined, logLevelFrom(values));
       let running;
       try {
+        const { startAuthenticator } = await import('../auth/authenticator.js');
         running = await startAuthenticator({
           clusterId: typed(values, 'clusterId', isString),
           awsAuthPath: typed(values, 'awsAuth', isString),

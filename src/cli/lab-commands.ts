@@ -1,11 +1,5 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
-import { runDemo } from '../lab/demo.js';
-import { startIssuer } from '../lab/issuer-server.js';
-import { type IssuerKey, loadIssuerKey, loadOrCreateIssuerKey } from '../lab/keys.js';
-import { loadLabConfig } from '../lab/sts/config.js';
-import { loadOrCreateServerKey } from '../lab/sts/sessions.js';
-import { startSts } from '../lab/sts/start.js';
-import { mintProjectedToken } from '../lab/token.js';
+import type { IssuerKey } from '../lab/keys.js';
 import { createLogger } from '../log.js';
 import { flagValue, logLevelFrom, logLevelOption, parseBindAddress, parseHttpUrl, parseIntegerFlag, parsePort } from './flags.js';
 import { closeOnSignal } from './signals.js';
@@ -28,6 +22,7 @@ const isStringList = (value: unknown): value is string[] => Array.isArray(value)
 
 /** Loads every --key (the first signs); with none, the default key file, generated on first use. */
 async function issuerKeys(paths: string[] | undefined): Promise<IssuerKey[]> {
+  const { loadIssuerKey, loadOrCreateIssuerKey } = await import('../lab/keys.js');
   if (!paths || paths.length === 0) {
     const loaded = await loadOrCreateIssuerKey(DEFAULT_ISSUER_KEY);
     if (!loaded.ok) throw new UsageError(loaded.error);
@@ -55,6 +50,7 @@ export function registerIssuer(program: Command): void {
     .action(async (values: OptionValues) => {
       const keys = await issuerKeys(values.key as string[] | undefined);
       const logger = createLogger(undefined, logLevelFrom(values));
+      const { startIssuer } = await import('../lab/issuer-server.js');
       const issuer = await startIssuer({
         bindAddress: typed(values, 'bindAddress', isString),
         port: typed(values, 'port', isNumber),
@@ -91,6 +87,7 @@ export function registerToken(program: Command): void {
       const audiences = (values.audience as string[] | undefined) ?? ['sts.amazonaws.com'];
       if (!isStringList(audiences) || audiences.some((audience) => audience.trim() === '')) throw new UsageError('--audience must not be empty');
       const pod = values.pod as string | undefined;
+      const { mintProjectedToken } = await import('../lab/token.js');
       const token = await mintProjectedToken(key, {
         issuer: typed(values, 'issuerUrl', isString),
         audiences,
@@ -114,6 +111,9 @@ export function registerSts(program: Command): void {
     .addOption(new Option('--clock-skew <seconds>', 'tolerance for token exp/nbf').default(30).argParser(parseIntegerFlag(0, 3600)))
     .addOption(logLevelOption())
     .action(async (values: OptionValues) => {
+      const { loadLabConfig } = await import('../lab/sts/config.js');
+      const { loadOrCreateServerKey } = await import('../lab/sts/sessions.js');
+      const { startSts } = await import('../lab/sts/start.js');
       const config = await loadLabConfig(typed(values, 'config', isString));
       if (!config.ok) throw new UsageError(config.error);
       const secretFile = typed(values, 'secretFile', isString);
@@ -145,6 +145,7 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('run the whole IRSA loop offline: issuer, STS, webhook patch, real AWS SDK; then a denied ServiceAccount')
     .action(async () => {
+      const { runDemo } = await import('../lab/demo.js');
       const report = await runDemo();
       const line = (label: string, text: string): void => void process.stdout.write(`${label.padEnd(10)}${text}\n`);
       line('issuer', report.issuer);

@@ -1,14 +1,11 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
 import { join, relative, resolve } from 'node:path';
-import { generateCertificates } from '../certs/generate.js';
 import { CERT_FILES, existingCertificateFiles, writeCertificateFiles } from '../certs/files.js';
 import type { MutationOptions } from '../engine/types.js';
-import { loadKubeConfig } from '../k8s/kubeconfig.js';
 import { createLogger, type Logger } from '../log.js';
 import { packageRoot } from '../package-info.js';
 import { createMetrics, type WebhookMetrics } from '../server/metrics.js';
 import { type RunningWebhook, startWebhook, WebhookStartError } from '../server/webhook.js';
-import { ClusterServiceAccountSource } from '../serviceaccounts/cluster-source.js';
 import type { ServiceAccountSource } from '../serviceaccounts/source.js';
 import { StaticServiceAccountSource } from '../serviceaccounts/static-source.js';
 import { addMutationFlags, flagValue, logLevelFrom, logLevelOption, mutationOptionsFrom, parseBindAddress, parseIntegerFlag, parsePort } from './flags.js';
@@ -66,6 +63,9 @@ async function buildSource(values: OptionValues, options: MutationOptions, logge
     if (!loaded.ok) throw new UsageError(loaded.error);
     return loaded.value;
   }
+  // Cluster mode's modules (and @kubernetes/client-node) load only in cluster mode: see program.ts.
+  const { loadKubeConfig } = await import('../k8s/kubeconfig.js');
+  const { ClusterServiceAccountSource } = await import('../serviceaccounts/cluster-source.js');
   const kubeConfig = loadKubeConfig(kubeconfigPath);
   if (!kubeConfig.ok) throw new UsageError(kubeConfig.error);
   const [namespace, name] = configMap?.split('/') ?? [];
@@ -143,6 +143,7 @@ export function registerStart(program: Command): void {
     const certsDir = resolve(typed(values, 'certsDir', isString));
     const present = await existingCertificateFiles(certsDir);
     if (!present.includes(CERT_FILES.cert) || !present.includes(CERT_FILES.key)) {
+      const { generateCertificates } = await import('../certs/generate.js');
       const certificates = generateCertificates({ service: 'pod-identity-webhook', namespace: 'pod-identity-webhook', hosts: ['localhost', '127.0.0.1'] });
       await writeCertificateFiles(certsDir, certificates);
       process.stderr.write(`generated a CA and a serving certificate for localhost/127.0.0.1 in ${displayPath(certsDir)}/\n`);
