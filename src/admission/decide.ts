@@ -46,34 +46,35 @@ function isPodCreate(request: AdmissionRequestView): boolean {
  */
 export function decide(request: AdmissionRequestView, context: DecisionContext): Decision | Promise<Decision> {
   const { apiVersion, uid } = request;
-  const base = { namespace: request.namespace, pod: request.name, serviceAccount: undefined, patchOperations: 0, warnings: [] };
+  // Built only on the paths that answer without a patch (the common path builds its own).
+  const base = () => ({ namespace: request.namespace, pod: request.name, serviceAccount: undefined, patchOperations: 0, warnings: [] });
   if (!isPodCreate(request)) {
-    return { ...base, kind: 'ignored', review: allowResponse(apiVersion, uid, [], []) };
+    return { ...base(), kind: 'ignored', review: allowResponse(apiVersion, uid, [], []) };
   }
 
   const pod = readPod(request.object);
   if (!pod.ok) {
     const warning = `could not read the pod (${pod.error}); no AWS identity was injected`;
-    return { ...base, kind: 'invalid-pod', reason: pod.error, warnings: [warning], review: allowResponse(apiVersion, uid, [], [warning]) };
+    return { ...base(), kind: 'invalid-pod', reason: pod.error, warnings: [warning], review: allowResponse(apiVersion, uid, [], [warning]) };
   }
   const podName = pod.value.name ?? (pod.value.generateName ? `${pod.value.generateName}*` : request.name);
   // The request namespace comes from the URL the API server served; it is authoritative.
   if (request.namespace && pod.value.namespace && request.namespace !== pod.value.namespace) {
     const warning = `the pod's metadata.namespace "${pod.value.namespace}" differs from the request namespace "${request.namespace}"; no AWS identity was injected`;
-    return { ...base, pod: podName, kind: 'invalid-pod', reason: 'namespace mismatch', warnings: [warning], review: allowResponse(apiVersion, uid, [], [warning]) };
+    return { ...base(), pod: podName, kind: 'invalid-pod', reason: 'namespace mismatch', warnings: [warning], review: allowResponse(apiVersion, uid, [], [warning]) };
   }
   const namespace = request.namespace ?? pod.value.namespace ?? 'default';
   const serviceAccountName = pod.value.serviceAccountName;
   const view = pod.value.namespace === namespace ? pod.value : { ...pod.value, namespace };
 
   const conclude = (lookup: ServiceAccountLookup): Decision => {
-    const described = { namespace, pod: podName, serviceAccount: serviceAccountName, patchOperations: 0, warnings: [] };
+    const described = () => ({ namespace, pod: podName, serviceAccount: serviceAccountName, patchOperations: 0, warnings: [] });
     if (lookup.status === 'error') {
       const message = `pod-identity-webhook could not look up ServiceAccount ${namespace}/${serviceAccountName}: ${lookup.message}; retry the request`;
-      return { ...described, kind: 'lookup-failed', reason: lookup.message, review: denyResponse(apiVersion, uid, 503, message) };
+      return { ...described(), kind: 'lookup-failed', reason: lookup.message, review: denyResponse(apiVersion, uid, 503, message) };
     }
     if (lookup.status === 'not-found') {
-      return { ...described, kind: 'no-service-account', review: allowResponse(apiVersion, uid, [], []) };
+      return { ...described(), kind: 'no-service-account', review: allowResponse(apiVersion, uid, [], []) };
     }
     const result = mutatePod(view, lookup.serviceAccount, context.options);
     return {

@@ -72,6 +72,33 @@ function parseBoolean(raw: string): boolean | undefined {
   return undefined;
 }
 
+interface ExpirationSource {
+  readonly label: () => string;
+  readonly source: string;
+  readonly raw: string | undefined;
+}
+
+/** The first valid expiration among `sources`, else `fallback`; warns about every bad value it read. */
+function chooseExpiration(sources: readonly ExpirationSource[], annotation: string, fallback: number, warnings: string[]): number {
+  const candidates = sources.flatMap(({ label, source, raw }) =>
+    raw === undefined ? [] : [{ source, described: `${label()} ${annotation}=${quoteValue(raw)}`, parsed: parseTokenExpiration(raw) }],
+  );
+  const chosen = candidates.find((candidate) => 'seconds' in candidate.parsed);
+  const expirationSeconds = chosen && 'seconds' in chosen.parsed ? chosen.parsed.seconds : fallback;
+  for (const candidate of candidates) {
+    if ('problem' in candidate.parsed) {
+      const from = chosen?.source ?? '--token-expiration';
+      warnings.push(`${candidate.described} ${candidate.parsed.problem}; using ${expirationSeconds} from ${from}`);
+      continue;
+    }
+    if (candidate.parsed.raised) {
+      warnings.push(`${candidate.described} is below the Kubernetes minimum; using ${MIN_TOKEN_EXPIRATION_SECONDS} seconds`);
+    }
+    break;
+  }
+  return expirationSeconds;
+}
+
 /**
  * Applies the precedence rules: the role, audience and regional-STS setting come only from the
  * ServiceAccount (a pod can never choose them); the token expiration comes from the pod, then the
@@ -84,14 +111,14 @@ export function resolveIdentity(
 ): IdentityResolution {
   const warnings: string[] = [];
   const key = annotationKeys(options.annotationPrefix);
-  const saLabel = `ServiceAccount ${serviceAccount.namespace}/${serviceAccount.name} annotation`;
+  const saLabel = (): string => `ServiceAccount ${serviceAccount.namespace}/${serviceAccount.name} annotation`;
   const saAnnotations = serviceAccount.annotations;
 
   const rawRoleArn = saAnnotations[key(ANNOTATION.roleArn)]?.trim();
   if (!rawRoleArn) return { identity: undefined, warnings };
   if (!isRoleArn(rawRoleArn)) {
     warnings.push(
-      `${saLabel} ${key(ANNOTATION.roleArn)}=${quoteValue(rawRoleArn)} is not an IAM role ARN ` +
+      `${saLabel()} ${key(ANNOTATION.roleArn)}=${quoteValue(rawRoleArn)} is not an IAM role ARN ` +
         `(arn:<partition>:iam::<12-digit account>:role/<name>); no AWS identity was injected`,
     );
     return { identity: undefined, warnings };
@@ -101,7 +128,7 @@ export function resolveIdentity(
   const rawAudience = saAnnotations[key(ANNOTATION.audience)];
   if (rawAudience !== undefined) {
     if (rawAudience.trim() === '') {
-      warnings.push(`${saLabel} ${key(ANNOTATION.audience)} is empty; using ${quoteValue(audience)} from --token-audience`);
+      warnings.push(`${saLabel()} ${key(ANNOTATION.audience)} is empty; using ${quoteValue(audience)} from --token-audience`);
     } else {
       audience = rawAudience.trim();
     }
@@ -113,7 +140,7 @@ export function resolveIdentity(
     const parsed = parseBoolean(rawRegional);
     if (parsed === undefined) {
       warnings.push(
-        `${saLabel} ${key(ANNOTATION.stsRegionalEndpoints)}=${quoteValue(rawRegional)} is not "true" or "false"; ` +
+        `${saLabel()} ${key(ANNOTATION.stsRegionalEndpoints)}=${quoteValue(rawRegional)} is not "true" or "false"; ` +
           `using ${stsRegionalEndpoints} from --sts-regional-endpoint`,
       );
     } else {
@@ -122,33 +149,19 @@ export function resolveIdentity(
   }
 
   // Pod annotation, then ServiceAccount annotation, then the flag; the first valid one wins.
-  const expirationSources = [
-    { label: 'pod annotation', source: 'the pod annotation', raw: podAnnotations[key(ANNOTATION.tokenExpiration)] },
-    { label: saLabel, source: 'the ServiceAccount annotation', raw: saAnnotations[key(ANNOTATION.tokenExpiration)] },
-  ].flatMap(({ label, source, raw }) =>
-    raw === undefined
-      ? []
-      : [
-          {
-            source,
-            described: `${label} ${key(ANNOTATION.tokenExpiration)}=${quoteValue(raw)}`,
-            parsed: parseTokenExpiration(raw),
-          },
-        ],
-  );
-  const chosen = expirationSources.find((source) => 'seconds' in source.parsed);
-  const expirationSeconds =
-    chosen && 'seconds' in chosen.parsed ? chosen.parsed.seconds : options.tokenExpirationSeconds;
-  for (const source of expirationSources) {
-    if ('problem' in source.parsed) {
-      const from = chosen?.source ?? '--token-expiration';
-      warnings.push(`${source.described} ${source.parsed.problem}; using ${expirationSeconds} from ${from}`);
-      continue;
-    }
-    if (source.parsed.raised) {
-      warnings.push(`${source.described} is below the Kubernetes minimum; using ${MIN_TOKEN_EXPIRATION_SECONDS} seconds`);
-    }
-    break;
+  const podExpiration = podAnnotations[key(ANNOTATION.tokenExpiration)];
+  const saExpiration = saAnnotations[key(ANNOTATION.tokenExpiration)];
+  let expirationSeconds = options.tokenExpirationSeconds;
+  if (podExpiration !== undefined || saExpiration !== undefined) {
+    expirationSeconds = chooseExpiration(
+      [
+        { label: () => 'pod annotation', source: 'the pod annotation', raw: podExpiration },
+        { label: saLabel, source: 'the ServiceAccount annotation', raw: saExpiration },
+      ],
+      key(ANNOTATION.tokenExpiration),
+      options.tokenExpirationSeconds,
+      warnings,
+    );
   }
 
   return {

@@ -3,6 +3,7 @@ import { type InjectedIdentity, quoteValue, resolveIdentity, skippedContainers }
 import { jsonPointer } from './pointer.js';
 import type {
   ContainerView,
+  EnvVarView,
   MutationOptions,
   MutationResult,
   PatchOperation,
@@ -46,6 +47,22 @@ function desiredEnv(identity: InjectedIdentity, options: MutationOptions, tokenF
   return env.filter((variable) => !has(variable.name));
 }
 
+/** The first variable named `name` (later duplicates do not count, as in the kubelet). */
+function firstEnv(env: readonly EnvVarView[], name: string): EnvVarView | undefined {
+  for (const variable of env) if (variable.name === name) return variable;
+  return undefined;
+}
+
+function warnIfSetOtherwise(container: ContainerView, name: string, value: string, warnings: string[]): void {
+  const theirs = container.env === undefined ? undefined : firstEnv(container.env, name);
+  if (theirs === undefined || theirs.value === value) return;
+  warnings.push(
+    `container ${quoteValue(container.name)} already sets ${name}` +
+      (theirs.value === undefined ? ' (from valueFrom)' : ` to ${quoteValue(theirs.value)}`) +
+      `; kept it instead of injecting ${quoteValue(value)}`,
+  );
+}
+
 /** Appends items to an array at `path`, creating the array when the container has none. */
 function appendOps(path: string, exists: boolean, items: readonly unknown[]): PatchOperation[] {
   if (items.length === 0) return [];
@@ -75,31 +92,17 @@ function containerOps(
         `which does not hold the token; ${quoteValue(tokenFile)} will not exist in it`,
     );
   }
-  const present = new Map<string, string | undefined>();
-  for (const variable of container.env ?? []) {
-    if (variable.name !== undefined && !present.has(variable.name)) present.set(variable.name, variable.value);
-  }
+  const env = container.env;
+  const has = (name: string): boolean => env !== undefined && firstEnv(env, name) !== undefined;
 
   // A container's own setting always stays; say so when it points somewhere other than our identity.
-  const ours: ReadonlyArray<[string, string]> = [
-    ['AWS_ROLE_ARN', identity.roleArn],
-    ['AWS_WEB_IDENTITY_TOKEN_FILE', tokenFile],
-  ];
-  for (const [name, value] of ours) {
-    if (present.has(name) && present.get(name) !== value) {
-      const theirs = present.get(name);
-      warnings.push(
-        `container ${quoteValue(container.name)} already sets ${name}` +
-          (theirs === undefined ? ' (from valueFrom)' : ` to ${quoteValue(theirs)}`) +
-          `; kept it instead of injecting ${quoteValue(value)}`,
-      );
-    }
-  }
+  warnIfSetOtherwise(container, 'AWS_ROLE_ARN', identity.roleArn, warnings);
+  warnIfSetOtherwise(container, 'AWS_WEB_IDENTITY_TOKEN_FILE', tokenFile, warnings);
 
   const ops = appendOps(
     `${path}/env`,
     container.env !== undefined,
-    desiredEnv(identity, options, tokenFile, (name) => present.has(name)),
+    desiredEnv(identity, options, tokenFile, has),
   );
   if (tokenMount === undefined) {
     ops.push(
@@ -144,7 +147,7 @@ export function mutatePod(
 
   const mutated: Array<{ container: ContainerView; path: string }> = [];
   for (const group of groups) {
-    const prefix = jsonPointer('spec', group.field);
+    const prefix = `/spec/${group.field}`;
     group.containers.forEach((container, index) => {
       if (!skipped.has(container.name)) mutated.push({ container, path: `${prefix}/${index}` });
     });

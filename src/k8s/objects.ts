@@ -17,17 +17,25 @@ export function isJsonObject(value: unknown): value is JsonObject {
 
 class ShapeError extends Error {}
 
-function optionalObject(parent: JsonObject, key: string, where: string): JsonObject | undefined {
+/**
+ * Where a field is, for error messages. A function so that the path text is built only when a
+ * message needs it: building it for every env entry of every container cost more than reading them.
+ */
+type Where = () => string;
+
+const ROOT: Where = () => '';
+
+function optionalObject(parent: JsonObject, key: string, where: Where): JsonObject | undefined {
   const value = parent[key];
   if (value === undefined || value === null) return undefined;
-  if (!isJsonObject(value)) throw new ShapeError(`${where}${key} must be an object`);
+  if (!isJsonObject(value)) throw new ShapeError(`${where()}${key} must be an object`);
   return value;
 }
 
-function optionalArray(parent: JsonObject, key: string, where: string): unknown[] | undefined {
+function optionalArray(parent: JsonObject, key: string, where: Where): unknown[] | undefined {
   const value = parent[key];
   if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value)) throw new ShapeError(`${where}${key} must be an array`);
+  if (!Array.isArray(value)) throw new ShapeError(`${where()}${key} must be an array`);
   return value;
 }
 
@@ -40,22 +48,25 @@ function optionalString(parent: JsonObject, key: string): string | undefined {
 function stringMap(value: JsonObject | undefined): Record<string, string> | undefined {
   if (value === undefined) return undefined;
   const out: Record<string, string> = {};
-  for (const [key, entry] of Object.entries(value)) {
+  for (const key in value) {
+    const entry = value[key];
     if (typeof entry === 'string') out[key] = entry;
   }
   return out;
 }
 
-function readObjectList<T>(
-  items: unknown[] | undefined,
-  where: string,
-  read: (item: JsonObject, where: string) => T,
-): T[] | undefined {
-  return items?.map((item, index) => {
-    const at = `${where}[${index}]`;
-    if (!isJsonObject(item)) throw new ShapeError(`${at} must be an object`);
-    return read(item, at);
-  });
+/** The items of a list field (`where()` + `key`), each read by `read`; undefined when absent. */
+function readObjectList<T>(parent: JsonObject, key: string, where: Where, read: (item: JsonObject, where: Where) => T): T[] | undefined {
+  const items = optionalArray(parent, key, where);
+  if (items === undefined) return undefined;
+  const out = new Array<T>(items.length);
+  for (let index = 0; index < items.length; index += 1) {
+    const item = items[index];
+    const at = (): string => `${where()}${key}[${index}]`;
+    if (!isJsonObject(item)) throw new ShapeError(`${at()} must be an object`);
+    out[index] = read(item, at);
+  }
+  return out;
 }
 
 function readEnvVar(item: JsonObject): EnvVarView {
@@ -70,19 +81,19 @@ function readVolumeMount(item: JsonObject): VolumeMountView {
   };
 }
 
-function readContainer(item: JsonObject, where: string): ContainerView {
+function readContainer(item: JsonObject, where: Where): ContainerView {
   const name = item.name;
-  if (typeof name !== 'string' || name === '') throw new ShapeError(`${where}.name must be a non-empty string`);
+  if (typeof name !== 'string' || name === '') throw new ShapeError(`${where()}.name must be a non-empty string`);
+  const inside = (): string => `${where()}.`;
   return {
     name,
-    env: readObjectList(optionalArray(item, 'env', `${where}.`), `${where}.env`, readEnvVar),
-    volumeMounts: readObjectList(
-      optionalArray(item, 'volumeMounts', `${where}.`),
-      `${where}.volumeMounts`,
-      readVolumeMount,
-    ),
+    env: readObjectList(item, 'env', inside, readEnvVar),
+    volumeMounts: readObjectList(item, 'volumeMounts', inside, readVolumeMount),
   };
 }
+
+const SPEC: Where = () => 'spec.';
+const METADATA: Where = () => 'metadata.';
 
 /**
  * Reads the fields the engine needs from an untrusted Pod object. Structural problems (a field of
@@ -91,13 +102,12 @@ function readContainer(item: JsonObject, where: string): ContainerView {
 export function readPod(value: unknown): Parsed<PodView> {
   try {
     if (!isJsonObject(value)) throw new ShapeError('the pod must be a JSON object');
-    const metadataObject = optionalObject(value, 'metadata', '');
+    const metadataObject = optionalObject(value, 'metadata', ROOT);
     const metadata = metadataObject ?? {};
-    const spec = optionalObject(value, 'spec', '');
+    const spec = optionalObject(value, 'spec', ROOT);
     if (spec === undefined) throw new ShapeError('the pod has no spec');
-    const containers = optionalArray(spec, 'containers', 'spec.');
+    const containers = readObjectList(spec, 'containers', SPEC, readContainer);
     if (containers === undefined) throw new ShapeError('spec.containers is missing');
-    const volumes = optionalArray(spec, 'volumes', 'spec.');
     return {
       ok: true,
       value: {
@@ -107,11 +117,11 @@ export function readPod(value: unknown): Parsed<PodView> {
         namespace: optionalString(metadata, 'namespace'),
         serviceAccountName:
           optionalString(spec, 'serviceAccountName') || optionalString(spec, 'serviceAccount') || 'default',
-        annotations: stringMap(optionalObject(metadata, 'annotations', 'metadata.')),
-        nodeSelector: stringMap(optionalObject(spec, 'nodeSelector', 'spec.')) ?? {},
-        volumeNames: readObjectList(volumes, 'spec.volumes', (item) => optionalString(item, 'name') ?? ''),
-        containers: readObjectList(containers, 'spec.containers', readContainer) ?? [],
-        initContainers: readObjectList(optionalArray(spec, 'initContainers', 'spec.'), 'spec.initContainers', readContainer),
+        annotations: stringMap(optionalObject(metadata, 'annotations', METADATA)),
+        nodeSelector: stringMap(optionalObject(spec, 'nodeSelector', SPEC)) ?? {},
+        volumeNames: readObjectList(spec, 'volumes', SPEC, (item) => optionalString(item, 'name') ?? ''),
+        containers,
+        initContainers: readObjectList(spec, 'initContainers', SPEC, readContainer),
       },
     };
   } catch (error) {

@@ -1,8 +1,8 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { type DecisionContext, decide, type DecisionKind } from '../admission/decide.js';
-import { type AdmissionVersion, denyResponse, parseAdmissionReview, serializeReview } from '../admission/review.js';
+import { type Decision, type DecisionContext, decide, type DecisionKind } from '../admission/decide.js';
+import { type AdmissionRequestView, type AdmissionVersion, denyResponse, parseAdmissionReview, serializeReview } from '../admission/review.js';
 import { type Logger, millisecondsSince } from '../log.js';
-import { rawHeader, readBody } from './http-body.js';
+import { onBody, rawHeader } from './http-body.js';
 import type { WebhookMetrics } from './metrics.js';
 import { createProbeApp, type Readiness } from './probe-app.js';
 
@@ -71,39 +71,8 @@ export function createApp(context: AppContext): RequestListener {
     logger.warn('admission', { uid: uid || undefined, decision: 'bad-request', status, reason: message, durationMs: millisecondsSince(started) });
   };
 
-  const mutate = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const started = performance.now();
-    if (rawHeader(req, 'content-length') === '0') {
-      refuse(res, started, 400, 'the request body is empty (expected an AdmissionReview)');
-      return;
-    }
-    const type = checkContentType(rawHeader(req, 'content-type'));
-    const body = await readBody(req, MAX_BODY_BYTES);
-    if (!type.ok) {
-      refuse(res, started, 415, type.message);
-      return;
-    }
-    if (!body.ok) {
-      refuse(res, started, body.status, body.message);
-      return;
-    }
-    const text = body.body.toString('utf8');
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      refuse(res, started, 400, text.trim() === '' ? 'the request body is empty (expected an AdmissionReview)' : 'the request body is not valid JSON');
-      return;
-    }
-    const parsed = parseAdmissionReview(value);
-    if (!parsed.ok) {
-      const { problem } = parsed;
-      refuse(res, started, 400, problem.message, problem.apiVersion, problem.uid);
-      return;
-    }
-    const request = parsed.value;
-    const pending = decide(request, context.decisions);
-    const decision = pending instanceof Promise ? await pending : pending;
+  /** Answers a decided review; counts, times and logs it. */
+  const answer = (res: ServerResponse, started: number, request: AdmissionRequestView, decision: Decision): void => {
     sendText(res, 200, serializeReview(decision.review));
     const durationMs = millisecondsSince(started);
     count(decision.kind);
@@ -124,6 +93,54 @@ export function createApp(context: AppContext): RequestListener {
     });
   };
 
+  const failed = (res: ServerResponse, error: unknown): void => {
+    logger.error('request-failed', { path: '/mutate', error: String(error) });
+    if (!res.headersSent) sendJson(res, 500, denyResponse('admission.k8s.io/v1', '', 500, 'internal error'));
+  };
+
+  const review = (res: ServerResponse, started: number, body: Buffer): void => {
+    const text = body.toString('utf8');
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      refuse(res, started, 400, text.trim() === '' ? 'the request body is empty (expected an AdmissionReview)' : 'the request body is not valid JSON');
+      return;
+    }
+    const parsed = parseAdmissionReview(value);
+    if (!parsed.ok) {
+      const { problem } = parsed;
+      refuse(res, started, 400, problem.message, problem.apiVersion, problem.uid);
+      return;
+    }
+    const request = parsed.value;
+    const decision = decide(request, context.decisions);
+    if (decision instanceof Promise) {
+      decision.then((decided) => answer(res, started, request, decided)).catch((error: unknown) => failed(res, error));
+    } else {
+      answer(res, started, request, decision);
+    }
+  };
+
+  // Callbacks rather than async functions: the promises cost a measurable share of a small request.
+  const mutate = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now();
+    if (rawHeader(req, 'content-length') === '0') {
+      refuse(res, started, 400, 'the request body is empty (expected an AdmissionReview)');
+      return;
+    }
+    const type = checkContentType(rawHeader(req, 'content-type'));
+    onBody(req, MAX_BODY_BYTES, (body) => {
+      try {
+        if (!type.ok) refuse(res, started, 415, type.message);
+        else if (!body.ok) refuse(res, started, body.status, body.message);
+        else review(res, started, body.body);
+      } catch (error) {
+        failed(res, error);
+      }
+    });
+  };
+
   const app = createProbeApp(context.readiness);
   app.use((_req, res) => {
     res.status(404).json({ status: 'not found', endpoints: ['POST /mutate', 'GET /healthz', 'GET /readyz'] });
@@ -132,10 +149,7 @@ export function createApp(context: AppContext): RequestListener {
   return (req, res) => {
     const url = req.url ?? '/';
     if (req.method === 'POST' && (url === '/mutate' || url.startsWith('/mutate?'))) {
-      mutate(req, res).catch((error: unknown) => {
-        logger.error('request-failed', { path: '/mutate', error: String(error) });
-        if (!res.headersSent) sendJson(res, 500, denyResponse('admission.k8s.io/v1', '', 500, 'internal error'));
-      });
+      mutate(req, res);
       return;
     }
     app(req, res);
