@@ -28,12 +28,15 @@ export interface Started {
  * than through a pipe: reading a server's per-request log lines in the benchmark's process would
  * charge them to the load generator, which shares the machine's cores with the servers.
  */
-export function startNode(args: readonly string[], options: { logFile: string; ipc?: boolean; readyEvent?: string; timeoutMs?: number }): Promise<Started> {
+export function startNode(
+  args: readonly string[],
+  options: { logFile: string; ipc?: boolean; readyEvent?: string; timeoutMs?: number; env?: Readonly<Record<string, string>> },
+): Promise<Started> {
   const log = openSync(options.logFile, 'a');
   // The file may hold an earlier process's lines: only what this one writes counts.
   const offset = fstatSync(log).size;
   const stdio: StdioOptions = options.ipc ? ['ignore', log, log, 'ipc'] : ['ignore', log, log];
-  const child = spawn(process.execPath, args, { stdio });
+  const child = spawn(process.execPath, args, { stdio, env: { ...process.env, ...options.env } });
   closeSync(log);
   children.add(child);
   child.once('exit', () => children.delete(child));

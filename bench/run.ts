@@ -8,12 +8,12 @@
  * bench/results.json. Every figure is a ratio to a baseline measured in the same run.
  */
 import { availableParallelism, cpus, tmpdir } from 'node:os';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { createLocalJWKSet, exportJWK, jwtVerify } from 'jose';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { allowResponse } from '../src/admission/review.js';
 import { writeCertificateFiles } from '../src/certs/files.js';
 import { generateCertificates } from '../src/certs/generate.js';
@@ -218,12 +218,23 @@ interface CacheRow {
   lookupP99Ms: number | undefined;
 }
 
+/** The webhook container's environment in manifests/deployment.yaml: the cluster-mode probe runs as deployed. */
+function deploymentEnv(): Record<string, string> {
+  const deployment = parse(readFileSync(join(root, 'manifests', 'deployment.yaml'), 'utf8')) as {
+    spec: { template: { spec: { containers: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> } } };
+  };
+  const container = deployment.spec.template.spec.containers.find((entry) => entry.name === 'webhook');
+  if (!container) throw new Error('manifests/deployment.yaml has no webhook container');
+  return Object.fromEntries((container.env ?? []).flatMap((variable) => (variable.value === undefined ? [] : [[variable.name, variable.value]])));
+}
+
 async function benchCache(count: number, settle: boolean): Promise<CacheRow> {
   const kubeconfig = join(work, `kubeconfig-${count}`);
   const api = await startNode([join(root, 'dist', 'bench', 'servers', 'fake-apiserver-process.js'), String(count), kubeconfig], { logFile: log('fake-apiserver.log'), timeoutMs: 300_000 });
   try {
     const probe = await startNode(['--expose-gc', join(root, 'dist', 'bench', 'servers', 'webhook-probe.js'), kubeconfig, join(work, 'tls.crt'), join(work, 'tls.key')], {
       logFile: log(`probe-${count}.log`),
+      env: deploymentEnv(),
       ipc: true,
       timeoutMs: 300_000,
     });
@@ -410,9 +421,9 @@ async function main(): Promise<void> {
   }
   const heapGrowth = cacheFull.heapMb - cacheEmpty.heapMb;
   target(
-    `RSS with ${SERVICE_ACCOUNTS} ServiceAccounts ≤ 150 MB (settled)`,
-    cacheFull.settledRssMb <= 150,
-    `${cacheFull.settledRssMb} MB settled, ${cacheFull.rssMb} MB right after the list, peak ${cacheFull.peakRssMb} MB`,
+    `RSS with ${SERVICE_ACCOUNTS} ServiceAccounts ≤ 150 MB (right after the list, and settled)`,
+    cacheFull.rssMb <= 150 && cacheFull.settledRssMb <= 150,
+    `${cacheFull.rssMb} MB right after the list, ${cacheFull.settledRssMb} MB settled, peak ${cacheFull.peakRssMb} MB`,
   );
   target('retained heap growth ≤ 25 MB', heapGrowth <= 25, `${round(heapGrowth, 1)} MB`);
   target('lookup p99 ≤ 0.1 ms', (cacheFull.lookupP99Ms ?? Infinity) <= 0.1, `${cacheFull.lookupP99Ms} ms`);

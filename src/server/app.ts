@@ -98,7 +98,7 @@ export function createApp(context: AppContext): RequestListener {
     if (!res.headersSent) sendJson(res, 500, denyResponse('admission.k8s.io/v1', '', 500, 'internal error'));
   };
 
-  const review = (res: ServerResponse, started: number, body: Buffer): void => {
+  const handleBody = (res: ServerResponse, started: number, body: Buffer): void => {
     const text = body.toString('utf8');
     let value: unknown;
     try {
@@ -134,7 +134,7 @@ export function createApp(context: AppContext): RequestListener {
       try {
         if (!type.ok) refuse(res, started, 415, type.message);
         else if (!body.ok) refuse(res, started, body.status, body.message);
-        else review(res, started, body.body);
+        else handleBody(res, started, body.body);
       } catch (error) {
         failed(res, error);
       }
@@ -149,7 +149,11 @@ export function createApp(context: AppContext): RequestListener {
   return (req, res) => {
     const url = req.url ?? '/';
     if (req.method === 'POST' && (url === '/mutate' || url.startsWith('/mutate?'))) {
-      mutate(req, res);
+      try {
+        mutate(req, res);
+      } catch (error) {
+        failed(res, error);
+      }
       return;
     }
     app(req, res);
