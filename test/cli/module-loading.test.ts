@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeCertificateFiles } from '../../src/certs/files.js';
+import { generateCertificates } from '../../src/certs/generate.js';
+import { CLI, ROOT } from '../helpers/paths.js';
+import { CliProcess } from '../helpers/process.js';
+
+/** Registers a resolve hook that appends every module URL the process loads to $PIW_MODULE_LOG. */
+const RECORD_MODULES = `data:text/javascript,${encodeURIComponent(
+  `import { register } from 'node:module';
+register('data:text/javascript,' + encodeURIComponent(\`
+  import { appendFileSync } from 'node:fs';
+  export async function resolve(specifier, context, next) {
+    const resolved = await next(specifier, context);
+    appendFileSync(process.env.PIW_MODULE_LOG, resolved.url + '\\\\n');
+    return resolved;
+  }\`));`,
+)}`;
+
+// A long-running server's heap size shows in every request it answers (bench/README.md): the
+// libraries other commands need must stay out of `serve` in local mode.
+describe('module loading', function () {
+  this.timeout(30_000);
+
+  it('serve in local mode loads neither the Kubernetes client, the AWS SDK, jose nor node-forge', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'piw-modules-'));
+    try {
+      await writeCertificateFiles(dir, generateCertificates({ service: 'pod-identity-webhook', namespace: 'pod-identity-webhook', hosts: ['127.0.0.1'] }));
+      const moduleLog = join(dir, 'modules.txt');
+      const args = ['serve', '--service-accounts', join(ROOT, 'manifests', 'examples'), '--port', '0', '--metrics-port', '0', '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key')];
+      const server = new CliProcess(
+        spawn(process.execPath, ['--import', RECORD_MODULES, CLI, ...args], { env: { ...process.env, PIW_MODULE_LOG: moduleLog }, stdio: ['ignore', 'pipe', 'pipe'] }),
+      );
+      await server.port();
+      assert.equal(await server.stop('SIGTERM'), 0);
+
+      const loaded = readFileSync(moduleLog, 'utf8').split('\n');
+      assert.ok(loaded.some((url) => url.includes('/node_modules/prom-client/')), 'the hook records the modules serve does load');
+      for (const heavy of ['@kubernetes/client-node', '@aws-sdk/', '@smithy/', '/jose/', '/node-forge/']) {
+        assert.deepEqual(loaded.filter((url) => url.includes(heavy)).slice(0, 3), [], `serve in local mode loaded ${heavy}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
