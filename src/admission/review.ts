@@ -142,13 +142,15 @@ export function denyResponse(apiVersion: AdmissionVersion, uid: string, code: nu
 }
 
 /**
- * The response as JSON text. Same output as JSON.stringify, but the base64 patch (tens of kB for
- * large pods, and free of characters JSON escapes) is spliced in rather than scanned for escapes.
+ * The response as JSON text. Same output as JSON.stringify, written out for the one shape that
+ * carries a patch: the base64 patch (tens of kB for large pods, and free of characters JSON
+ * escapes) is spliced in rather than scanned for escapes, and no intermediate object is built.
  */
 export function serializeReview(review: AdmissionReviewResponse): string {
-  const { patch, warnings, ...rest } = review.response;
-  if (patch === undefined) return JSON.stringify(review);
-  const head = JSON.stringify({ apiVersion: review.apiVersion, kind: review.kind, response: rest });
-  // head ends with `}}`: append the patch, then the warnings, as allowResponse orders them.
-  return `${head.slice(0, -2)},"patch":"${patch}"${warnings === undefined ? '' : `,"warnings":${JSON.stringify(warnings)}`}}}`;
+  const { uid, allowed, patchType, patch, warnings, status } = review.response;
+  if (patch === undefined || patchType === undefined || status !== undefined) return JSON.stringify(review);
+  return (
+    `{"apiVersion":"${review.apiVersion}","kind":"AdmissionReview","response":{"uid":${JSON.stringify(uid)},"allowed":${allowed},` +
+    `"patchType":"${patchType}","patch":"${patch}"${warnings === undefined ? '' : `,"warnings":${JSON.stringify(warnings)}`}}}`
+  );
 }

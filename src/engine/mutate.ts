@@ -30,21 +30,47 @@ function windowsPath(path: string): string {
 
 /** Where the token file is, given the directory the token volume is mounted at. */
 export function tokenFilePath(mountPath: string, windows: boolean): string {
-  if (!windows) return `${mountPath.replace(/\/+$/, '')}/${TOKEN_FILE_NAME}`;
+  if (!windows) return `${trimTrailingSlashes(mountPath)}/${TOKEN_FILE_NAME}`;
   return `${windowsPath(mountPath)}\\${TOKEN_FILE_NAME}`;
 }
 
-function desiredEnv(identity: InjectedIdentity, options: MutationOptions, tokenFile: string, has: (name: string) => boolean): EnvVar[] {
-  const env: EnvVar[] = [];
-  if (identity.stsRegionalEndpoints) env.push({ name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' });
-  if (options.awsDefaultRegion && !has('AWS_DEFAULT_REGION') && !has('AWS_REGION')) {
-    env.push({ name: 'AWS_DEFAULT_REGION', value: options.awsDefaultRegion });
-    env.push({ name: 'AWS_REGION', value: options.awsDefaultRegion });
+function trimTrailingSlashes(path: string): string {
+  let end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end -= 1;
+  return end === path.length ? path : path.slice(0, end);
+}
+
+/** The injected-role annotation's key and JSON Pointer, built once per annotation prefix. */
+const markers = new Map<string, { readonly markerKey: string; readonly markerPath: string }>();
+function markerOf(prefix: string): { readonly markerKey: string; readonly markerPath: string } {
+  let marker = markers.get(prefix);
+  if (marker === undefined) {
+    const markerKey = `${prefix}/${ANNOTATION.injectedRoleArn}`;
+    markers.set(prefix, (marker = { markerKey, markerPath: jsonPointer('metadata', 'annotations', markerKey) }));
   }
-  if (options.stsEndpointUrl) env.push({ name: 'AWS_ENDPOINT_URL_STS', value: options.stsEndpointUrl });
-  env.push({ name: 'AWS_ROLE_ARN', value: identity.roleArn });
-  env.push({ name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: tokenFile });
-  return env.filter((variable) => !has(variable.name));
+  return marker;
+}
+
+/** True when the container declares `name` (any entry, with a value or valueFrom). */
+function declares(env: readonly EnvVarView[] | undefined, name: string): boolean {
+  return env !== undefined && firstEnv(env, name) !== undefined;
+}
+
+/** The variables to inject that the container does not declare itself, in injection order. */
+function desiredEnv(identity: InjectedIdentity, options: MutationOptions, tokenFile: string, env: readonly EnvVarView[] | undefined): EnvVar[] {
+  const wanted: EnvVar[] = [];
+  const want = (name: string, value: string): void => {
+    if (!declares(env, name)) wanted.push({ name, value });
+  };
+  if (identity.stsRegionalEndpoints) want('AWS_STS_REGIONAL_ENDPOINTS', 'regional');
+  if (options.awsDefaultRegion && !declares(env, 'AWS_DEFAULT_REGION') && !declares(env, 'AWS_REGION')) {
+    want('AWS_DEFAULT_REGION', options.awsDefaultRegion);
+    want('AWS_REGION', options.awsDefaultRegion);
+  }
+  if (options.stsEndpointUrl) want('AWS_ENDPOINT_URL_STS', options.stsEndpointUrl);
+  want('AWS_ROLE_ARN', identity.roleArn);
+  want('AWS_WEB_IDENTITY_TOKEN_FILE', tokenFile);
+  return wanted;
 }
 
 /** The first variable named `name` (later duplicates do not count, as in the kubelet). */
@@ -63,14 +89,18 @@ function warnIfSetOtherwise(container: ContainerView, name: string, value: strin
   );
 }
 
-/** Appends items to an array at `path`, creating the array when the container has none. */
-function appendOps(path: string, exists: boolean, items: readonly unknown[]): PatchOperation[] {
-  if (items.length === 0) return [];
-  if (!exists) return [{ op: 'add', path, value: [...items] }];
-  return items.map((value) => ({ op: 'add', path: `${path}/-`, value }));
+/** Adds ops appending `items` to the array at `path`, creating the array when the object has none. */
+function appendOps(patch: PatchOperation[], path: string, exists: boolean, items: readonly unknown[]): void {
+  if (items.length === 0) return;
+  if (!exists) {
+    patch.push({ op: 'add', path, value: [...items] });
+    return;
+  }
+  for (const value of items) patch.push({ op: 'add', path: `${path}/-`, value });
 }
 
-function containerOps(
+function addContainerOps(
+  patch: PatchOperation[],
   container: ContainerView,
   path: string,
   identity: InjectedIdentity,
@@ -78,7 +108,7 @@ function containerOps(
   windows: boolean,
   defaultTokenFile: string,
   warnings: string[],
-): PatchOperation[] {
+): void {
   // A container that already mounts the token volume (say at another path) keeps its mount, and
   // the token file variable points into it: at <mount>/token, or at the mount itself when it mounts
   // just the token file (subPath: token).
@@ -92,26 +122,16 @@ function containerOps(
         `which does not hold the token; ${quoteValue(tokenFile)} will not exist in it`,
     );
   }
-  const env = container.env;
-  const has = (name: string): boolean => env !== undefined && firstEnv(env, name) !== undefined;
-
   // A container's own setting always stays; say so when it points somewhere other than our identity.
   warnIfSetOtherwise(container, 'AWS_ROLE_ARN', identity.roleArn, warnings);
   warnIfSetOtherwise(container, 'AWS_WEB_IDENTITY_TOKEN_FILE', tokenFile, warnings);
 
-  const ops = appendOps(
-    `${path}/env`,
-    container.env !== undefined,
-    desiredEnv(identity, options, tokenFile, has),
-  );
+  appendOps(patch, `${path}/env`, container.env !== undefined, desiredEnv(identity, options, tokenFile, container.env));
   if (tokenMount === undefined) {
-    ops.push(
-      ...appendOps(`${path}/volumeMounts`, container.volumeMounts !== undefined, [
-        { name: TOKEN_VOLUME_NAME, mountPath: options.tokenMountPath, readOnly: true },
-      ]),
-    );
+    appendOps(patch, `${path}/volumeMounts`, container.volumeMounts !== undefined, [
+      { name: TOKEN_VOLUME_NAME, mountPath: options.tokenMountPath, readOnly: true },
+    ]);
   }
-  return ops;
 }
 
 /**
@@ -130,29 +150,22 @@ export function mutatePod(
 
   const windows = isWindowsPod(pod);
   const skipped = skippedContainers(podAnnotations, options);
-  const groups = [
-    { field: 'containers', containers: pod.containers },
-    { field: 'initContainers', containers: pod.initContainers ?? [] },
-  ] as const;
-
-  const known = skipped.size === 0 ? undefined : new Set(groups.flatMap((group) => group.containers.map((container) => container.name)));
-  for (const name of skipped) {
-    if (!known?.has(name)) {
-      warnings.push(
-        `pod annotation ${options.annotationPrefix}/${ANNOTATION.skipContainers} names ${quoteValue(name)}, ` +
-          'which is not a container of this pod',
-      );
+  const initContainers = pod.initContainers ?? [];
+  if (skipped.size > 0) {
+    const known = new Set([...pod.containers, ...initContainers].map((container) => container.name));
+    for (const name of skipped) {
+      if (!known.has(name)) {
+        warnings.push(
+          `pod annotation ${options.annotationPrefix}/${ANNOTATION.skipContainers} names ${quoteValue(name)}, ` +
+            'which is not a container of this pod',
+        );
+      }
     }
+    const mutates = (container: ContainerView): boolean => !skipped.has(container.name);
+    if (!pod.containers.some(mutates) && !initContainers.some(mutates)) return { patch: [], warnings };
+  } else if (pod.containers.length === 0 && initContainers.length === 0) {
+    return { patch: [], warnings };
   }
-
-  const mutated: Array<{ container: ContainerView; path: string }> = [];
-  for (const group of groups) {
-    const prefix = `/spec/${group.field}`;
-    group.containers.forEach((container, index) => {
-      if (!skipped.has(container.name)) mutated.push({ container, path: `${prefix}/${index}` });
-    });
-  }
-  if (mutated.length === 0) return { patch: [], warnings };
 
   const patch: PatchOperation[] = [];
   if (!pod.volumeNames?.includes(TOKEN_VOLUME_NAME)) {
@@ -170,22 +183,27 @@ export function mutatePod(
         ],
       },
     };
-    patch.push(...appendOps('/spec/volumes', pod.volumeNames !== undefined, [volume]));
+    appendOps(patch, '/spec/volumes', pod.volumeNames !== undefined, [volume]);
   }
   const defaultTokenFile = tokenFilePath(options.tokenMountPath, windows);
-  for (const { container, path } of mutated) {
-    patch.push(...containerOps(container, path, identity, options, windows, defaultTokenFile, warnings));
-  }
+  const addGroup = (field: string, containers: readonly ContainerView[]): void => {
+    for (let index = 0; index < containers.length; index += 1) {
+      const container = containers[index]!;
+      if (!skipped.has(container.name)) addContainerOps(patch, container, `/spec/${field}/${index}`, identity, options, windows, defaultTokenFile, warnings);
+    }
+  };
+  addGroup('containers', pod.containers);
+  addGroup('initContainers', initContainers);
 
-  const markerKey = `${options.annotationPrefix}/${ANNOTATION.injectedRoleArn}`;
+  const { markerKey, markerPath } = markerOf(options.annotationPrefix);
   if (!pod.hasMetadata) {
     patch.push({ op: 'add', path: '/metadata', value: { annotations: { [markerKey]: identity.roleArn } } });
   } else if (pod.annotations === undefined) {
     patch.push({ op: 'add', path: '/metadata/annotations', value: { [markerKey]: identity.roleArn } });
   } else if (!(markerKey in pod.annotations)) {
-    patch.push({ op: 'add', path: jsonPointer('metadata', 'annotations', markerKey), value: identity.roleArn });
+    patch.push({ op: 'add', path: markerPath, value: identity.roleArn });
   } else if (pod.annotations[markerKey] !== identity.roleArn) {
-    patch.push({ op: 'replace', path: jsonPointer('metadata', 'annotations', markerKey), value: identity.roleArn });
+    patch.push({ op: 'replace', path: markerPath, value: identity.roleArn });
   }
   return { patch, warnings };
 }

@@ -44,9 +44,19 @@ function optionalString(parent: JsonObject, key: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** Keeps only string values: Kubernetes maps of labels/annotations/selectors are string-to-string. */
+/**
+ * Keeps only string values: Kubernetes maps of labels/annotations/selectors are string-to-string.
+ * The object itself when every value is a string (the usual case; parsed JSON is not shared).
+ */
 function stringMap(value: JsonObject | undefined): Record<string, string> | undefined {
   if (value === undefined) return undefined;
+  for (const key in value) {
+    if (typeof value[key] !== 'string') return onlyStrings(value);
+  }
+  return value as Record<string, string>;
+}
+
+function onlyStrings(value: JsonObject): Record<string, string> {
   const out: Record<string, string> = {};
   for (const key in value) {
     const entry = value[key];

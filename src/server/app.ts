@@ -1,5 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { type Decision, type DecisionContext, decide, type DecisionKind } from '../admission/decide.js';
+import { type Decision, type DecisionContext, decide } from '../admission/decide.js';
 import { type AdmissionRequestView, type AdmissionVersion, denyResponse, parseAdmissionReview, serializeReview } from '../admission/review.js';
 import { type Logger, millisecondsSince } from '../log.js';
 import { onBody, rawHeader } from './http-body.js';
@@ -51,23 +51,10 @@ function checkContentType(header: string | undefined): { ok: true } | { ok: fals
  */
 export function createApp(context: AppContext): RequestListener {
   const { metrics, logger } = context;
-  const requests = new Map<string, ReturnType<typeof metrics.admissionRequests.labels>>();
-  const durations = new Map<string, ReturnType<typeof metrics.admissionDuration.labels>>();
-  const count = (decision: DecisionKind | 'bad-request'): void => {
-    let counter = requests.get(decision);
-    if (!counter) requests.set(decision, (counter = metrics.admissionRequests.labels(decision)));
-    counter.inc();
-  };
-  const observe = (decision: DecisionKind, seconds: number): void => {
-    let histogram = durations.get(decision);
-    if (!histogram) durations.set(decision, (histogram = metrics.admissionDuration.labels(decision)));
-    histogram.observe(seconds);
-  };
-
   /** Every refused review is answered as an AdmissionReview, counted and logged. */
   const refuse = (res: ServerResponse, started: number, status: number, message: string, apiVersion: AdmissionVersion = 'admission.k8s.io/v1', uid = ''): void => {
     sendJson(res, status, denyResponse(apiVersion, uid, status, message));
-    count('bad-request');
+    metrics.recordAdmission('bad-request');
     logger.warn('admission', { uid: uid || undefined, decision: 'bad-request', status, reason: message, durationMs: millisecondsSince(started) });
   };
 
@@ -75,8 +62,7 @@ export function createApp(context: AppContext): RequestListener {
   const answer = (res: ServerResponse, started: number, request: AdmissionRequestView, decision: Decision): void => {
     sendText(res, 200, serializeReview(decision.review));
     const durationMs = millisecondsSince(started);
-    count(decision.kind);
-    observe(decision.kind, durationMs / 1000);
+    metrics.recordAdmission(decision.kind, durationMs / 1000);
     logger.log(decision.kind === 'lookup-failed' ? 'error' : 'info', 'admission', {
       uid: request.uid,
       namespace: decision.namespace,
