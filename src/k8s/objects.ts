@@ -66,24 +66,33 @@ function onlyStrings(value: JsonObject): Record<string, string> {
 }
 
 /** The items of a list field (`where()` + `key`), each read by `read`; undefined when absent. */
-function readObjectList<T>(parent: JsonObject, key: string, where: Where, read: (item: JsonObject, where: Where) => T): T[] | undefined {
+function readObjectList<T>(parent: JsonObject, key: string, where: Where, read: (item: JsonObject, index: number) => T): T[] | undefined {
   const items = optionalArray(parent, key, where);
   if (items === undefined) return undefined;
   const out = new Array<T>(items.length);
   for (let index = 0; index < items.length; index += 1) {
     const item = items[index];
-    const at = (): string => `${where()}${key}[${index}]`;
-    if (!isJsonObject(item)) throw new ShapeError(`${at()} must be an object`);
-    out[index] = read(item, at);
+    if (!isJsonObject(item)) throw new ShapeError(`${where()}${key}[${index}] must be an object`);
+    out[index] = read(item, index);
   }
   return out;
 }
 
+/** Containers of a list field; each reader gets the container's path for its error messages. */
+function readContainerList(parent: JsonObject, key: string): ContainerView[] | undefined {
+  return readObjectList(parent, key, SPEC, (item, index) => readContainer(item, () => `spec.${key}[${index}]`));
+}
+
+const isOptionalString = (value: unknown): value is string | undefined => value === undefined || typeof value === 'string';
+
+/** The entry itself when its fields already have the view's types (parsed JSON is not shared). */
 function readEnvVar(item: JsonObject): EnvVarView {
+  if (isOptionalString(item.name) && isOptionalString(item.value)) return item as unknown as EnvVarView;
   return { name: optionalString(item, 'name'), value: optionalString(item, 'value') };
 }
 
 function readVolumeMount(item: JsonObject): VolumeMountView {
+  if (isOptionalString(item.name) && isOptionalString(item.mountPath) && isOptionalString(item.subPath)) return item as unknown as VolumeMountView;
   return {
     name: optionalString(item, 'name'),
     mountPath: optionalString(item, 'mountPath'),
@@ -102,6 +111,8 @@ function readContainer(item: JsonObject, where: Where): ContainerView {
   };
 }
 
+const volumeName = (item: JsonObject): string => optionalString(item, 'name') ?? '';
+
 const SPEC: Where = () => 'spec.';
 const METADATA: Where = () => 'metadata.';
 
@@ -116,7 +127,7 @@ export function readPod(value: unknown): Parsed<PodView> {
     const metadata = metadataObject ?? {};
     const spec = optionalObject(value, 'spec', ROOT);
     if (spec === undefined) throw new ShapeError('the pod has no spec');
-    const containers = readObjectList(spec, 'containers', SPEC, readContainer);
+    const containers = readContainerList(spec, 'containers');
     if (containers === undefined) throw new ShapeError('spec.containers is missing');
     return {
       ok: true,
@@ -129,9 +140,9 @@ export function readPod(value: unknown): Parsed<PodView> {
           optionalString(spec, 'serviceAccountName') || optionalString(spec, 'serviceAccount') || 'default',
         annotations: stringMap(optionalObject(metadata, 'annotations', METADATA)),
         nodeSelector: stringMap(optionalObject(spec, 'nodeSelector', SPEC)) ?? {},
-        volumeNames: readObjectList(spec, 'volumes', SPEC, (item) => optionalString(item, 'name') ?? ''),
+        volumeNames: readObjectList(spec, 'volumes', SPEC, volumeName),
         containers,
-        initContainers: readObjectList(spec, 'initContainers', SPEC, readContainer),
+        initContainers: readContainerList(spec, 'initContainers'),
       },
     };
   } catch (error) {

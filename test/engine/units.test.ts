@@ -160,11 +160,15 @@ describe('reading untrusted objects', () => {
   it('drops non-string annotation values and keeps nameless env entries as unnamed', () => {
     const pod = readPod({
       metadata: { annotations: { a: 1, b: 'x' } },
-      spec: { containers: [{ name: 'c', env: [{ value: 'v' }] }] },
+      spec: { containers: [{ name: 'c', env: [{ value: 'v' }, { name: 7, value: null }] }] },
     });
     assert.ok(pod.ok);
     assert.deepEqual(pod.value.annotations, { b: 'x' });
-    assert.deepEqual(pod.value.containers[0]?.env, [{ name: undefined, value: 'v' }]);
+    const env = pod.value.containers[0]?.env?.map(({ name, value }) => ({ name, value }));
+    assert.deepEqual(env, [
+      { name: undefined, value: 'v' },
+      { name: undefined, value: undefined },
+    ]);
   });
 
   it('falls back from serviceAccountName to the deprecated serviceAccount, then default', () => {
