@@ -19,69 +19,70 @@ export interface WebhookMetrics {
 }
 
 /**
- * Admission outcomes wait here (two array writes per request) and go into the counter and the
- * histogram whenever either is read, or once 1,024 are waiting. prom-client's labelled `inc` and
- * `observe` validate and hash the labels on every call, a measurable share of a small admission
- * request (bench/README.md); handing them over in one loop costs a fraction of that.
+ * The admission counter and histogram. Outcomes wait in two arrays (two writes per request) and go
+ * into prom-client whenever either metric is read (its `collect` hook) or once 1,024 are waiting:
+ * prom-client's labelled `inc` and `observe` validate and hash the labels on every call, a
+ * measurable share of a small admission request (bench/README.md).
  */
-class AdmissionTally {
-  private decisions: string[] = [];
-  private durations: number[] = [];
-  private readonly counters = new Map<string, ReturnType<Counter<'decision'>['labels']>>();
-  private readonly histograms = new Map<string, ReturnType<Histogram<'decision'>['labels']>>();
-  counter: Counter<'decision'> | undefined;
-  histogram: Histogram<'decision'> | undefined;
-
-  record(decision: string, seconds: number): void {
-    this.decisions.push(decision);
-    this.durations.push(seconds);
-    if (this.decisions.length >= 1024) this.flush();
-  }
-
-  flush(): void {
-    const { decisions, durations, counter, histogram } = this;
-    if (decisions.length === 0 || !counter || !histogram) return;
-    this.decisions = [];
-    this.durations = [];
-    for (let index = 0; index < decisions.length; index += 1) {
-      const decision = decisions[index]!;
-      let count = this.counters.get(decision);
-      if (!count) this.counters.set(decision, (count = counter.labels(decision)));
-      count.inc();
-      const seconds = durations[index]!;
-      if (Number.isNaN(seconds)) continue;
-      let observe = this.histograms.get(decision);
-      if (!observe) this.histograms.set(decision, (observe = histogram.labels(decision)));
-      observe.observe(seconds);
+function admissionMetrics(registers: Registry[]): {
+  readonly requests: Counter<'decision'>;
+  readonly duration: Histogram<'decision'>;
+  readonly record: (decision: string, seconds?: number) => void;
+} {
+  let decisions: string[] = [];
+  let durations: number[] = [];
+  const counters = new Map<string, ReturnType<Counter<'decision'>['labels']>>();
+  const histograms = new Map<string, ReturnType<Histogram<'decision'>['labels']>>();
+  const flush = (): void => {
+    const pending = decisions;
+    const seconds = durations;
+    decisions = [];
+    durations = [];
+    for (let index = 0; index < pending.length; index += 1) {
+      const decision = pending[index]!;
+      let counter = counters.get(decision);
+      if (!counter) counters.set(decision, (counter = requests.labels(decision)));
+      counter.inc();
+      const elapsed = seconds[index]!;
+      if (Number.isNaN(elapsed)) continue;
+      let histogram = histograms.get(decision);
+      if (!histogram) histograms.set(decision, (histogram = duration.labels(decision)));
+      histogram.observe(elapsed);
     }
-  }
+  };
+  const requests = new Counter({
+    name: 'pod_identity_webhook_admission_requests_total',
+    help: 'AdmissionReview requests answered, by decision',
+    labelNames: ['decision'],
+    registers,
+    collect: flush,
+  });
+  const duration = new Histogram({
+    name: 'pod_identity_webhook_admission_duration_seconds',
+    help: 'Time to answer an AdmissionReview, from its headers arriving to the answer being written',
+    labelNames: ['decision'],
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5],
+    registers,
+    collect: flush,
+  });
+  const record = (decision: string, seconds = Number.NaN): void => {
+    decisions.push(decision);
+    durations.push(seconds);
+    if (decisions.length >= 1024) flush();
+  };
+  return { requests, duration, record };
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): WebhookMetrics {
   const registry = new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'pod_identity_webhook_' });
   const registers = [registry];
-  const tally = new AdmissionTally();
-  tally.counter = new Counter({
-    name: 'pod_identity_webhook_admission_requests_total',
-    help: 'AdmissionReview requests answered, by decision',
-    labelNames: ['decision'],
-    registers,
-    collect: () => tally.flush(),
-  });
-  tally.histogram = new Histogram({
-    name: 'pod_identity_webhook_admission_duration_seconds',
-    help: 'Time to answer an AdmissionReview, from its headers arriving to the answer being written',
-    labelNames: ['decision'],
-    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5],
-    registers,
-    collect: () => tally.flush(),
-  });
+  const admission = admissionMetrics(registers);
   return {
     registry,
-    recordAdmission: (decision, seconds = Number.NaN) => tally.record(decision, seconds),
-    admissionRequests: tally.counter,
-    admissionDuration: tally.histogram,
+    recordAdmission: admission.record,
+    admissionRequests: admission.requests,
+    admissionDuration: admission.duration,
     serviceAccountCacheMisses: new Counter({
       name: 'pod_identity_webhook_serviceaccount_cache_misses_total',
       help: 'Lookups not answered by the ServiceAccount cache (a live GET followed)',
