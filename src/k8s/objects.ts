@@ -65,9 +65,8 @@ function onlyStrings(value: JsonObject): Record<string, string> {
   return out;
 }
 
-/** The items of a list field (`where()` + `key`), each read by `read`; undefined when absent. */
-function readObjectList<T>(parent: JsonObject, key: string, where: Where, read: (item: JsonObject, index: number) => T): T[] | undefined {
-  const items = optionalArray(parent, key, where);
+/** Each item of a list (`where()` + `key`, already checked to be an array) read by `read`. */
+function readObjectList<T>(items: unknown[] | undefined, key: string, where: Where, read: (item: JsonObject, index: number) => T): T[] | undefined {
   if (items === undefined) return undefined;
   const out = new Array<T>(items.length);
   for (let index = 0; index < items.length; index += 1) {
@@ -78,9 +77,9 @@ function readObjectList<T>(parent: JsonObject, key: string, where: Where, read: 
   return out;
 }
 
-/** Containers of a list field; each reader gets the container's path for its error messages. */
-function readContainerList(parent: JsonObject, key: string): ContainerView[] | undefined {
-  return readObjectList(parent, key, SPEC, (item, index) => readContainer(item, () => `spec.${key}[${index}]`));
+/** Containers of a spec list; each reader gets the container's path for its error messages. */
+function readContainerList(items: unknown[] | undefined, key: string): ContainerView[] | undefined {
+  return readObjectList(items, key, SPEC, (item, index) => readContainer(item, () => `spec.${key}[${index}]`));
 }
 
 const isOptionalString = (value: unknown): value is string | undefined => value === undefined || typeof value === 'string';
@@ -106,8 +105,8 @@ function readContainer(item: JsonObject, where: Where): ContainerView {
   const inside = (): string => `${where()}.`;
   return {
     name,
-    env: readObjectList(item, 'env', inside, readEnvVar),
-    volumeMounts: readObjectList(item, 'volumeMounts', inside, readVolumeMount),
+    env: readObjectList(optionalArray(item, 'env', inside), 'env', inside, readEnvVar),
+    volumeMounts: readObjectList(optionalArray(item, 'volumeMounts', inside), 'volumeMounts', inside, readVolumeMount),
   };
 }
 
@@ -127,8 +126,15 @@ export function readPod(value: unknown): Parsed<PodView> {
     const metadata = metadataObject ?? {};
     const spec = optionalObject(value, 'spec', ROOT);
     if (spec === undefined) throw new ShapeError('the pod has no spec');
-    const containers = readContainerList(spec, 'containers');
-    if (containers === undefined) throw new ShapeError('spec.containers is missing');
+    // This order decides which problem a pod with several is told about: keep it (tested).
+    const containerItems = optionalArray(spec, 'containers', SPEC);
+    if (containerItems === undefined) throw new ShapeError('spec.containers is missing');
+    const volumes = optionalArray(spec, 'volumes', SPEC);
+    const annotations = stringMap(optionalObject(metadata, 'annotations', METADATA));
+    const nodeSelector = stringMap(optionalObject(spec, 'nodeSelector', SPEC)) ?? {};
+    const volumeNames = readObjectList(volumes, 'volumes', SPEC, volumeName);
+    const containers = readContainerList(containerItems, 'containers') ?? [];
+    const initContainers = readContainerList(optionalArray(spec, 'initContainers', SPEC), 'initContainers');
     return {
       ok: true,
       value: {
@@ -138,11 +144,11 @@ export function readPod(value: unknown): Parsed<PodView> {
         namespace: optionalString(metadata, 'namespace'),
         serviceAccountName:
           optionalString(spec, 'serviceAccountName') || optionalString(spec, 'serviceAccount') || 'default',
-        annotations: stringMap(optionalObject(metadata, 'annotations', METADATA)),
-        nodeSelector: stringMap(optionalObject(spec, 'nodeSelector', SPEC)) ?? {},
-        volumeNames: readObjectList(spec, 'volumes', SPEC, volumeName),
+        annotations,
+        nodeSelector,
+        volumeNames,
         containers,
-        initContainers: readContainerList(spec, 'initContainers'),
+        initContainers,
       },
     };
   } catch (error) {

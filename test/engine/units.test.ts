@@ -157,6 +157,19 @@ describe('reading untrusted objects', () => {
     it(`reports "${error}"`, () => assert.deepEqual(readPod(value), { ok: false, error }));
   }
 
+  it('reports the first of several shape problems in a fixed order: containers list, volumes list, annotations, nodeSelector, volume items, containers', () => {
+    const error = (pod: Record<string, unknown>): string | undefined => {
+      const read = readPod(pod);
+      return read.ok ? undefined : read.error;
+    };
+    assert.equal(error({ spec: { volumes: 'x', containers: [{}] } }), 'spec.volumes must be an array');
+    assert.equal(error({ metadata: { annotations: 'x' }, spec: { containers: [{ name: 'a', env: 'x' }] } }), 'metadata.annotations must be an object');
+    assert.equal(error({ spec: { nodeSelector: 3, containers: [{}] } }), 'spec.nodeSelector must be an object');
+    assert.equal(error({ spec: { volumes: [1], containers: [{}] } }), 'spec.volumes[0] must be an object');
+    assert.equal(error({ spec: { containers: [{ name: 'a', env: 'x' }], initContainers: [{}] } }), 'spec.containers[0].env must be an array');
+    assert.equal(error({ spec: { containers: [{ name: 'a' }], initContainers: [{ name: 'b', volumeMounts: [2] }] } }), 'spec.initContainers[0].volumeMounts[0] must be an object');
+  });
+
   it('drops non-string annotation values and keeps nameless env entries as unnamed', () => {
     const pod = readPod({
       metadata: { annotations: { a: 1, b: 'x' } },
