@@ -23,9 +23,18 @@ function isoTime(milliseconds: number): string {
   return lastTimestamp;
 }
 
-/** One log line: the fixed fields as text, the caller's fields serialised without copying them. */
+/**
+ * One log line: the fixed fields as text, the caller's fields serialised without copying them.
+ * Never throws: fields JSON cannot hold (a BigInt, a cycle) are replaced by a `logError` field, so
+ * one bad value cannot lose the lines batched with it or crash the flush timer.
+ */
 export function formatLogLine(time: number, level: LogLevel, event: string, fields: LogFields): string {
-  const rest = JSON.stringify(fields);
+  let rest: string;
+  try {
+    rest = JSON.stringify(fields);
+  } catch (error) {
+    rest = JSON.stringify({ logError: `the fields could not be serialised: ${errorMessage(error)}` });
+  }
   return `{"time":"${isoTime(time)}","level":"${level}","event":${JSON.stringify(event)}${rest === '{}' ? '}' : `,${rest.slice(1)}`}\n`;
 }
 

@@ -12,6 +12,17 @@ describe('logging', () => {
     assert.deepEqual(JSON.parse(formatLogLine(time, 'info', 'stopped', {})), { time: '2026-11-23T12:00:00.005Z', level: 'info', event: 'stopped' });
   });
 
+  it('a field JSON cannot hold costs only its own line\'s fields: the batch is written, nothing throws', () => {
+    const writes: string[] = [];
+    const output = batchedLogOutput((text) => writes.push(text), { maxLines: 3, intervalMs: 60_000 });
+    output.add(1, 'info', 'before', { n: 1 });
+    output.add(2, 'info', 'bad', { n: 10n as unknown as number });
+    assert.doesNotThrow(() => output.add(3, 'info', 'after', { n: 3 }));
+    const lines = writes.join('').trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(lines.map((line) => [line.event, line.n]), [['before', 1], ['bad', undefined], ['after', 3]]);
+    assert.match(String(lines[1]!.logError), /could not be serialised: .*BigInt/);
+  });
+
   it('drops lines below the minimum level', () => {
     const lines: string[] = [];
     const logger = createLogger((line) => lines.push(line), 'warn');
