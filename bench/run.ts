@@ -36,9 +36,17 @@ const RUNS = quick ? 1 : 3;
 /** `--sizes=1,10` and `--connections=32` narrow the admission section (for profiling work). */
 const listOption = (name: string, fallback: number[]): number[] => {
   const value = process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
-  return value === undefined ? fallback : value.split(',').map(Number);
+  if (value === undefined) return fallback;
+  const numbers = value.split(',').map(Number);
+  if (numbers.some((number) => !Number.isInteger(number) || number < 1 || number > 1000)) {
+    process.stderr.write(`--${name} takes whole numbers from 1 to 1000 separated by commas, got "${value}"\n`);
+    process.exit(2);
+  }
+  return [...new Set(numbers)].sort((a, b) => a - b);
 };
-const SIZES = listOption('sizes', [1, 10, 50]);
+/** Pod sizes of the engine section, which always measures all three (its target compares them). */
+const ENGINE_SIZES = [1, 10, 50];
+const SIZES = listOption('sizes', ENGINE_SIZES);
 const CONCURRENCY = listOption('connections', [1, 32]);
 const SERVICE_ACCOUNTS = quick ? 5_000 : 50_000;
 
@@ -174,7 +182,7 @@ interface EngineRow {
 }
 
 function benchEngine(): EngineRow[] {
-  return SIZES.map((containers) => {
+  return ENGINE_SIZES.map((containers) => {
     const object = realisticPod(containers);
     const serviceAccount = { name: 'service', namespace: 'shop', annotations: { 'eks.amazonaws.com/role-arn': BENCH_ROLE_ARN } };
     const once = () => {
