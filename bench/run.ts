@@ -24,7 +24,7 @@ import { mintProjectedToken } from '../src/lab/token.js';
 import { readPod } from '../src/k8s/objects.js';
 import { packageRoot } from '../src/package-info.js';
 import { type LoadResult, median, runLoad } from './load.js';
-import { killAll, startNode, stop } from './processes.js';
+import { cpuMicroseconds, killAll, startNode, stop } from './processes.js';
 import { admissionReviewFor, BENCH_ROLE_ARN, realisticPod } from './workloads.js';
 
 const quick = process.argv.includes('--quick');
@@ -48,6 +48,8 @@ const listOption = (name: string, fallback: number[]): number[] => {
 const ENGINE_SIZES = [1, 10, 50];
 const SIZES = listOption('sizes', ENGINE_SIZES);
 const CONCURRENCY = listOption('connections', [1, 32]);
+/** `--busy-wait=N` adds N µs of busy-waiting to `work`'s handler: how much N µs of extra code costs. */
+const BUSY_WAIT = listOption('busy-wait', [0])[0]!;
 const SERVICE_ACCOUNTS = quick ? 5_000 : 50_000;
 
 const root = packageRoot();
@@ -77,6 +79,8 @@ interface AdmissionRow {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU time of the server process per answered request (median of runs); undefined without /proc. */
+  cpuMicrosecondsPerRequest: number | undefined;
   runs: LoadResult[];
 }
 
@@ -110,26 +114,32 @@ async function benchAdmission(): Promise<AdmissionRow[]> {
       const check = await fetchOnce(oursPort, body, certificates.caCert);
       if (check !== response) throw new Error(`our response for ${containers} containers differs from the baselines' precomputed one`);
 
-      const baselines: Record<'echo' | 'work', number> = { echo: 0, work: 0 };
+      const baselines: Record<'echo' | 'work', { port: number; pid: number | undefined }> = { echo: { port: 0, pid: undefined }, work: { port: 0, pid: undefined } };
       const started: Array<{ child: Parameters<typeof stop>[0] }> = [];
       for (const mode of ['echo', 'work'] as const) {
         const payload = join(work, mode === 'echo' ? `response-${containers}.json` : `patch-${containers}.json`);
-        const server = await startNode([join(root, 'dist', 'bench', 'servers', 'baseline-server.js'), mode, cert, key, payload], { logFile: log(`${mode}.log`) });
-        baselines[mode] = Number(server.ready.port);
+        const busyWait = mode === 'work' && BUSY_WAIT > 0 ? [String(BUSY_WAIT)] : [];
+        const server = await startNode([join(root, 'dist', 'bench', 'servers', 'baseline-server.js'), mode, cert, key, payload, ...busyWait], { logFile: log(`${mode}.log`) });
+        baselines[mode] = { port: Number(server.ready.port), pid: server.child.pid };
         started.push(server);
       }
-      const ports: Record<ServerName, number> = { ours: oursPort, work: baselines.work, echo: baselines.echo };
+      const ports: Record<ServerName, number> = { ours: oursPort, work: baselines.work.port, echo: baselines.echo.port };
+      const pids: Record<ServerName, number | undefined> = { ours: ours.child.pid, work: baselines.work.pid, echo: baselines.echo.pid };
       for (const connections of CONCURRENCY) {
         const results: Record<ServerName, LoadResult[]> = { ours: [], work: [], echo: [] };
+        const cpu: Record<ServerName, number[]> = { ours: [], work: [], echo: [] };
         for (const server of Object.keys(ports) as ServerName[]) {
           await runLoad({ url: `https://127.0.0.1:${ports[server]}/mutate`, body, contentType: 'application/json', connections, durationSeconds: 1 }); // warm-up
         }
         // Interleaved, so drift on a shared machine hits every server alike.
         for (let run = 0; run < RUNS; run += 1) {
           for (const server of Object.keys(ports) as ServerName[]) {
+            const cpuBefore = cpuMicroseconds(pids[server]);
             const result = await runLoad({ url: `https://127.0.0.1:${ports[server]}/mutate`, body, contentType: 'application/json', connections, durationSeconds: DURATION });
+            const cpuAfter = cpuMicroseconds(pids[server]);
             if (result.errors > 0 || result.non2xx > 0) throw new Error(`${server}: ${result.errors} errors, ${result.non2xx} non-2xx answers`);
             results[server].push(result);
+            if (cpuBefore !== undefined && cpuAfter !== undefined && result.requests > 0) cpu[server].push((cpuAfter - cpuBefore) / result.requests);
           }
         }
         for (const server of Object.keys(results) as ServerName[]) {
@@ -141,6 +151,7 @@ async function benchAdmission(): Promise<AdmissionRow[]> {
             requestsPerSecond: median(runs.map((run) => run.requestsPerSecond)),
             p50Ms: median(runs.map((run) => run.p50Ms)),
             p99Ms: median(runs.map((run) => run.p99Ms)),
+            cpuMicrosecondsPerRequest: cpu[server].length === runs.length ? median(cpu[server]) : undefined,
             runs,
           });
         }
@@ -386,7 +397,7 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   if (admission.length > 0) {
   lines.push('', 'Admission over HTTPS, keep-alive (median of runs):', '');
-  lines.push('| containers | connections | server | req/s | p50 ms | p99 ms | ours/work | ours/echo |', '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| containers | connections | server | req/s | p50 ms | p99 ms | CPU µs/req | ours/work | ours/echo |', '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const containers of SIZES) {
     for (const connections of CONCURRENCY) {
       const ours = find(containers, connections, 'ours');
@@ -394,7 +405,8 @@ async function main(): Promise<void> {
       const echo = find(containers, connections, 'echo');
       for (const row of [ours, workRow, echo]) {
         const ratios = row.server === 'ours' ? `${round(ours.requestsPerSecond / workRow.requestsPerSecond)} | ${round(ours.requestsPerSecond / echo.requestsPerSecond)}` : ' | ';
-        lines.push(`| ${containers} | ${connections} | ${row.server} | ${round(row.requestsPerSecond, 0)} | ${round(row.p50Ms, 3)} | ${round(row.p99Ms, 3)} | ${ratios} |`);
+        const cpuPerRequest = row.cpuMicrosecondsPerRequest === undefined ? '–' : round(row.cpuMicrosecondsPerRequest, 1);
+        lines.push(`| ${containers} | ${connections} | ${row.server} | ${round(row.requestsPerSecond, 0)} | ${round(row.p50Ms, 3)} | ${round(row.p99Ms, 3)} | ${cpuPerRequest} | ${ratios} |`);
       }
       const ratio = ours.requestsPerSecond / workRow.requestsPerSecond;
       target(`throughput ≥ 0.8 × work (${containers} containers, ${connections} connections)`, ratio >= 0.8, `${round(ratio)} ×`);
@@ -452,7 +464,7 @@ async function main(): Promise<void> {
   lines.push('', `finished in ${seconds} s; logs of every process in ${work} (removed on success)`);
   process.stdout.write(`${lines.join('\n')}\n`);
 
-  const narrowed = only !== undefined || process.argv.some((arg) => /^--(sizes|connections)=/.test(arg));
+  const narrowed = only !== undefined || process.argv.some((arg) => /^--(sizes|connections|busy-wait)=/.test(arg));
   if (!narrowed) writeFileSync(
     join(root, 'bench', 'results.json'),
     `${JSON.stringify({ date: new Date().toISOString(), machine, durationSeconds: DURATION, runs: RUNS, admission: admission.map(({ runs: _runs, ...row }) => row), engine, cache: { empty: cacheEmpty, full: cacheFull, goWebhook: GO_WEBHOOK }, sts, targets, seconds }, null, 2)}\n`,

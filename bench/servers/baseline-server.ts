@@ -5,17 +5,20 @@
  *   work  parses the review, JSON-serialises and base64-encodes the same patch and answers (the least
  *         work any implementation of this design must do).
  *
- *   node dist/bench/servers/baseline-server.js echo|work CERT KEY PAYLOAD_FILE
+ *   node dist/bench/servers/baseline-server.js echo|work CERT KEY PAYLOAD_FILE [BUSY_WAIT_US]
  *
- * PAYLOAD_FILE holds the response (echo) or the patch (work). Prints {"port":N} once listening.
+ * PAYLOAD_FILE holds the response (echo) or the patch (work). BUSY_WAIT_US adds that many µs of
+ * busy-waiting to each answer (calibration: what a few µs of extra code cost on this machine).
+ * Prints {"port":N} once listening.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
-const [mode, certFile, keyFile, payloadFile] = process.argv.slice(2);
-if ((mode !== 'echo' && mode !== 'work') || !certFile || !keyFile || !payloadFile) {
-  process.stderr.write('usage: baseline-server echo|work CERT KEY PAYLOAD_FILE\n');
+const [mode, certFile, keyFile, payloadFile, busyWaitArg = '0'] = process.argv.slice(2);
+const busyWaitMs = Number(busyWaitArg) / 1000;
+if ((mode !== 'echo' && mode !== 'work') || !certFile || !keyFile || !payloadFile || !(busyWaitMs >= 0)) {
+  process.stderr.write('usage: baseline-server echo|work CERT KEY PAYLOAD_FILE [BUSY_WAIT_US]\n');
   process.exit(2);
 }
 const payload = readFileSync(payloadFile);
@@ -38,6 +41,7 @@ const server = createServer({ cert: readFileSync(certFile), key: readFileSync(ke
         }),
       );
     }
+    if (busyWaitMs > 0) for (const until = performance.now() + busyWaitMs; performance.now() < until; );
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
   });
 });
