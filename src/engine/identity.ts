@@ -18,7 +18,7 @@ export interface IdentityResolution {
 
 /** `<prefix>/<name>` keys, built once per prefix: they are looked up on every request. */
 const keysByPrefix = new Map<string, (name: string) => string>();
-function annotationKeys(prefix: string): (name: string) => string {
+export function annotationKeys(prefix: string): (name: string) => string {
   let key = keysByPrefix.get(prefix);
   if (!key) {
     const keys = new Map<string, string>();

@@ -1,5 +1,5 @@
 import { ANNOTATION, TOKEN_FILE_NAME, TOKEN_VOLUME_NAME } from './defaults.js';
-import { type InjectedIdentity, quoteValue, resolveIdentity, skippedContainers } from './identity.js';
+import { annotationKeys, type InjectedIdentity, quoteValue, resolveIdentity, skippedContainers } from './identity.js';
 import { jsonPointer } from './pointer.js';
 import type {
   ContainerView,
@@ -40,15 +40,12 @@ function trimTrailingSlashes(path: string): string {
   return end === path.length ? path : path.slice(0, end);
 }
 
-/** The injected-role annotation's key and JSON Pointer, built once per annotation prefix. */
-const markers = new Map<string, { readonly markerKey: string; readonly markerPath: string }>();
-function markerOf(prefix: string): { readonly markerKey: string; readonly markerPath: string } {
-  let marker = markers.get(prefix);
-  if (marker === undefined) {
-    const markerKey = `${prefix}/${ANNOTATION.injectedRoleArn}`;
-    markers.set(prefix, (marker = { markerKey, markerPath: jsonPointer('metadata', 'annotations', markerKey) }));
-  }
-  return marker;
+/** JSON Pointers of annotation keys, escaped once per key (the marker's is needed on every pod). */
+const annotationPointers = new Map<string, string>();
+function annotationPointer(key: string): string {
+  let pointer = annotationPointers.get(key);
+  if (pointer === undefined) annotationPointers.set(key, (pointer = jsonPointer('metadata', 'annotations', key)));
+  return pointer;
 }
 
 /** True when the container declares `name` (any entry, with a value or valueFrom). */
@@ -161,11 +158,9 @@ export function mutatePod(
         );
       }
     }
-    const mutates = (container: ContainerView): boolean => !skipped.has(container.name);
-    if (!pod.containers.some(mutates) && !initContainers.some(mutates)) return { patch: [], warnings };
-  } else if (pod.containers.length === 0 && initContainers.length === 0) {
-    return { patch: [], warnings };
   }
+  const mutates = (container: ContainerView): boolean => !skipped.has(container.name);
+  if (!pod.containers.some(mutates) && !initContainers.some(mutates)) return { patch: [], warnings };
 
   const patch: PatchOperation[] = [];
   if (!pod.volumeNames?.includes(TOKEN_VOLUME_NAME)) {
@@ -189,13 +184,14 @@ export function mutatePod(
   const addGroup = (field: string, containers: readonly ContainerView[]): void => {
     for (let index = 0; index < containers.length; index += 1) {
       const container = containers[index]!;
-      if (!skipped.has(container.name)) addContainerOps(patch, container, `/spec/${field}/${index}`, identity, options, windows, defaultTokenFile, warnings);
+      if (mutates(container)) addContainerOps(patch, container, `/spec/${field}/${index}`, identity, options, windows, defaultTokenFile, warnings);
     }
   };
   addGroup('containers', pod.containers);
   addGroup('initContainers', initContainers);
 
-  const { markerKey, markerPath } = markerOf(options.annotationPrefix);
+  const markerKey = annotationKeys(options.annotationPrefix)(ANNOTATION.injectedRoleArn);
+  const markerPath = annotationPointer(markerKey);
   if (!pod.hasMetadata) {
     patch.push({ op: 'add', path: '/metadata', value: { annotations: { [markerKey]: identity.roleArn } } });
   } else if (pod.annotations === undefined) {
