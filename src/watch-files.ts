@@ -38,3 +38,17 @@ export function watchFiles(
     },
   };
 }
+
+/**
+ * `task` run one call at a time: a call made while one runs starts after it, so an older file's
+ * contents can never be installed after a newer one's. The promise never rejects: a throw becomes
+ * `onError`'s value, so a watcher's fire-and-forget call cannot end the process.
+ */
+export function serialized<T>(task: () => Promise<T>, onError: (error: unknown) => T): () => Promise<T> {
+  let queue: Promise<unknown> = Promise.resolve();
+  return () => {
+    const next = queue.then(task).catch(onError);
+    queue = next;
+    return next;
+  };
+}

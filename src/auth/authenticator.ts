@@ -1,29 +1,44 @@
 import type { Parsed } from '../k8s/objects.js';
-import type { Logger } from '../log.js';
+import { errorMessage, type Logger } from '../log.js';
 import { readTextFile } from '../read-file.js';
-import { type FileWatch, watchFiles } from '../watch-files.js';
+import { type FileWatch, serialized, watchFiles } from '../watch-files.js';
 import { type HttpsServiceConfig, type RunningHttpsService, startHttpsService, WebhookStartError } from '../server/https-service.js';
 import { type AwsAuthConfig, readAwsAuth } from './aws-auth.js';
 import { createAuthenticatorApp } from './tokenreview.js';
 
+/** Kubernetes refuses ConfigMaps over 1 MiB; a larger file is not an aws-auth ConfigMap. */
+const MAX_CONFIGMAP_BYTES = 1024 * 1024;
+
 /**
  * The aws-auth ConfigMap from a file, reloaded when the file changes (as a mounted ConfigMap
- * updates). An unreadable update keeps the last good mapping; bad entries are skipped and logged.
+ * updates). An update that cannot be read, or whose mapRoles/mapUsers/mapAccounts is not a YAML
+ * list, keeps the last good mapping; single bad entries are skipped and logged.
  */
 export class AwsAuthFile {
   private watch: FileWatch | undefined;
+  /** Reads the file again; resolves to whether the new mapping is in force. One reload at a time, never rejects. */
+  readonly reload: () => Promise<boolean>;
 
   private constructor(
     private readonly path: string,
     private current: AwsAuthConfig,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.reload = serialized(
+      () => this.reloadNow(),
+      (error) => {
+        this.logger.error('aws-auth-reload-failed', { error: errorMessage(error) });
+        return false;
+      },
+    );
+  }
 
   private static async read(path: string, logger: Logger): Promise<Parsed<AwsAuthConfig>> {
-    const text = await readTextFile(path);
+    const text = await readTextFile(path, { what: 'aws-auth', maxBytes: MAX_CONFIGMAP_BYTES });
     if (!text.ok) return text;
     const { config, problems } = readAwsAuth(text.value);
-    const fatal = problems.find((problem) => problem.where === 'file');
+    // A list that is not YAML would drop every mapping in it: keep the last good file instead.
+    const fatal = problems.find((problem) => problem.where === 'file' || problem.rule === 'invalid-yaml');
     if (fatal) return { ok: false, error: `${path}: ${fatal.message}` };
     for (const problem of problems) logger.warn('aws-auth-entry-skipped', { file: path, where: problem.where, problem: problem.message });
     return { ok: true, value: config };
@@ -45,7 +60,7 @@ export class AwsAuthFile {
     });
   }
 
-  async reload(): Promise<boolean> {
+  private async reloadNow(): Promise<boolean> {
     const config = await AwsAuthFile.read(this.path, this.logger);
     if (!config.ok) {
       this.logger.error('aws-auth-reload-failed', { error: config.error });

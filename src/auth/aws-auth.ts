@@ -1,6 +1,6 @@
-import { parse, parseDocument } from 'yaml';
 import { isJsonObject } from '../k8s/objects.js';
 import { errorMessage } from '../log.js';
+import { parseYaml } from '../yaml.js';
 import type { CanonicalIdentity } from './arn.js';
 
 /** One `mapRoles` or `mapUsers` entry as written. */
@@ -39,13 +39,12 @@ function readList(data: Record<string, unknown>, key: string, problems: AwsAuthP
     problems.push({ rule: 'invalid-entry', where: key, message: `data.${key} must be a string holding a YAML list` });
     return [];
   }
-  let value: unknown;
-  try {
-    value = parse(raw, { maxAliasCount: 100 });
-  } catch (error) {
-    problems.push({ rule: 'invalid-yaml', where: key, message: `data.${key} is not valid YAML: ${errorMessage(error).split('\n')[0]}` });
+  const parsed = parseYaml(raw, `data.${key}`);
+  if (!parsed.ok) {
+    problems.push({ rule: 'invalid-yaml', where: key, message: parsed.error });
     return [];
   }
+  const value = parsed.value;
   if (value === null) return [];
   if (!Array.isArray(value)) {
     problems.push({ rule: 'invalid-yaml', where: key, message: `data.${key} must be a YAML list` });
@@ -90,12 +89,12 @@ function readEntries(data: Record<string, unknown>, key: 'mapRoles' | 'mapUsers'
 export function readAwsAuth(text: string): ReadAwsAuth {
   const problems: AwsAuthProblem[] = [];
   const empty: AwsAuthConfig = { roles: [], users: [], accounts: [] };
-  const document = parseDocument(text);
-  if (document.errors.length > 0) {
-    problems.push({ rule: 'invalid-yaml', where: 'file', message: `not valid YAML: ${document.errors[0]!.message.split('\n')[0]}` });
+  const parsed = parseYaml(text);
+  if (!parsed.ok) {
+    problems.push({ rule: 'invalid-yaml', where: 'file', message: parsed.error });
     return { config: empty, problems };
   }
-  const value: unknown = document.toJS({ maxAliasCount: 100 });
+  const value = parsed.value;
   if (!isJsonObject(value) || value.kind !== 'ConfigMap' || !isJsonObject(value.data)) {
     problems.push({ rule: 'not-a-configmap', where: 'file', message: 'expected a ConfigMap with data (kube-system/aws-auth)' });
     return { config: empty, problems };
@@ -122,29 +121,68 @@ export interface CallerIdentity extends CanonicalIdentity {
 
 export const TEMPLATE_VARIABLES = ['AccountID', 'SessionName', 'SessionNameRaw', 'EC2PrivateDNSName', 'AccessKeyID'] as const;
 
+interface Placeholder {
+  readonly start: number;
+  readonly end: number;
+  /** The text between the braces, without surrounding white space. */
+  readonly name: string;
+}
+
+/**
+ * The `{{Name}}` placeholders of a string, left to right. A placeholder holds no `}`; one scan with
+ * indexOf, so no input makes it slower than linear (a backtracking regex took seconds per login on
+ * an unclosed `{{` followed by thousands of spaces).
+ */
+function placeholders(text: string): Placeholder[] {
+  const found: Placeholder[] = [];
+  let from = 0;
+  for (;;) {
+    const open = text.indexOf('{{', from);
+    if (open < 0) break;
+    const brace = text.indexOf('}', open + 2);
+    if (brace < 0) break;
+    if (text.charCodeAt(brace + 1) === 0x7d) {
+      found.push({ start: open, end: brace + 2, name: text.slice(open + 2, brace).trim() });
+      from = brace + 2;
+    } else {
+      // No placeholder can start before this lone `}` and end after it.
+      from = brace + 1;
+    }
+  }
+  return found;
+}
+
 /** The `{{Name}}` variables a string uses. */
 export function templateVariables(text: string): string[] {
-  return [...text.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)].map((match) => match[1]!);
+  return placeholders(text).map((placeholder) => placeholder.name);
+}
+
+function value(name: string, identity: CallerIdentity): string {
+  switch (name) {
+    case 'AccountID':
+      return identity.account;
+    case 'AccessKeyID':
+      return identity.accessKeyId;
+    case 'SessionNameRaw':
+    case 'SessionName':
+    case 'EC2PrivateDNSName': {
+      if (identity.sessionName === undefined) throw new Error(`{{${name}}} needs a role session, and ${identity.arn} is not one`);
+      // In the lab there is no EC2 API to ask: a node role's session name stands for its private DNS name.
+      return name === 'SessionName' ? identity.sessionName.replaceAll('@', '-') : identity.sessionName;
+    }
+    default:
+      throw new Error(`unknown template variable {{${name}}}`);
+  }
 }
 
 function expand(text: string, identity: CallerIdentity): string {
-  return text.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (_match, name: string) => {
-    switch (name) {
-      case 'AccountID':
-        return identity.account;
-      case 'AccessKeyID':
-        return identity.accessKeyId;
-      case 'SessionNameRaw':
-      case 'SessionName':
-      case 'EC2PrivateDNSName': {
-        if (identity.sessionName === undefined) throw new Error(`{{${name}}} needs a role session, and ${identity.arn} is not one`);
-        // In the lab there is no EC2 API to ask: a node role's session name stands for its private DNS name.
-        return name === 'SessionName' ? identity.sessionName.replaceAll('@', '-') : identity.sessionName;
-      }
-      default:
-        throw new Error(`unknown template variable {{${name}}}`);
-    }
-  });
+  let out = '';
+  let from = 0;
+  for (const placeholder of placeholders(text)) {
+    out += text.slice(from, placeholder.start) + value(placeholder.name, identity);
+    from = placeholder.end;
+  }
+  return out + text.slice(from);
 }
 
 export type MappedUser =

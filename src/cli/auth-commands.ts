@@ -113,9 +113,12 @@ export function registerLintAwsAuth(program: Command): void {
     .description('report aws-auth ConfigMap mistakes that break clusters; exits 1 when errors are found')
     .argument('<file>', 'aws-auth ConfigMap (YAML), e.g. from kubectl -n kube-system get cm aws-auth -o yaml')
     .action(async (file: string) => {
-      const text = await readTextFile(file);
+      const text = await readTextFile(file, { maxBytes: 1024 * 1024 });
       if (!text.ok) throw new UsageError(text.error);
       const findings = lintAwsAuth(text.value);
+      // A file that is not YAML at all is unusable input (exit 2), not a finding about a mapping.
+      const unreadable = findings.find((item) => item.rule === 'invalid-yaml' && item.where === 'file');
+      if (unreadable) throw new UsageError(`${file}: ${unreadable.message}`);
       process.stdout.write(formatFindings(file, findings));
       if (findings.some((item) => item.severity === 'error')) process.exitCode = 1;
     });

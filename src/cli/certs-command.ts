@@ -1,10 +1,10 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { readFile } from 'node:fs/promises';
 import { CERT_FILES, existingCertificateFiles, writeCertificateFiles } from '../certs/files.js';
 import type { CertificateAuthority } from '../certs/generate.js';
 import { errorMessage } from '../log.js';
+import { readTextFile } from '../read-file.js';
 import { flagValue, parseDnsSubdomain, parseIntegerFlag } from './flags.js';
 import { UsageError } from './usage-error.js';
 
@@ -46,8 +46,11 @@ export function registerCerts(program: Command): void {
       let ca: CertificateAuthority;
       const reuse = present.includes(CERT_FILES.caCert) && present.includes(CERT_FILES.caKey) && values.newCa !== true;
       if (reuse) {
+        const [caCert, caKey] = [await readTextFile(join(out, CERT_FILES.caCert)), await readTextFile(join(out, CERT_FILES.caKey))];
+        if (!caCert.ok) throw new UsageError(caCert.error);
+        if (!caKey.ok) throw new UsageError(caKey.error);
         try {
-          ca = loadCertificateAuthority(await readFile(join(out, CERT_FILES.caCert), 'utf8'), await readFile(join(out, CERT_FILES.caKey), 'utf8'));
+          ca = loadCertificateAuthority(caCert.value, caKey.value);
         } catch (error) {
           throw new UsageError(`cannot reuse the CA in ${out}/: ${errorMessage(error)} (pass --new-ca to replace it)`);
         }

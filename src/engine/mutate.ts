@@ -1,6 +1,8 @@
+import { posix } from 'node:path';
 import { ANNOTATION, TOKEN_FILE_NAME, TOKEN_VOLUME_NAME } from './defaults.js';
 import { annotationKeys, type InjectedIdentity, quoteValue, resolveIdentity, skippedContainers } from './identity.js';
 import { jsonPointer } from './pointer.js';
+import { boundWarnings } from './warnings.js';
 import type {
   ContainerView,
   EnvVarView,
@@ -9,6 +11,7 @@ import type {
   PatchOperation,
   PodView,
   ServiceAccountView,
+  VolumeMountView,
 } from './types.js';
 
 interface EnvVar {
@@ -38,6 +41,24 @@ function trimTrailingSlashes(path: string): string {
   let end = path.length;
   while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end -= 1;
   return end === path.length ? path : path.slice(0, end);
+}
+
+/** A mount path as the container sees it: `//` and `/./` collapsed, no trailing slash. */
+function cleanMountPath(path: string): string {
+  return trimTrailingSlashes(posix.normalize(path)) || '/';
+}
+
+/**
+ * A mount of another volume at the directory the token volume would be mounted at. The API server
+ * refuses a container with two mounts at one path (`mountPath: must be unique`), so such a container
+ * cannot be given the token mount; it is left alone, with a warning.
+ */
+function occupiedTokenPath(container: ContainerView, options: MutationOptions): VolumeMountView | undefined {
+  if (container.volumeMounts === undefined) return undefined;
+  const wanted = cleanMountPath(options.tokenMountPath);
+  return container.volumeMounts.find(
+    (mount) => mount.name !== TOKEN_VOLUME_NAME && mount.mountPath !== undefined && cleanMountPath(mount.mountPath) === wanted,
+  );
 }
 
 /** JSON Pointers of annotation keys, escaped once per key (the marker's is needed on every pod). */
@@ -140,6 +161,11 @@ export function mutatePod(
   serviceAccount: ServiceAccountView | undefined,
   options: MutationOptions,
 ): MutationResult {
+  const result = mutate(pod, serviceAccount, options);
+  return { patch: result.patch, warnings: boundWarnings(result.warnings) };
+}
+
+function mutate(pod: PodView, serviceAccount: ServiceAccountView | undefined, options: MutationOptions): MutationResult {
   if (serviceAccount === undefined) return { patch: [], warnings: [] };
   const podAnnotations = pod.annotations ?? {};
   const { identity, warnings } = resolveIdentity(serviceAccount, podAnnotations, options);
@@ -150,16 +176,27 @@ export function mutatePod(
   const initContainers = pod.initContainers ?? [];
   if (skipped.size > 0) {
     const known = new Set([...pod.containers, ...initContainers].map((container) => container.name));
-    for (const name of skipped) {
-      if (!known.has(name)) {
-        warnings.push(
-          `pod annotation ${options.annotationPrefix}/${ANNOTATION.skipContainers} names ${quoteValue(name)}, ` +
-            'which is not a container of this pod',
-        );
-      }
+    const unknown = [...skipped].filter((name) => !known.has(name));
+    if (unknown.length > 0) {
+      const shown = unknown.slice(0, 5).map(quoteValue).join(', ');
+      warnings.push(
+        `pod annotation ${options.annotationPrefix}/${ANNOTATION.skipContainers} names ${unknown.length === 1 ? 'a container' : `${unknown.length} containers`} ` +
+          `not in this pod: ${shown}${unknown.length > 5 ? `, and ${unknown.length - 5} more` : ''}`,
+      );
     }
   }
-  const mutates = (container: ContainerView): boolean => !skipped.has(container.name);
+  const conflicts = new Set<ContainerView>();
+  for (const container of [...pod.containers, ...initContainers]) {
+    if (skipped.has(container.name)) continue;
+    const occupant = occupiedTokenPath(container, options);
+    if (occupant === undefined) continue;
+    conflicts.add(container);
+    warnings.push(
+      `container ${quoteValue(container.name)} already mounts volume ${quoteValue(occupant.name ?? '')} at ${quoteValue(options.tokenMountPath)}, ` +
+        `where the token volume goes; no AWS identity was injected into it (move that mount, or change --token-mount-path)`,
+    );
+  }
+  const mutates = (container: ContainerView): boolean => !skipped.has(container.name) && !conflicts.has(container);
   if (!pod.containers.some(mutates) && !initContainers.some(mutates)) return { patch: [], warnings };
 
   const patch: PatchOperation[] = [];

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { fileError, readTextFile } from '../read-file.js';
+import { parseYamlDocuments } from '../yaml.js';
 import { isJsonObject, type Parsed } from './objects.js';
 
 /** One Kubernetes object read from a file, with where it came from for error messages. */
@@ -16,17 +16,10 @@ export interface ManifestDocument {
  * skipped; `kind: List` documents (as `kubectl get -o yaml` prints) are expanded into their items.
  */
 export function parseManifests(text: string, source: string): Parsed<ManifestDocument[]> {
-  const documents = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: false });
-  const list = Array.isArray(documents) ? documents : [documents];
+  const documents = parseYamlDocuments(text, source);
+  if (!documents.ok) return documents;
   const out: ManifestDocument[] = [];
-  for (const [index, document] of list.entries()) {
-    const firstError = document.errors[0];
-    if (firstError) {
-      const line = firstError.linePos?.[0];
-      const at = line ? `${source}:${line.line}:${line.col}` : source;
-      return { ok: false, error: `${at}: invalid YAML: ${firstError.message.split('\n')[0]}` };
-    }
-    const value: unknown = document.toJS({ maxAliasCount: 100 });
+  for (const [index, value] of documents.value.entries()) {
     if (value === null || value === undefined) continue;
     if (!isJsonObject(value)) {
       return { ok: false, error: `${source}: document ${index + 1} is not a Kubernetes object (a YAML mapping)` };

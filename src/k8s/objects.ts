@@ -6,8 +6,11 @@ import type {
   VolumeMountView,
 } from '../engine/types.js';
 
-/** A parse outcome: the typed view, or one message saying which field is wrong. */
-export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+/**
+ * A parse outcome: the typed value, or one message saying what is wrong. `code`, where a caller has
+ * to tell failures apart, is a stable identifier (`ERR_FILE_NOT_FOUND`, say); the message is for people.
+ */
+export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string; readonly code?: string };
 
 type JsonObject = Record<string, unknown>;
 

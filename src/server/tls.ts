@@ -1,9 +1,9 @@
 import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
 import { errorMessage, type Logger } from '../log.js';
 import type { Parsed } from '../k8s/objects.js';
-import { type FileWatch, watchFiles } from '../watch-files.js';
+import { readFileBytes } from '../read-file.js';
+import { type FileWatch, serialized, watchFiles } from '../watch-files.js';
 import type { WebhookMetrics } from './metrics.js';
 
 export interface KeyPair {
@@ -13,13 +13,17 @@ export interface KeyPair {
   readonly notAfter: Date;
 }
 
+/** PEM certificate chains and keys are a few kilobytes; this bounds what a hostile file can make us read. */
+const MAX_PEM_BYTES = 1024 * 1024;
+
 async function readPair(certPath: string, keyPath: string): Promise<Parsed<{ cert: Buffer; key: Buffer }>> {
-  try {
-    const [cert, key] = await Promise.all([readFile(certPath), readFile(keyPath)]);
-    return { ok: true, value: { cert, key } };
-  } catch (error) {
-    return { ok: false, error: `cannot read the TLS certificate or key: ${errorMessage(error)}` };
-  }
+  const [cert, key] = await Promise.all([
+    readFileBytes(certPath, { what: 'the TLS certificate', maxBytes: MAX_PEM_BYTES }),
+    readFileBytes(keyPath, { what: 'the TLS key', maxBytes: MAX_PEM_BYTES }),
+  ]);
+  if (!cert.ok) return cert;
+  if (!key.ok) return key;
+  return { ok: true, value: { cert: cert.value, key: key.value } };
 }
 
 /** Checks a certificate and key belong together (OpenSSL refuses a mismatched pair). */
@@ -50,8 +54,8 @@ export interface SecureContextTarget {
 export class CertificateReloader {
   private watch: FileWatch | undefined;
   private current: KeyPair;
-  /** Reloads run one after another, so an older pair can never be installed after a newer one. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Loads the files again; resolves to whether a new pair was installed. Reloads run one after another. */
+  reload: () => Promise<boolean>;
 
   constructor(
     private readonly certPath: string,
@@ -64,6 +68,14 @@ export class CertificateReloader {
   ) {
     this.current = initial;
     metrics.certificateExpiry.set(initial.notAfter.getTime() / 1000);
+    this.reload = serialized(
+      () => this.reloadNow(),
+      (error) => {
+        this.metrics.certificateReloads.inc({ result: 'invalid' });
+        this.logger.error('certificate-reload-failed', { error: errorMessage(error) });
+        return false;
+      },
+    );
   }
 
   start(): void {
@@ -71,13 +83,6 @@ export class CertificateReloader {
       debounceMs: this.debounceMs,
       onError: (directory, error) => this.logger.warn('certificate-watch-failed', { directory, error: errorMessage(error) }),
     });
-  }
-
-  /** Loads the files again; returns whether a new pair was installed. */
-  reload(): Promise<boolean> {
-    const next = this.queue.then(() => this.reloadNow());
-    this.queue = next.catch(() => undefined);
-    return next;
   }
 
   private async reloadNow(): Promise<boolean> {

@@ -1,8 +1,7 @@
-import { parse } from 'yaml';
 import { ANNOTATION } from '../engine/defaults.js';
 import type { ServiceAccountView } from '../engine/types.js';
 import { isJsonObject, type Parsed } from '../k8s/objects.js';
-import { errorMessage } from '../log.js';
+import { parseYaml } from '../yaml.js';
 
 /** The ConfigMap data key that holds the mapping. */
 export const ROLE_MAPPING_KEY = 'config';
@@ -27,17 +26,14 @@ const ENTRY_KEY = /^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)\/[a-z0-9]([-a-z0-9.]*[a-z
 export function parseRoleMapping(data: Readonly<Record<string, string>> | undefined): Parsed<RoleMapping> {
   const raw = data?.[ROLE_MAPPING_KEY];
   if (raw === undefined || raw.trim() === '') return { ok: true, value: new Map() };
-  let document: unknown;
-  try {
-    document = parse(raw, { maxAliasCount: 100 });
-  } catch (error) {
-    return { ok: false, error: `data.${ROLE_MAPPING_KEY} is not valid YAML: ${errorMessage(error).split('\n')[0]}` };
-  }
+  const parsed = parseYaml(raw, `data.${ROLE_MAPPING_KEY}`);
+  if (!parsed.ok) return parsed;
+  const document = parsed.value;
   if (document === null) return { ok: true, value: new Map() };
   if (!isJsonObject(document)) return { ok: false, error: `data.${ROLE_MAPPING_KEY} must be a mapping of namespace/serviceaccount to settings` };
   const mapping = new Map<string, Record<string, string>>();
   for (const [key, settings] of Object.entries(document)) {
-    if (!ENTRY_KEY.test(key)) return { ok: false, error: `"${key}" is not namespace/serviceaccount (or */serviceaccount)` };
+    if (key.length > 317 || !ENTRY_KEY.test(key)) return { ok: false, error: `"${key}" is not namespace/serviceaccount (or */serviceaccount)` };
     if (!isJsonObject(settings)) return { ok: false, error: `"${key}": settings must be a mapping` };
     const values: Record<string, string> = {};
     for (const [name, value] of Object.entries(settings)) {

@@ -96,7 +96,7 @@ items:
     const cases: Array<[string, () => string[], RegExp]> = [
       ['for a missing pod file', () => ['--pod', join(dir, 'nope.yaml'), '--service-account', saOk()], /nope\.yaml: no such file or directory$/],
       ['for a directory given as a file', () => ['--pod', dir, '--service-account', saOk()], /is a directory, expected a file$/],
-      ['for invalid YAML', () => ['--pod', write('bad.yaml', 'kind: Pod\nspec: [unclosed\n'), '--service-account', saOk()], /bad\.yaml:\d+:\d+: invalid YAML: /],
+      ['for invalid YAML', () => ['--pod', write('bad.yaml', 'kind: Pod\nspec: [unclosed\n'), '--service-account', saOk()], /bad\.yaml: invalid YAML: .* at line \d+, column \d+$/m],
       ['for a document that is not a Pod', () => ['--pod', write('deploy.yaml', 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n'), '--service-account', saOk()], /expected a Pod, found kind Deployment$/],
       ['for a scalar document', () => ['--pod', write('scalar.yaml', 'just text\n'), '--service-account', saOk()], /document 1 is not a Kubernetes object/],
       ['for an empty pod file', () => ['--pod', write('empty.yaml', ''), '--service-account', saOk()], /holds no document$/],

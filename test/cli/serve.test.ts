@@ -109,7 +109,7 @@ describe('serve and start commands (separate processes)', function () {
     assert.match(both.stderr, /exclude each other/);
     const missingCert = await runCli(['serve', '--service-accounts', join(ROOT, 'manifests', 'examples'), '--port', '0', '--tls-cert', join(dir, 'nope.crt'), '--tls-key', join(dir, 'nope.key')]);
     assert.equal(missingCert.code, 2);
-    assert.match(missingCert.stderr, /cannot read the TLS certificate or key/);
+    assert.match(missingCert.stderr, /cannot read the TLS certificate .*nope\.crt: no such file or directory/);
     const badConfigMap = await runCli(['serve', '--kubeconfig', 'x', '--watch-config-map', 'no-slash']);
     assert.equal(badConfigMap.code, 2);
     assert.match(badConfigMap.stderr, /is not NAMESPACE\/NAME/);

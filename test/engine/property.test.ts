@@ -38,8 +38,10 @@ describe('mutation engine properties (fast-check)', () => {
         const skip = new Set(
           (pod.metadata?.annotations?.['eks.amazonaws.com/skip-containers'] ?? '').split(',').map((name) => name.trim()),
         );
+        const occupied = (c: { volumeMounts?: readonly { name?: string; mountPath?: string }[] }): boolean =>
+          c.volumeMounts?.some((m) => m.name !== TOKEN_VOLUME_NAME && m.mountPath?.replace(/\/$/, '') === options.tokenMountPath) ?? false;
         for (const c of [...after.value.containers, ...(after.value.initContainers ?? [])]) {
-          if (skip.has(c.name)) continue;
+          if (skip.has(c.name) || occupied(c)) continue;
           const names = new Set(c.env?.map((variable) => variable.name));
           assert.ok(names.has('AWS_ROLE_ARN') && names.has('AWS_WEB_IDENTITY_TOKEN_FILE'), `container ${c.name} lacks identity env`);
           assert.ok(c.volumeMounts?.some((m) => m.name === TOKEN_VOLUME_NAME), `container ${c.name} lacks the token mount`);

@@ -61,7 +61,7 @@ describe('OIDC issuer and token minting', function () {
     assert.equal(second.value.kid, first.value.kid);
     // A path that exists but is not a readable key file is reported, never replaced.
     const notAFile = await loadOrCreateIssuerKey(join(dir, 'nested'));
-    assert.deepEqual(notAFile, { ok: false, error: `cannot read key ${join(dir, 'nested')}: is a directory, expected a file` });
+    assert.deepEqual(notAFile, { ok: false, code: 'ERR_FILE_NOT_REGULAR', error: `cannot read key ${join(dir, 'nested')}: is a directory, expected a file` });
   });
 
   it('mints tokens with the projected-token claims of a real API server', async () => {

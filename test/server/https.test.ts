@@ -185,7 +185,7 @@ describe('HTTPS admission server', function () {
         logger: silentLogger,
         metrics: createMetrics({ processMetrics: false }),
       }),
-      (error: unknown) => error instanceof WebhookStartError && /cannot read the TLS certificate or key: .*missing\.crt/.test(error.message),
+      (error: unknown) => error instanceof WebhookStartError && /cannot read the TLS certificate .*missing\.crt: no such file or directory/.test(error.message),
     );
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { parse } from 'yaml';
 import { parseRoleArn } from '../../engine/arn.js';
 import { isJsonObject, type Parsed } from '../../k8s/objects.js';
 import { errorMessage } from '../../log.js';
 import { readTextFile } from '../../read-file.js';
+import { parseYaml } from '../../yaml.js';
 import { parseTrustPolicy, type TrustPolicy } from './trust-policy.js';
 
 export const LAB_CONFIG_API_VERSION = 'pod-identity-webhook.io/v1alpha1';
@@ -123,14 +123,10 @@ export function parseLabConfig(document: unknown): Parsed<LabConfig> {
 }
 
 export async function loadLabConfig(path: string): Promise<Parsed<LabConfig>> {
-  const text = await readTextFile(path);
+  const text = await readTextFile(path, { what: 'the lab config', maxBytes: 1024 * 1024 });
   if (!text.ok) return text;
-  let document: unknown;
-  try {
-    document = parse(text.value, { maxAliasCount: 100 });
-  } catch (error) {
-    return { ok: false, error: `${path}: invalid YAML: ${errorMessage(error).split('\n')[0]}` };
-  }
-  const config = parseLabConfig(document);
+  const document = parseYaml(text.value, path);
+  if (!document.ok) return document;
+  const config = parseLabConfig(document.value);
   return config.ok ? config : { ok: false, error: `${path}: ${config.error}` };
 }

@@ -1,9 +1,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Parsed } from '../../k8s/objects.js';
 import { errorMessage } from '../../log.js';
-import { fileError } from '../../read-file.js';
+import { readTextFile } from '../../read-file.js';
 
 /** What a session token carries; signed, so the STS needs no session table. */
 export interface Session {
@@ -84,16 +84,16 @@ export class SessionAuthority {
 
 /** Reads the server key, creating a random one (mode 0600) on first use. */
 export async function loadOrCreateServerKey(path: string): Promise<Parsed<Buffer> & { created?: boolean }> {
-  try {
-    const text = (await readFile(path, 'utf8')).trim();
+  const file = await readTextFile(path, { what: 'the STS server key', maxBytes: 64 * 1024 });
+  if (file.ok) {
+    const text = file.value.trim();
     const key = Buffer.from(text, 'hex');
     if (key.length < 32 || key.toString('hex') !== text.toLowerCase()) {
       return { ok: false, error: `${path} must hold at least 32 bytes as hex (delete it to have a new one generated)` };
     }
     return { ok: true, value: key };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return { ok: false, error: fileError(path, error) };
   }
+  if (file.code !== 'ERR_FILE_NOT_FOUND') return file;
   const key = randomBytes(32);
   try {
     await mkdir(dirname(path), { recursive: true });
