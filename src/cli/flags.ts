@@ -7,6 +7,7 @@ import {
 } from '../engine/defaults.js';
 import type { MutationOptions } from '../engine/types.js';
 import type { LogLevel } from '../log.js';
+import { trimTrailing } from '../text.js';
 
 /** Value parsers for flags: each returns a typed value or throws a message commander prints. */
 export function parseIntegerFlag(min: number, max: number): (raw: string) => number {
@@ -51,7 +52,7 @@ function parseAbsolutePath(raw: string): string {
   if (!raw.startsWith('/') || raw.split('/').includes('..')) {
     throw new InvalidArgumentError(`"${raw}" must be an absolute path without ".."`);
   }
-  return raw.length > 1 ? raw.replace(/\/+$/, '') : raw;
+  return raw.length > 1 ? trimTrailing(raw, '/') || '/' : raw;
 }
 
 function parseRegion(raw: string): string {
@@ -78,7 +79,7 @@ export function parseHttpUrl(raw: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new InvalidArgumentError(`"${raw}" must be an http:// or https:// URL`);
   }
-  return raw.replace(/\/+$/, '');
+  return trimTrailing(raw, '/');
 }
 
 /** Adds the flags every command that runs the mutation engine shares (`render`, `serve`). */

@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { ANNOTATION, TOKEN_FILE_NAME, TOKEN_VOLUME_NAME } from './defaults.js';
 import { annotationKeys, type InjectedIdentity, quoteValue, resolveIdentity, skippedContainers } from './identity.js';
+import { trimTrailing } from '../text.js';
 import { jsonPointer } from './pointer.js';
 import { boundWarnings } from './warnings.js';
 import type {
@@ -27,7 +28,7 @@ export function isWindowsPod(pod: PodView): boolean {
 
 /** A container path as Windows containers see it: backslashes, on drive C: unless one is given. */
 function windowsPath(path: string): string {
-  const converted = path.replaceAll('/', '\\').replace(/\\+$/, '');
+  const converted = trimTrailing(path.replaceAll('/', '\\'), '\\');
   return /^[A-Za-z]:/.test(converted) ? converted : `C:${converted}`;
 }
 
@@ -37,11 +38,7 @@ export function tokenFilePath(mountPath: string, windows: boolean): string {
   return `${windowsPath(mountPath)}\\${TOKEN_FILE_NAME}`;
 }
 
-function trimTrailingSlashes(path: string): string {
-  let end = path.length;
-  while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end -= 1;
-  return end === path.length ? path : path.slice(0, end);
-}
+const trimTrailingSlashes = (path: string): string => trimTrailing(path, '/');
 
 /** A mount path as the container sees it: `//` and `/./` collapsed, no trailing slash. */
 function cleanMountPath(path: string): string {
@@ -192,8 +189,8 @@ function mutate(pod: PodView, serviceAccount: ServiceAccountView | undefined, op
     if (occupant === undefined) continue;
     conflicts.add(container);
     warnings.push(
-      `container ${quoteValue(container.name)} already mounts volume ${quoteValue(occupant.name ?? '')} at ${quoteValue(options.tokenMountPath)}, ` +
-        `where the token volume goes; no AWS identity was injected into it (move that mount, or change --token-mount-path)`,
+      `container ${quoteValue(container.name)} mounts volume ${quoteValue(occupant.name ?? '')} at ${quoteValue(occupant.mountPath ?? '')}, ` +
+        'the token mount path: it gets no AWS identity (move that mount or change --token-mount-path)',
     );
   }
   const mutates = (container: ContainerView): boolean => !skipped.has(container.name) && !conflicts.has(container);

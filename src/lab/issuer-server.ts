@@ -1,4 +1,5 @@
 import express from 'express';
+import { trimTrailing } from '../text.js';
 import { listenHttp, type RunningHttpServer } from './http.js';
 import { type IssuerKey, jwksOf } from './keys.js';
 
@@ -19,7 +20,7 @@ export function discoveryDocument(issuer: string): Record<string, unknown> {
  * `issuer` and `keys` are read per request, so keys can be rotated while serving.
  */
 export function createIssuerApp(basePath: string, issuer: () => string, keys: () => readonly IssuerKey[]): express.Express {
-  const base = basePath.replace(/\/+$/, '');
+  const base = trimTrailing(basePath, '/');
   const app = express();
   app.set('etag', false);
   app.set('x-powered-by', false);
@@ -49,7 +50,7 @@ export async function startIssuer(options: {
   readonly issuerUrl?: string;
   readonly keys: () => readonly IssuerKey[];
 }): Promise<RunningIssuer> {
-  const configured = options.issuerUrl?.replace(/\/+$/, '');
+  const configured = options.issuerUrl === undefined ? undefined : trimTrailing(options.issuerUrl, '/');
   let issuer = configured ?? '';
   const running = await listenHttp(
     createIssuerApp(configured ? new URL(configured).pathname : '', () => issuer, options.keys),

@@ -6,6 +6,7 @@ import { optionsArbitrary, podArbitrary, serviceAccountArbitrary } from '../help
 import { applyPatch } from '../../src/k8s/apply-patch.js';
 import { readPod } from '../../src/k8s/objects.js';
 import { assertOnlyAdditions } from '../helpers/preservation.js';
+import { uniquenessViolations } from '../helpers/pod-validation.js';
 
 describe('mutation engine properties (fast-check)', () => {
   it('the patch always applies, keeps every original field, and a second pass is a no-op', () => {
@@ -23,6 +24,20 @@ describe('mutation engine properties (fast-check)', () => {
         assert.deepEqual(mutatePod(again.value, serviceAccount, options).patch, []);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('never makes a pod the API server would refuse: no repeated volume, mount path or env name, no mount of a missing volume', () => {
+    fc.assert(
+      fc.property(podArbitrary, serviceAccountArbitrary, optionsArbitrary, (pod, serviceAccount, options) => {
+        const view = readPod(pod);
+        assert.ok(view.ok);
+        const before = new Set(uniquenessViolations(pod));
+        const patched = applyPatch(pod, mutatePod(view.value, serviceAccount, options).patch);
+        const added = uniquenessViolations(patched).filter((violation) => !before.has(violation));
+        assert.deepEqual(added, [], 'the patch added violations');
+      }),
+      { numRuns: 1000 },
     );
   });
 

@@ -22,7 +22,7 @@ const envVar = fc.oneof(
 );
 const mount = fc.record({
   name: fc.constantFrom(TOKEN_VOLUME_NAME, 'data', 'config'),
-  mountPath: fc.constantFrom('/data', '/aws', '/var/run/secrets/eks.amazonaws.com/serviceaccount'),
+  mountPath: fc.constantFrom('/data', '/aws', '/var/run/secrets/eks.amazonaws.com/serviceaccount', '/var/run/secrets/eks.amazonaws.com/serviceaccount/'),
 });
 const container = fc
   .record(

@@ -3,6 +3,7 @@ import { parseRoleArn } from '../../engine/arn.js';
 import { isJsonObject, type Parsed } from '../../k8s/objects.js';
 import { errorMessage } from '../../log.js';
 import { readTextFile } from '../../read-file.js';
+import { trimTrailing } from '../../text.js';
 import { parseYaml } from '../../yaml.js';
 import { parseTrustPolicy, type TrustPolicy } from './trust-policy.js';
 
@@ -37,7 +38,7 @@ export interface LabConfig {
 }
 
 export function providerId(issuer: string): string {
-  return issuer.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  return trimTrailing(issuer.replace(/^https?:\/\//, ''), '/');
 }
 
 /** IAM role ids are `AROA` and 17 upper-case letters and digits. */
@@ -64,7 +65,7 @@ function httpUrl(value: unknown, where: string): string {
 
 function parseProvider(value: unknown, where: string): OidcProvider {
   if (!isJsonObject(value)) throw new Error(`${where} must be a mapping`);
-  const issuer = httpUrl(value.issuer, `${where}.issuer`).replace(/\/+$/, '');
+  const issuer = trimTrailing(httpUrl(value.issuer, `${where}.issuer`), '/');
   const audiences = value.audiences;
   if (!Array.isArray(audiences) || audiences.length === 0 || !audiences.every((audience) => typeof audience === 'string' && audience !== '')) {
     throw new Error(`${where}.audiences must be a non-empty list of strings`);
