@@ -27,6 +27,18 @@ function cliOnNode(version: string, args: string[]): Promise<{ code: number | nu
 describe('Node.js lines', function () {
   this.timeout(30_000);
 
+  it('the suite runs on a tested line, and npm test on the Node that package.json pins', () => {
+    assert.ok(TESTED_NODE_LINES.includes(major(process.version)), `running on ${process.version}`);
+    if (process.env.npm_lifecycle_event === 'test') assert.equal(process.version, `v${manifest.devDependencies.node}`);
+  });
+
+  it('engines names the tested lines, and the pinned Node and .ci/run cover each of them', () => {
+    assert.equal(manifest.engines.node, TESTED_NODE_LINES.map((line) => `^${line}.0.0`).join(' || '));
+    const ci = readFileSync(join(ROOT, '.ci', 'run'), 'utf8');
+    const others = [...ci.matchAll(/^test_on_node (\S+)$/gm)].map((match) => match[1]!);
+    assert.deepEqual([manifest.devDependencies.node!, ...others].map(major), TESTED_NODE_LINES);
+  });
+
   it('tested lines pass; older ones are refused, newer untested ones warned about', () => {
     assert.deepEqual(checkNodeLine('24.21.0'), { verdict: 'tested' });
     assert.deepEqual(checkNodeLine('26.10.0'), { verdict: 'tested' });
