@@ -1,7 +1,14 @@
 #!/usr/bin/env node
-import { CommanderError } from 'commander';
-import { buildProgram } from './cli/program.js';
-import { UsageError } from './cli/usage-error.js';
+import { checkNodeLine } from './node-line.js';
+
+// Checked before any dependency loads: on an older Node one may not even link.
+const nodeLine = checkNodeLine(process.versions.node);
+if (nodeLine.verdict !== 'tested') process.stderr.write(`pod-identity-webhook: ${nodeLine.message}\n`);
+if (nodeLine.verdict === 'too-old') process.exit(1);
+
+const { CommanderError } = await import('commander');
+const { buildProgram } = await import('./cli/program.js');
+const { UsageError } = await import('./cli/usage-error.js');
 
 try {
   await buildProgram().parseAsync(process.argv);

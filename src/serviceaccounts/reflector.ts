@@ -199,7 +199,8 @@ export class Reflector<T> {
       let settled = false;
       let controller: AbortController | undefined;
       // The server closes the watch after timeoutSeconds; a connection silent for longer is dead.
-      const idle = setTimeout(() => finish({ kind: 'error', resourceVersion: lastResourceVersion, error: 'watch went silent' }), (timeoutSeconds + 30) * 1000);
+      const budgetMs = (timeoutSeconds + 30) * 1000;
+      const idle = setTimeout(() => finish({ kind: 'error', resourceVersion: lastResourceVersion, error: 'watch went silent' }), budgetMs);
       idle.unref();
       const onStop = (): void => finish({ kind: 'stopped' });
       this.abort.signal.addEventListener('abort', onStop, { once: true });
@@ -237,7 +238,11 @@ export class Reflector<T> {
         else finish({ kind: 'error', resourceVersion: lastResourceVersion, error: errorMessage(error) });
       };
 
-      new Watch(this.config.kubeConfig)
+      const watch = new Watch(this.config.kubeConfig);
+      // client-node 2.x aborts a watch that receives nothing for 30 s (its private requestTimeoutMs),
+      // but a quiet watch gets a bookmark only about once a minute: give it the budget of `idle`.
+      Object.assign(watch, { requestTimeoutMs: budgetMs });
+      watch
         .watch(
           this.config.watchPath,
           { ...this.config.watchQuery, resourceVersion, allowWatchBookmarks: true, timeoutSeconds },

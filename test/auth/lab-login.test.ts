@@ -72,6 +72,8 @@ describe('cluster login with lab credentials: pod identity → STS → token-exe
     };
     const result = await runCli(['token-exec', ...args], { env });
     assert.equal(result.code, 0, result.stderr);
+    // kubectl shows an exec plugin's stderr on every call: a warning (the SDK's NodeVersionSupportWarning, a deprecation) would be noise on each one.
+    assert.equal(result.stderr, '', 'token-exec wrote to stderr');
     const credential = JSON.parse(result.stdout) as { kind: string; apiVersion: string; status: { token: string; expirationTimestamp: string } };
     assert.equal(credential.kind, 'ExecCredential');
     assert.equal(credential.apiVersion, 'client.authentication.k8s.io/v1beta1');

@@ -98,6 +98,7 @@ describe('lab commands (separate processes)', function () {
   it('demo: the real SDK gets the demo-app identity, and the intruder gets AccessDenied', async () => {
     const result = await runCli(['demo'], { timeoutMs: 60_000 });
     assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal(result.stderr, '');
     assert.match(result.stdout, /identity\s+GetCallerIdentity with the AWS SDK default chain → arn:aws:sts::111122223333:assumed-role\/demo-app\/aws-sdk-js-session-\d+/);
     assert.match(result.stdout, /denied\s+AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity/);
     assert.match(result.stdout, /AWS_ENDPOINT_URL_STS=http:\/\/127\.0\.0\.1:\d+/);

@@ -10,14 +10,15 @@ import { CliProcess } from '../helpers/process.js';
 
 /** Registers a resolve hook that appends every module URL the process loads to $PIW_MODULE_LOG. */
 const RECORD_MODULES = `data:text/javascript,${encodeURIComponent(
-  `import { register } from 'node:module';
-register('data:text/javascript,' + encodeURIComponent(\`
-  import { appendFileSync } from 'node:fs';
-  export async function resolve(specifier, context, next) {
-    const resolved = await next(specifier, context);
-    appendFileSync(process.env.PIW_MODULE_LOG, resolved.url + '\\\\n');
+  `import { registerHooks } from 'node:module';
+import { appendFileSync } from 'node:fs';
+registerHooks({
+  resolve(specifier, context, next) {
+    const resolved = next(specifier, context);
+    appendFileSync(process.env.PIW_MODULE_LOG, resolved.url + '\\n');
     return resolved;
-  }\`));`,
+  },
+});`,
 )}`;
 
 // A long-running server's heap size shows in every request it answers (bench/README.md): the

@@ -1,5 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../../src/log.js';
 import { createMetrics, type WebhookMetrics } from '../../src/server/metrics.js';
 import { ClusterServiceAccountSource, type ClusterSourceConfig } from '../../src/serviceaccounts/cluster-source.js';
@@ -205,6 +206,21 @@ describe('cluster ServiceAccount source against the fake API server', function (
     await waitFor('a new watch', () => api.activeWatches === 1 && api.requests.filter((request) => request.kind === 'watch').length >= 3);
     api.apply('serviceaccounts', serviceAccount('ns', 'after', { 'eks.amazonaws.com/role-arn': ROLE }));
     await waitFor('events flow again', () => cluster.size === 1);
+  });
+
+  it('keeps a quiet watch open longer than client-node\'s 30 s inactivity timeout (the API server bookmarks once a minute)', async function () {
+    this.timeout(60_000);
+    await api.stop();
+    api = new FakeApiServer(); // no timed bookmarks: the watch carries nothing until the next change
+    await api.start();
+    const cluster = startSource();
+    await cluster.waitForSync();
+    await waitFor('a watch', () => api.activeWatches === 1);
+    await sleep(32_000);
+    api.apply('serviceaccounts', serviceAccount('quiet', 'app', { 'eks.amazonaws.com/role-arn': ROLE }));
+    await waitFor('the event', () => cluster.size === 1);
+    assert.deepEqual(logs.events('watch-failed'), []);
+    assert.equal(api.requests.filter((request) => request.kind === 'watch').length, 1, 'the first watch was never restarted');
   });
 
   it('is not ready while the API refuses its credentials, and says why', async () => {
