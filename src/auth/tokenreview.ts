@@ -15,9 +15,34 @@ export interface CallerIdentityAnswer {
   readonly userId: string;
 }
 
+/** A GetCallerIdentity answer is a few hundred bytes; more than this is not STS talking. */
+export const MAX_STS_ANSWER_BYTES = 64 * 1024;
+
+/** The body as text, refusing (and cancelling) one that grows past `maxBytes`. */
+async function boundedText(response: globalThis.Response, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel();
+    throw new Error(`STS answered with more than ${maxBytes} bytes`);
+  }
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    if (size > maxBytes) {
+      await response.body.cancel().catch(() => undefined);
+      throw new Error(`STS answered with more than ${maxBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /**
  * Sends the presigned GetCallerIdentity to STS with the cluster id header, asking for JSON. Never
- * follows redirects: the only host contacted is the one the token policy allowed.
+ * follows redirects: the only host contacted is the one the token policy allowed. The answer is
+ * read up to MAX_STS_ANSWER_BYTES.
  */
 export async function fetchCallerIdentity(presigned: PresignedRequest, clusterId: string, timeoutMs: number): Promise<CallerIdentityAnswer> {
   const response = await fetch(presigned.url, {
@@ -26,7 +51,7 @@ export async function fetchCallerIdentity(presigned: PresignedRequest, clusterId
     redirect: 'manual',
     signal: AbortSignal.timeout(timeoutMs),
   });
-  const text = await response.text();
+  const text = await boundedText(response, MAX_STS_ANSWER_BYTES);
   let body: unknown;
   try {
     body = JSON.parse(text);

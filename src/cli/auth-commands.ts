@@ -103,7 +103,7 @@ export function registerAuthenticator(program: Command): void {
         if (error instanceof WebhookStartError) throw new UsageError(error.message);
         throw error;
       }
-      closeOnSignal(() => running.close());
+      closeOnSignal(() => running.close(), logger);
     });
 }
 

@@ -66,7 +66,7 @@ export function registerIssuer(program: Command): void {
         jwks: `${issuer.issuer}/keys`,
         kids: keys.map((key) => key.kid),
       });
-      closeOnSignal(() => issuer.close());
+      closeOnSignal(() => issuer.close(), logger);
     });
 }
 
@@ -136,7 +136,7 @@ export function registerSts(program: Command): void {
         providers: config.value.providers.map((provider) => provider.issuer),
         roles: [...config.value.roles.keys()],
       });
-      closeOnSignal(() => sts.close());
+      closeOnSignal(() => sts.close(), logger);
     });
 }
 

@@ -88,7 +88,10 @@ export class Reflector<T> {
   }
 
   start(): void {
-    this.loop ??= this.run();
+    // The loop handles its own errors; this catch is for a bug in it, which must not end the process.
+    this.loop ??= this.run().catch((error: unknown) => {
+      this.config.logger.error('reflector-stopped', { resource: this.config.name, error: errorMessage(error) });
+    });
   }
 
   async stop(): Promise<void> {
@@ -216,6 +219,14 @@ export class Reflector<T> {
 
       const onEvent = (type: string, object: unknown): void => {
         if (settled) return;
+        try {
+          apply(type, object);
+        } catch (error) {
+          // An object the transform or the cache cannot take: restart the watch rather than throw into the client.
+          finish({ kind: 'error', resourceVersion: lastResourceVersion, error: `could not apply a ${type} event: ${errorMessage(error)}` });
+        }
+      };
+      const apply = (type: string, object: unknown): void => {
         if (type === 'ERROR') {
           const code = (object as { code?: unknown } | null)?.code;
           const message = (object as { message?: unknown } | null)?.message;
@@ -225,12 +236,13 @@ export class Reflector<T> {
         }
         receivedEvent = true;
         const version = resourceVersionOf(object);
+        if (type !== 'BOOKMARK') {
+          const item = this.config.transform(object);
+          if (item !== undefined && (type === 'ADDED' || type === 'MODIFIED')) this.config.upsert(item);
+          else if (item !== undefined && type === 'DELETED') this.config.remove(item);
+        }
+        // Only once applied: a watch restarted after a failure must see this event again.
         if (version) lastResourceVersion = version;
-        if (type === 'BOOKMARK') return;
-        const item = this.config.transform(object);
-        if (item === undefined) return;
-        if (type === 'ADDED' || type === 'MODIFIED') this.config.upsert(item);
-        else if (type === 'DELETED') this.config.remove(item);
       };
       const onDone = (error: unknown): void => {
         if (error === null || error === undefined) finish({ kind: 'closed', resourceVersion: lastResourceVersion, hadEvents: receivedEvent });

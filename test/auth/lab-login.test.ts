@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAuthenticator } from '../../src/auth/authenticator.js';
 import { createClusterToken, TOKEN_PREFIX } from '../../src/auth/token.js';
+import { reviewToken } from '../../src/auth/tokenreview.js';
 import { writeCertificateFiles } from '../../src/certs/files.js';
 import { generateCertificates, type GeneratedCertificates } from '../../src/certs/generate.js';
 import { silentLogger } from '../../src/log.js';
@@ -170,6 +171,39 @@ describe('cluster login with lab credentials: pod identity → STS → token-exe
       assert.equal(hits, 0);
     } finally {
       trap.close();
+    }
+  });
+
+  it('an endless or oversized STS answer is cut off at 64 KiB, not read into memory', async () => {
+    let sent = 0;
+    let declareLength = false;
+    const flood = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', ...(declareLength ? { 'content-length': String(200 * 1024 * 1024) } : {}) });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = (): void => {
+        // 200 MiB at most, however long the client keeps reading.
+        while (sent < 200 * 1024 * 1024 && res.write(chunk)) sent += chunk.length;
+        if (sent >= 200 * 1024 * 1024) res.end();
+      };
+      res.on('drain', pump);
+      pump();
+    });
+    await new Promise<void>((resolve) => flood.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(flood.address() as AddressInfo).port}`;
+    try {
+      const { token } = await createClusterToken({ clusterId: 'lab-cluster', credentials: { accessKeyId: 'ASIAFLOOD', secretAccessKey: 'x' }, region: 'us-east-1', stsEndpoint: origin });
+      for (const declared of [false, true]) {
+        sent = 0;
+        declareLength = declared;
+        const heapBefore = process.memoryUsage().heapUsed;
+        const status = await reviewToken(token, { clusterId: 'lab-cluster', labStsOrigins: [origin], awsAuth: () => ({ roles: [], users: [], accounts: [] }), stsTimeoutMs: 10_000 });
+        assert.deepEqual(status, { authenticated: false, error: 'STS answered with more than 65536 bytes' }, `content-length declared: ${declared}`);
+        assert.ok(process.memoryUsage().heapUsed - heapBefore < 32 * 1024 * 1024, 'the answer was read into memory');
+        assert.ok(sent < 16 * 1024 * 1024, `${sent} bytes were sent before the authenticator stopped reading`);
+      }
+    } finally {
+      flood.closeAllConnections();
+      flood.close();
     }
   });
 

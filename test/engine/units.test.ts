@@ -4,6 +4,8 @@ import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
 import { parseTokenExpiration, resolveIdentity } from '../../src/engine/identity.js';
 import { mutatePod, tokenFilePath } from '../../src/engine/mutate.js';
 import { jsonPointer } from '../../src/engine/pointer.js';
+import { boundWarnings, MAX_WARNING_LENGTH, MAX_WARNINGS_LENGTH } from '../../src/engine/warnings.js';
+import { WARNING_PREFIX } from '../../src/admission/review.js';
 import { applyPatch } from '../../src/k8s/apply-patch.js';
 import { readPod, readServiceAccount } from '../../src/k8s/objects.js';
 
@@ -210,6 +212,28 @@ describe('reading untrusted objects', () => {
     const { patch } = mutatePod(pod.value, sa({ 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/app' }), DEFAULT_MUTATION_OPTIONS);
     const patched = applyPatch(object, patch) as { metadata?: { annotations?: Record<string, string> } };
     assert.equal(patched.metadata?.annotations?.['eks.amazonaws.com/injected-role-arn'], 'arn:aws:iam::111122223333:role/app');
+  });
+});
+
+describe('warnings, bounded as the API server shows them', () => {
+  it('one warning for every skip-containers name that matches nothing, however many', () => {
+    const names = Array.from({ length: 20_000 }, (_, index) => `c${index}`).join(',');
+    const pod = readPod({ metadata: { annotations: { 'eks.amazonaws.com/skip-containers': names } }, spec: { containers: [{ name: 'app' }] } });
+    assert.ok(pod.ok);
+    const { warnings } = mutatePod(pod.value, sa({ 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/app' }), DEFAULT_MUTATION_OPTIONS);
+    assert.deepEqual(warnings, ['pod annotation eks.amazonaws.com/skip-containers names 20000 containers not in this pod: "c0", "c1", "c2", "c3", "c4", and 19995 more']);
+  });
+
+  it('each warning fits in 256 characters with its prefix, all of them in 4,096, and the rest are counted', () => {
+    const many = Array.from({ length: 100 }, (_, index) => `${index}: ${'x'.repeat(index % 2 === 0 ? 1000 : 10)}`);
+    const bounded = boundWarnings(many);
+    for (const warning of bounded) assert.ok(WARNING_PREFIX.length + warning.length <= MAX_WARNING_LENGTH, warning);
+    assert.ok(bounded.reduce((total, warning) => total + WARNING_PREFIX.length + warning.length, 0) <= MAX_WARNINGS_LENGTH);
+    assert.match(bounded.at(-1)!, /^\d+ more warning\(s\) not shown$/);
+    const shown = bounded.length - 1;
+    assert.equal(bounded.at(-1), `${100 - shown} more warning(s) not shown`);
+    assert.ok(bounded[0]!.endsWith('...'));
+    assert.deepEqual(boundWarnings(['a', 'b']), ['a', 'b'], 'short lists are untouched');
   });
 });
 

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { base64url, SignJWT, UnsecuredJWT } from 'jose';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { waitFor } from '../helpers/wait.js';
 import { ACCOUNT, type Lab, ROLE_ARN, rsaIssuerKey, SHORT_ROLE_ARN, startLab, withAwsEnv } from '../helpers/lab.js';
 
@@ -183,6 +185,29 @@ describe('lab STS driven by the real AWS SDK for JavaScript v3', function () {
       );
       const error = await sdkError(tampered.send(new GetCallerIdentityCommand({})));
       assert.equal(error.name, 'SignatureDoesNotMatch');
+    });
+
+    it('malformed percent-encoding and repeated parameters → MalformedQueryString, never two readings of one signature', async () => {
+      const result = await assume(await lab.mint());
+      const credentials = { accessKeyId: result.Credentials!.AccessKeyId!, secretAccessKey: result.Credentials!.SecretAccessKey!, sessionToken: result.Credentials!.SessionToken! };
+      const url = new URL(lab.sts.url);
+      const presign = async (query: Record<string, string>): Promise<string> => {
+        const signer = new SignatureV4({ credentials, region: 'us-east-1', service: 'sts', sha256: Sha256 });
+        const signed = await signer.presign({ method: 'GET', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/', query, headers: { host: url.host } }, { expiresIn: 60 });
+        return Object.entries(signed.query ?? {}).map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`).join('&');
+      };
+      const get = async (rawQuery: string) => {
+        const response = await fetch(`${lab.sts.url}/?${rawQuery}`, { headers: { accept: 'application/json' } });
+        return { status: response.status, body: (await response.json()) as { Error?: { Code?: string } } };
+      };
+      const signed = await presign({ Action: 'GetCallerIdentity', Version: '2011-06-15', Foo: '%FF' });
+      assert.match(signed, /Foo=%25FF/);
+      assert.equal((await get(signed)).status, 200, 'the request as signed is answered');
+      // Same signature, parameter now an undecodable escape: it used to canonicalise like %25FF and verify.
+      const respelt = await get(signed.replace('Foo=%25FF', 'Foo=%FF'));
+      assert.deepEqual([respelt.status, respelt.body.Error?.Code], [404, 'MalformedQueryString']);
+      const twice = await get(`${signed}&Action=GetCallerIdentity`);
+      assert.deepEqual([twice.status, twice.body.Error?.Code], [404, 'MalformedQueryString']);
     });
 
     it('a wrong secret key → SignatureDoesNotMatch; a forged session token → InvalidClientTokenId', async () => {

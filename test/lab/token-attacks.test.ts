@@ -123,6 +123,53 @@ describe('lab STS against token attacks', function () {
     assert.equal(await code(token), 'InvalidIdentityTokenException');
   });
 
+  it('a crit of b64 (an unencoded payload) is refused as well', async () => {
+    assert.equal(await code(signRaw(keyA, { alg: 'RS256', kid: keyA.kid, crit: ['b64'], b64: true }, claims())), 'InvalidIdentityTokenException');
+  });
+
+  it('exactly three strict base64url segments: no white space, padding or other spellings, one trailing newline trimmed', async () => {
+    const good = signRaw(keyA, { alg: 'RS256', kid: keyA.kid }, claims());
+    const [header, payload, signature] = good.split('.') as [string, string, string];
+    assert.equal(await code(`${good}\n`), 'OK', 'one trailing newline (as in a token file) is trimmed');
+    const malformed: Array<[string, string]> = [
+      ['two trailing newlines', `${good}\n\n`],
+      ['a trailing space', `${good} `],
+      ['white space inside the signature', `${header}.${payload}.${signature.slice(0, 10)} ${signature.slice(10)}`],
+      ['a newline inside the signature', `${header}.${payload}.${signature.slice(0, 10)}\n${signature.slice(10)}`],
+      ['= padding', `${header}.${payload}.${signature}==`],
+      ['standard base64 characters', `${header}.${payload}.${signature.replaceAll('-', '+').replaceAll('_', '/')}${signature.includes('-') || signature.includes('_') ? '' : '+'}`],
+      ['a fourth segment', `${good}.x`],
+      ['an empty signature', `${header}.${payload}.`],
+    ];
+    for (const [title, token] of malformed) assert.equal(await code(token), 'InvalidIdentityTokenException', title);
+    // Another spelling of the same signature bytes: the last character's unused bits set.
+    const last = signature.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // With a length that is not a multiple of 4 the last character carries unused bits.
+    if (signature.length % 4 !== 0) {
+      const respelt = `${signature.slice(0, -1)}${alphabet[alphabet.indexOf(last) | 1]}`;
+      assert.notEqual(respelt, signature);
+      assert.deepEqual(Buffer.from(respelt, 'base64url'), Buffer.from(signature, 'base64url'), 'same bytes, other spelling');
+      assert.equal(await code(`${header}.${payload}.${respelt}`), 'InvalidIdentityTokenException', 'a non-canonical spelling');
+    }
+  });
+
+  it('claims the trust policy reads must have the projected-token types: a list or null sub is refused', async () => {
+    for (const sub of [['system:serviceaccount:default:app'], null, 42, '']) {
+      assert.equal(await code(signRaw(keyA, { alg: 'RS256', kid: keyA.kid }, claims({ sub }))), 'InvalidIdentityTokenException', JSON.stringify(sub));
+    }
+    assert.equal(await code(signRaw(keyA, { alg: 'RS256', kid: keyA.kid }, claims({ aud: [1] }))), 'InvalidIdentityTokenException');
+    assert.equal(await code(signRaw(keyA, { alg: 'RS256', kid: keyA.kid }, claims({ 'kubernetes.io': 'x' }))), 'InvalidIdentityTokenException');
+  });
+
+  it('a claim given twice is refused (parsers would disagree on which one counts)', async () => {
+    const encode = (text: string) => Buffer.from(text).toString('base64url');
+    const body = JSON.stringify(claims()).replace(/^\{/, `{"sub":"system:serviceaccount:other:x",`);
+    const input = `${encode(JSON.stringify({ alg: 'RS256', kid: keyA.kid }))}.${encode(body)}`;
+    const token = `${input}.${sign('sha256', Buffer.from(input), keyA.privateKey!).toString('base64url')}`;
+    assert.equal(await code(token), 'InvalidIdentityTokenException');
+  });
+
   it('a token without kid or with an embedded jwk is verified only against the provider\'s keys', async () => {
     assert.equal(await code(signRaw(keyA, { alg: 'RS256' }, claims())), 'OK', 'the single provider key is used');
     const attacker = await rsaIssuerKey();

@@ -12,6 +12,7 @@ export type StsErrorCode =
   | 'InvalidAction'
   | 'InvalidClientTokenId'
   | 'InvalidIdentityToken'
+  | 'MalformedQueryString'
   | 'MissingAuthenticationToken'
   | 'SignatureDoesNotMatch'
   | 'ValidationError';
@@ -25,6 +26,7 @@ const STATUS: Record<StsErrorCode, number> = {
   InvalidAction: 400,
   InvalidClientTokenId: 403,
   InvalidIdentityToken: 400,
+  MalformedQueryString: 404,
   MissingAuthenticationToken: 403,
   SignatureDoesNotMatch: 403,
   ValidationError: 400,

@@ -3,6 +3,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { rawHeader, readBody } from '../../server/http-body.js';
 import { errorMessage, type Logger, millisecondsSince } from '../../log.js';
 import { StsError } from './errors.js';
+import { formPairs } from './sigv4.js';
 import type { AssumedRole, StsService } from './service.js';
 import { actionResponse, actionResponseJson, errorResponse, errorResponseJson } from './responses.js';
 
@@ -18,11 +19,18 @@ export interface StsAppOptions {
   readonly onAssumeRole?: (assumed: AssumedRole) => void;
 }
 
-/** Parameters from the query string and, for form posts, the body (the AWS Query protocol). */
+/**
+ * Parameters from the query string and, for form posts, the body (the AWS Query protocol). Decoded
+ * strictly, as the signature check decodes them; a parameter given twice is refused, since which of
+ * the two an action would read is anybody's guess.
+ */
 function requestParameters(rawQuery: string, contentType: string | undefined, body: Buffer): Map<string, string> {
-  const params = new Map(new URLSearchParams(rawQuery));
-  if (body.length > 0 && (contentType ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) {
-    for (const [key, value] of new URLSearchParams(body.toString('utf8'))) params.set(key, value);
+  const pairs = formPairs(rawQuery);
+  if (body.length > 0 && (contentType ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) pairs.push(...formPairs(body.toString('utf8')));
+  const params = new Map<string, string>();
+  for (const [key, value] of pairs) {
+    if (params.has(key)) throw new StsError('MalformedQueryString', `The parameter ${key.slice(0, 100)} is given more than once`);
+    params.set(key, value);
   }
   return params;
 }
@@ -55,8 +63,9 @@ export function createStsApp(options: StsAppOptions): RequestListener {
       answer(read.status, (json ? errorResponseJson : errorResponse)(error, requestId));
       return;
     }
-    const params = requestParameters(rawQuery, rawHeader(req, 'content-type'), read.body);
+    let params = new Map<string, string>();
     try {
+      params = requestParameters(rawQuery, rawHeader(req, 'content-type'), read.body);
       const outcome = await options.service.handle(params, {
         method: req.method ?? 'GET',
         path: queryIndex < 0 ? url : url.slice(0, queryIndex),

@@ -5,13 +5,14 @@ import { accessDenied, StsError, validationError } from './errors.js';
 import type { IssuedCredentials, Session, SessionAuthority } from './sessions.js';
 import { checkSignatureTime, readSignature, type SignedRequest, verifySignature } from './sigv4.js';
 import { evaluateTrustPolicy } from './trust-policy.js';
-import type { WebIdentityVerifier } from './web-identity.js';
+import type { VerifiedWebIdentity, WebIdentityVerifier } from './web-identity.js';
 import type { XmlTree } from './responses.js';
 
 export const STS_VERSION = '2011-06-15';
 /** Real STS refuses web identity tokens longer than this. */
 export const MAX_WEB_IDENTITY_TOKEN_LENGTH = 20000;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 
 /** Facts about one successful AssumeRoleWithWebIdentity, for logs and tests. */
 export interface AssumedRole {
@@ -48,6 +49,24 @@ function required(params: ReadonlyMap<string, string>, name: string, member: str
     throw validationError(`1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`);
   }
   return value;
+}
+
+/**
+ * What AssumeRoleWithWebIdentity puts in the request context: the provider's keys from the token
+ * (`sub`, `aud`, and `amr`/`azp` when the token has them), the provider's ARN and the session name.
+ */
+export function webIdentityContext(identity: VerifiedWebIdentity, providerArn: string, sessionName: string): Map<string, string[]> {
+  const prefix = identity.provider.id.toLowerCase();
+  const context = new Map<string, string[]>([
+    [`${prefix}:sub`, [identity.subject]],
+    [`${prefix}:aud`, [identity.audience]],
+    ['aws:federatedprovider', [providerArn]],
+    ['sts:rolesessionname', [sessionName]],
+  ]);
+  const { amr, azp } = identity.claims;
+  if (Array.isArray(amr) && amr.every((value) => typeof value === 'string')) context.set(`${prefix}:amr`, amr);
+  if (typeof azp === 'string') context.set(`${prefix}:azp`, [azp]);
+  return context;
 }
 
 /** The STS actions the lab implements, independent of HTTP. */
@@ -121,8 +140,9 @@ export class StsService {
 
   async assumeRoleWithWebIdentity(params: ReadonlyMap<string, string>): Promise<ActionResult> {
     const { roleArn, sessionName, durationSeconds } = this.roleRequest(params);
-    // SDKs send the token file's bytes as they are, trailing newline included.
-    const token = required(params, 'WebIdentityToken', 'webIdentityToken').replace(/\r?\n$/, '');
+    // SDKs send the token file's bytes as they are, trailing newline included: one is trimmed, nothing else.
+    const raw = required(params, 'WebIdentityToken', 'webIdentityToken');
+    const token = raw.endsWith('\r\n') ? raw.slice(0, -2) : raw.endsWith('\n') ? raw.slice(0, -1) : raw;
     if (token.length < 4 || token.length > MAX_WEB_IDENTITY_TOKEN_LENGTH) {
       throw validationError(
         `1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length less than or equal to ${MAX_WEB_IDENTITY_TOKEN_LENGTH}`,
@@ -136,14 +156,10 @@ export class StsService {
       throw validationError(`The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`);
     }
     const providerArn = `arn:${role.partition}:iam::${role.account}:oidc-provider/${identity.provider.id}`;
-    const prefix = identity.provider.id.toLowerCase();
     const decision = evaluateTrustPolicy(role.trustPolicy, {
       action: 'sts:AssumeRoleWithWebIdentity',
       principal: { type: 'Federated', ids: [providerArn] },
-      context: new Map([
-        [`${prefix}:sub`, [identity.subject]],
-        [`${prefix}:aud`, [identity.audience]],
-      ]),
+      context: webIdentityContext(identity, providerArn, sessionName),
     });
     if (!decision.allowed) throw accessDenied(`${identity.subject} may not assume ${roleArn}: ${decision.reason}`);
 
@@ -190,14 +206,18 @@ export class StsService {
     }
     const principals = [caller.arn, `arn:${role.partition}:iam::${caller.account}:root`];
     if (callerIdentity) principals.unshift(callerIdentity.canonicalArn);
-    const decision = evaluateTrustPolicy(role.trustPolicy, {
-      action: 'sts:AssumeRole',
-      principal: { type: 'AWS', ids: principals },
-      context: new Map([
-        ['aws:principalarn', [callerIdentity?.canonicalArn ?? caller.arn]],
-        ['sts:rolesessionname', [sessionName]],
-      ]),
-    });
+    const externalId = params.get('ExternalId');
+    if (externalId !== undefined && !EXTERNAL_ID.test(externalId)) {
+      throw validationError(`1 validation error detected: Value at 'externalId' failed to satisfy constraint: Member must have length 2 to 1224 and satisfy regular expression pattern: [\\w+=,.@:\\/-]*`);
+    }
+    const context = new Map<string, string[]>([
+      ['aws:principalarn', [callerIdentity?.canonicalArn ?? caller.arn]],
+      ['aws:principalaccount', [caller.account]],
+      ['aws:principaltype', [callerIdentity?.sessionName === undefined ? 'User' : 'AssumedRole']],
+      ['sts:rolesessionname', [sessionName]],
+    ]);
+    if (externalId !== undefined) context.set('sts:externalid', [externalId]);
+    const decision = evaluateTrustPolicy(role.trustPolicy, { action: 'sts:AssumeRole', principal: { type: 'AWS', ids: principals }, context });
     if (!decision.allowed) throw notAuthorized(`${caller.arn} may not assume ${roleArn}: ${decision.reason}`);
     const issued = this.issue(role, sessionName, durationSeconds ?? 3600);
     return {

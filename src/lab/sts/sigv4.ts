@@ -41,17 +41,23 @@ function rfc3986(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+/**
+ * A percent-decoded component. Malformed escapes (`%FF` alone is not UTF-8, `%G1` is not hex) are
+ * refused: kept raw, `Foo=%FF` and `Foo=%25FF` would canonicalise alike and verify against one
+ * signature while meaning different values.
+ */
 function decodeComponent(value: string, plusIsSpace: boolean): string {
   try {
-    return decodeURIComponent(plusIsSpace ? value.replace(/\+/g, '%20') : value);
+    return decodeURIComponent(plusIsSpace ? value.replaceAll('+', '%20') : value);
   } catch {
-    return value;
+    throw new StsError('MalformedQueryString', `Malformed percent-encoding in "${value.slice(0, 100)}"`);
   }
 }
 
-function queryPairs(rawQuery: string): Array<[string, string]> {
-  if (rawQuery === '') return [];
-  return rawQuery.split('&').map((pair) => {
+/** `name=value&…` pairs (the query string, or a form-encoded body), strictly decoded, in order. */
+export function formPairs(text: string): Array<[string, string]> {
+  if (text === '') return [];
+  return text.split('&').map((pair) => {
     const index = pair.indexOf('=');
     return index < 0 ? [decodeComponent(pair, true), ''] : [decodeComponent(pair.slice(0, index), true), decodeComponent(pair.slice(index + 1), true)];
   });
@@ -73,7 +79,7 @@ function parseCredential(credential: string): Pick<SignatureClaims, 'accessKeyId
 /** Reads the signature parameters from the Authorization header or the query string. */
 export function readSignature(request: SignedRequest): SignatureClaims {
   const authorization = header(request.headers, 'authorization');
-  const query = new Map(queryPairs(request.rawQuery));
+  const query = new Map(formPairs(request.rawQuery));
   if (authorization !== undefined) {
     if (!authorization.startsWith(`${ALGORITHM} `)) throw new StsError('IncompleteSignature', `Unsupported authorization type; only ${ALGORITHM} is accepted`);
     const fields = new Map<string, string>();
@@ -156,7 +162,7 @@ function canonicalRequest(request: SignedRequest, claims: SignatureClaims): stri
     .split('/')
     .map((segment) => rfc3986(decodeComponent(segment, false)))
     .join('/');
-  const query = queryPairs(request.rawQuery)
+  const query = formPairs(request.rawQuery)
     .filter(([key]) => !(claims.presigned && key === 'X-Amz-Signature'))
     .map(([key, value]) => [rfc3986(key), rfc3986(value)] as const)
     .sort(([a, aValue], [b, bValue]) => (a === b ? (aValue < bValue ? -1 : aValue > bValue ? 1 : 0) : a < b ? -1 : 1))

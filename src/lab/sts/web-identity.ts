@@ -1,4 +1,5 @@
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
+import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
+import { parseCompactJwt, projectedTokenClaimProblem } from '../jwt.js';
 import { StsError } from './errors.js';
 import type { OidcProvider } from './config.js';
 
@@ -89,17 +90,14 @@ export class WebIdentityVerifier {
   }
 
   async verify(token: string): Promise<VerifiedWebIdentity> {
-    let header: ReturnType<typeof decodeProtectedHeader>;
-    let unverified: JWTPayload;
-    try {
-      header = decodeProtectedHeader(token);
-      unverified = decodeJwt(token);
-    } catch {
-      throw invalid('The web identity token is not a valid JWT');
-    }
-    if (header.alg !== 'RS256') throw invalid(`Unsupported token signing algorithm: ${String(header.alg)}`);
+    const compact = parseCompactJwt(token);
+    if (!compact.ok) throw invalid('The web identity token is not a valid JWT', compact.error);
+    const { header, claims: unverified } = compact.value;
+    if (header.alg !== 'RS256') throw invalid(`Unsupported token signing algorithm: ${String(header.alg).slice(0, 20)}`);
+    const claimProblem = projectedTokenClaimProblem(unverified);
+    if (claimProblem) throw invalid(`Invalid token: ${claimProblem}`);
     const provider = this.providers.find((candidate) => candidate.issuer === unverified.iss);
-    if (!provider) throw invalid(`No OpenIDConnect provider found in your account for ${String(unverified.iss ?? '(no iss)')}`);
+    if (!provider) throw invalid(`No OpenIDConnect provider found in your account for ${String(unverified.iss).slice(0, 200)}`);
 
     let payload: JWTPayload;
     try {
@@ -116,6 +114,6 @@ export class WebIdentityVerifier {
     }
     const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
     const audience = audiences.find((value): value is string => typeof value === 'string' && provider.audiences.includes(value))!;
-    return { provider, subject: String(payload.sub), audience, claims: payload };
+    return { provider, subject: payload.sub!, audience, claims: payload };
   }
 }

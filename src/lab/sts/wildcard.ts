@@ -6,8 +6,8 @@
  */
 export type PatternPart = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'star' } | { readonly kind: 'one' };
 
-const STAR: PatternPart = { kind: 'star' };
-const ONE: PatternPart = { kind: 'one' };
+const STAR = { kind: 'star' } as const;
+const ONE = { kind: 'one' } as const;
 
 /** The parts of a pattern string in which `*` and `?` are wildcards. */
 export function wildcardParts(pattern: string): PatternPart[] {
