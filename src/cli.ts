@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { checkNodeLine } from './node-line.js';
+import { checkNodeLine } from './cli/node-line.js';
 
 // Checked before any dependency loads: on an older Node one may not even link.
 const nodeLine = checkNodeLine(process.versions.node);

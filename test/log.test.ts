@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { batchedLogOutput, createLogger, formatLogLine } from '../src/log.js';
+import { batchedLogOutput, createLogger, formatLogLine } from '../src/shared/log.js';
 
 describe('logging', () => {
   it('formats one JSON object per line: time, level and event first, then the fields, undefined ones left out', () => {

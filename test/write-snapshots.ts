@@ -8,8 +8,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { mutatePod } from '../src/engine/mutate.js';
-import { applyPatch } from '../src/k8s/apply-patch.js';
+import { mutatePod } from '../src/webhook/engine/mutate.js';
+import { applyPatch } from '../src/webhook/apply-patch.js';
 import { loadMutationCase, mutationCaseNames } from './helpers/mutation-cases.js';
 
 const forced = new Set(process.argv.slice(2).filter((arg) => arg !== '--force'));

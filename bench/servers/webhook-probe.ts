@@ -7,11 +7,12 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
-import { createLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/server/metrics.js';
-import { startWebhook } from '../../src/server/webhook.js';
-import { ClusterServiceAccountSource } from '../../src/serviceaccounts/cluster-source.js';
+import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
+import { createLogger } from '../../src/shared/log.js';
+import { createWebhookMetrics } from '../../src/webhook/server/metrics.js';
+import { createRegistry } from '../../src/shared/metrics.js';
+import { startWebhook } from '../../src/webhook/server/webhook.js';
+import { ClusterServiceAccountSource } from '../../src/webhook/serviceaccounts/cluster-source.js';
 
 const [kubeconfigPath, cert, key] = process.argv.slice(2);
 if (!kubeconfigPath || !cert || !key || typeof globalThis.gc !== 'function' || !process.send) {
@@ -23,8 +24,8 @@ const gc = globalThis.gc;
 const kubeConfig = new KubeConfig();
 kubeConfig.loadFromFile(kubeconfigPath);
 const logger = createLogger();
-const metrics = createMetrics();
-const source = new ClusterServiceAccountSource({ kubeConfig, annotationPrefix: DEFAULT_MUTATION_OPTIONS.annotationPrefix, logger, metrics, lookupTimeoutMs: 2000 });
+const metrics = createWebhookMetrics(createRegistry());
+const source = new ClusterServiceAccountSource({ kubeConfig, annotationPrefix: DEFAULT_MUTATION_OPTIONS.annotationPrefix, logger, events: metrics.serviceAccounts, lookupTimeoutMs: 2000 });
 const started = performance.now();
 source.start();
 const webhook = await startWebhook({ bindAddress: '127.0.0.1', port: 0, metricsPort: 0, tlsCertPath: cert, tlsKeyPath: key, options: DEFAULT_MUTATION_OPTIONS, serviceAccounts: source, logger, metrics });

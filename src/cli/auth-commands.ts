@@ -1,11 +1,12 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
-import { formatFindings, lintAwsAuth } from '../auth/lint-aws-auth.js';
-import type { AwsCredentials } from '../auth/token.js';
-import { parseRoleArn } from '../engine/arn.js';
-import { createLogger, errorMessage } from '../log.js';
-import { readTextFile } from '../read-file.js';
-import { createMetrics } from '../server/metrics.js';
-import { WebhookStartError } from '../server/webhook.js';
+import { formatFindings, lintAwsAuth } from '../authenticator/lint-aws-auth.js';
+import type { AwsCredentials } from '../authenticator/token.js';
+import { parseRoleArn } from '../shared/aws/arn.js';
+import { createLogger, errorMessage } from '../shared/log.js';
+import { readTextFile } from '../shared/files/read-file.js';
+import { createAuthenticatorMetrics } from '../authenticator/metrics.js';
+import { createRegistry } from '../shared/metrics.js';
+import { ServiceStartError } from '../webhook/server/webhook.js';
 import { flagValue, logLevelFrom, logLevelOption, parseBindAddress, parseHttpUrl, parseIntegerFlag, parsePort } from './flags.js';
 import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
@@ -44,7 +45,7 @@ export function registerTokenExec(program: Command): void {
     .action(async (values: OptionValues) => {
       const region = typed(values, 'region', isOptionalString) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
       const { AssumeRoleCommand, STSClient } = await import('@aws-sdk/client-sts');
-      const { createClusterToken, execCredential } = await import('../auth/token.js');
+      const { createClusterToken, execCredential } = await import('../authenticator/token.js');
       const client = new STSClient({ region });
       let credentials: AwsCredentials;
       try {
@@ -85,7 +86,7 @@ export function registerAuthenticator(program: Command): void {
       const logger = createLogger(undefined, logLevelFrom(values));
       let running;
       try {
-        const { startAuthenticator } = await import('../auth/authenticator.js');
+        const { startAuthenticator } = await import('../authenticator/authenticator.js');
         running = await startAuthenticator({
           clusterId: typed(values, 'clusterId', isString),
           awsAuthPath: typed(values, 'awsAuth', isString),
@@ -97,10 +98,10 @@ export function registerAuthenticator(program: Command): void {
           tlsCertPath: typed(values, 'tlsCert', isString),
           tlsKeyPath: typed(values, 'tlsKey', isString),
           logger,
-          metrics: createMetrics(),
+          metrics: createAuthenticatorMetrics(createRegistry()),
         });
       } catch (error) {
-        if (error instanceof WebhookStartError) throw new UsageError(error.message);
+        if (error instanceof ServiceStartError) throw new UsageError(error.message);
         throw error;
       }
       closeOnSignal(() => running.close(), logger);

@@ -1,10 +1,10 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { CERT_FILES, existingCertificateFiles, writeCertificateFiles } from '../certs/files.js';
-import type { CertificateAuthority } from '../certs/generate.js';
-import { errorMessage } from '../log.js';
-import { readTextFile } from '../read-file.js';
+import { CERT_FILES, existingCertificateFiles, writeCertificateFiles } from '../shared/certs/files.js';
+import type { CertificateAuthority } from '../shared/certs/generate.js';
+import { errorMessage } from '../shared/log.js';
+import { readTextFile } from '../shared/files/read-file.js';
 import { flagValue, parseDnsSubdomain, parseIntegerFlag } from './flags.js';
 import { UsageError } from './usage-error.js';
 
@@ -41,7 +41,7 @@ export function registerCerts(program: Command): void {
         throw new UsageError(`${present.map((file) => join(out, file)).join(', ')} already exist; pass --force to overwrite`);
       }
       const service = flagValue.typed(values, 'service', flagValue.isString);
-      const { createCertificateAuthority, issueServingCertificate, loadCertificateAuthority } = await import('../certs/generate.js');
+      const { createCertificateAuthority, issueServingCertificate, loadCertificateAuthority } = await import('../shared/certs/generate.js');
       // Rotating only the serving certificate keeps the caBundle valid while the new Secret propagates.
       let ca: CertificateAuthority;
       const reuse = present.includes(CERT_FILES.caCert) && present.includes(CERT_FILES.caKey) && values.newCa !== true;

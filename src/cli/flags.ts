@@ -4,10 +4,10 @@ import {
   DEFAULT_MUTATION_OPTIONS,
   MAX_TOKEN_EXPIRATION_SECONDS,
   MIN_TOKEN_EXPIRATION_SECONDS,
-} from '../engine/defaults.js';
-import type { MutationOptions } from '../engine/types.js';
-import type { LogLevel } from '../log.js';
-import { trimTrailing } from '../text.js';
+} from '../webhook/engine/defaults.js';
+import type { MutationOptions } from '../webhook/engine/types.js';
+import type { LogLevel } from '../shared/log.js';
+import { trimTrailing } from '../shared/text.js';
 
 /** Value parsers for flags: each returns a typed value or throws a message commander prints. */
 export function parseIntegerFlag(min: number, max: number): (raw: string) => number {

@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
 import type { IssuerKey } from '../lab/keys.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../shared/log.js';
 import { flagValue, logLevelFrom, logLevelOption, parseBindAddress, parseHttpUrl, parseIntegerFlag, parsePort } from './flags.js';
 import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';

@@ -1,9 +1,9 @@
 import { type Command, Option, type OptionValues } from 'commander';
 import { join } from 'node:path';
-import { CERT_FILES } from '../certs/files.js';
-import { renderManifests } from '../manifests/render-manifests.js';
-import { packageRoot } from '../package-info.js';
-import { readTextFile } from '../read-file.js';
+import { CERT_FILES } from '../shared/certs/files.js';
+import { renderManifests } from '../webhook/render-manifests.js';
+import { packageRoot } from '../shared/package-info.js';
+import { readTextFile } from '../shared/files/read-file.js';
 import { flagValue } from './flags.js';
 import { UsageError } from './usage-error.js';
 

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { packageVersion } from '../package-info.js';
+import { packageVersion } from '../shared/package-info.js';
 import { registerAuthenticator, registerLintAwsAuth, registerTokenExec } from './auth-commands.js';
 import { registerCerts } from './certs-command.js';
 import { registerDemo, registerIssuer, registerSts, registerToken } from './lab-commands.js';

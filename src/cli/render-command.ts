@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
-import { loadManifestFile } from '../k8s/manifests.js';
-import { render, type RenderOutput, selectPod, selectServiceAccount } from '../render/render.js';
+import { loadManifestFile } from '../shared/k8s/manifests.js';
+import { render, type RenderOutput, selectPod, selectServiceAccount } from '../webhook/render.js';
 import { addMutationFlags, flagValue, mutationOptionsFrom } from './flags.js';
 import { UsageError } from './usage-error.js';
 

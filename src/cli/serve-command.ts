@@ -1,13 +1,14 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
 import { join, relative, resolve } from 'node:path';
-import { CERT_FILES, existingCertificateFiles, writeCertificateFiles } from '../certs/files.js';
-import type { MutationOptions } from '../engine/types.js';
-import { createLogger, type Logger } from '../log.js';
-import { packageRoot } from '../package-info.js';
-import { createMetrics, type WebhookMetrics } from '../server/metrics.js';
-import { type RunningWebhook, startWebhook, WebhookStartError } from '../server/webhook.js';
-import type { ServiceAccountSource } from '../serviceaccounts/source.js';
-import { StaticServiceAccountSource } from '../serviceaccounts/static-source.js';
+import { CERT_FILES, existingCertificateFiles, writeCertificateFiles } from '../shared/certs/files.js';
+import type { MutationOptions } from '../webhook/engine/types.js';
+import { createLogger, type Logger } from '../shared/log.js';
+import { packageRoot } from '../shared/package-info.js';
+import { createWebhookMetrics, type WebhookMetrics } from '../webhook/server/metrics.js';
+import { createRegistry } from '../shared/metrics.js';
+import { type RunningWebhook, startWebhook, ServiceStartError } from '../webhook/server/webhook.js';
+import type { ServiceAccountSource } from '../webhook/serviceaccounts/source.js';
+import { StaticServiceAccountSource } from '../webhook/serviceaccounts/static-source.js';
 import { addMutationFlags, flagValue, logLevelFrom, logLevelOption, mutationOptionsFrom, parseBindAddress, parseIntegerFlag, parsePort } from './flags.js';
 import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
@@ -64,8 +65,8 @@ async function buildSource(values: OptionValues, options: MutationOptions, logge
     return loaded.value;
   }
   // Cluster mode's modules (and @kubernetes/client-node) load only in cluster mode: see program.ts.
-  const { loadKubeConfig } = await import('../k8s/kubeconfig.js');
-  const { ClusterServiceAccountSource } = await import('../serviceaccounts/cluster-source.js');
+  const { loadKubeConfig } = await import('../shared/k8s/kubeconfig.js');
+  const { ClusterServiceAccountSource } = await import('../webhook/serviceaccounts/cluster-source.js');
   const kubeConfig = loadKubeConfig(kubeconfigPath);
   if (!kubeConfig.ok) throw new UsageError(kubeConfig.error);
   const [namespace, name] = configMap?.split('/') ?? [];
@@ -73,7 +74,7 @@ async function buildSource(values: OptionValues, options: MutationOptions, logge
     kubeConfig: kubeConfig.value,
     annotationPrefix: options.annotationPrefix,
     logger,
-    metrics,
+    events: metrics.serviceAccounts,
     lookupTimeoutMs: typed(values, 'lookupTimeout', isNumber),
     roleMappingConfigMap: namespace && name ? { namespace, name } : undefined,
   });
@@ -90,7 +91,7 @@ function bindAddressOf(values: OptionValues): string {
 async function runServer(values: OptionValues, tls: { cert: string; key: string }): Promise<RunningWebhook> {
   const options = mutationOptionsFrom(values);
   const logger = createLogger(undefined, logLevelFrom(values));
-  const metrics = createMetrics();
+  const metrics = createWebhookMetrics(createRegistry());
   const source = await buildSource(values, options, logger, metrics);
   let webhook: RunningWebhook;
   try {
@@ -108,7 +109,7 @@ async function runServer(values: OptionValues, tls: { cert: string; key: string 
     });
   } catch (error) {
     await source.stop();
-    if (error instanceof WebhookStartError) throw new UsageError(error.message);
+    if (error instanceof ServiceStartError) throw new UsageError(error.message);
     throw error;
   }
   closeOnSignal(() => webhook.close(), logger);
@@ -143,7 +144,7 @@ export function registerStart(program: Command): void {
     const certsDir = resolve(typed(values, 'certsDir', isString));
     const present = await existingCertificateFiles(certsDir);
     if (!present.includes(CERT_FILES.cert) || !present.includes(CERT_FILES.key)) {
-      const { generateCertificates } = await import('../certs/generate.js');
+      const { generateCertificates } = await import('../shared/certs/generate.js');
       const certificates = generateCertificates({ service: 'pod-identity-webhook', namespace: 'pod-identity-webhook', hosts: ['localhost', '127.0.0.1'] });
       await writeCertificateFiles(certsDir, certificates);
       process.stderr.write(`generated a CA and a serving certificate for localhost/127.0.0.1 in ${displayPath(certsDir)}/\n`);

@@ -1,4 +1,4 @@
-import { errorMessage, type Logger } from '../log.js';
+import { errorMessage, type Logger } from '../shared/log.js';
 
 /**
  * Runs a long-lived command until SIGTERM or SIGINT: then closes it (draining in-flight work) and

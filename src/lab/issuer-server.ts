@@ -1,5 +1,5 @@
 import express from 'express';
-import { trimTrailing } from '../text.js';
+import { trimTrailing } from '../shared/text.js';
 import { listenHttp, type RunningHttpServer } from './http.js';
 import { type IssuerKey, jwksOf } from './keys.js';
 

@@ -2,9 +2,9 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, typ
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { exportJWK, type JWK } from 'jose';
-import type { Parsed } from '../k8s/objects.js';
-import { errorMessage } from '../log.js';
-import { readTextFile } from '../read-file.js';
+import type { Parsed } from '../shared/result.js';
+import { errorMessage } from '../shared/log.js';
+import { readTextFile } from '../shared/files/read-file.js';
 
 /** A key the issuer publishes; `privateKey` is present when it can also sign. */
 export interface IssuerKey {

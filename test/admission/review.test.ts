@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { allowResponse, denyResponse, serializeReview } from '../../src/admission/review.js';
-import type { PatchOperation } from '../../src/engine/types.js';
+import { allowResponse, denyResponse, serializeReview } from '../../src/webhook/admission/review.js';
+import type { PatchOperation } from '../../src/webhook/engine/types.js';
 
 describe('AdmissionReview serialisation', () => {
   it('serializeReview writes exactly what JSON.stringify writes, for any uid, patch and warnings', () => {

@@ -3,8 +3,8 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AwsAuthFile } from '../../src/auth/authenticator.js';
-import { createLogger } from '../../src/log.js';
+import { AwsAuthFile } from '../../src/authenticator/authenticator.js';
+import { createLogger } from '../../src/shared/log.js';
 import { LogCapture, waitFor } from '../helpers/wait.js';
 
 function configMap(roleNames: string[]): string {

@@ -5,14 +5,15 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAuthenticator } from '../../src/auth/authenticator.js';
-import { createClusterToken, TOKEN_PREFIX } from '../../src/auth/token.js';
-import { reviewToken } from '../../src/auth/tokenreview.js';
-import { writeCertificateFiles } from '../../src/certs/files.js';
-import { generateCertificates, type GeneratedCertificates } from '../../src/certs/generate.js';
-import { silentLogger } from '../../src/log.js';
-import type { RunningHttpsService } from '../../src/server/https-service.js';
-import { createMetrics } from '../../src/server/metrics.js';
+import { startAuthenticator } from '../../src/authenticator/authenticator.js';
+import { createClusterToken, TOKEN_PREFIX } from '../../src/authenticator/token.js';
+import { reviewToken } from '../../src/authenticator/tokenreview.js';
+import { writeCertificateFiles } from '../../src/shared/certs/files.js';
+import { generateCertificates, type GeneratedCertificates } from '../../src/shared/certs/generate.js';
+import { silentLogger } from '../../src/shared/log.js';
+import type { RunningHttpsService } from '../../src/shared/http/https-service.js';
+import { createAuthenticatorMetrics } from '../../src/authenticator/metrics.js';
+import { createRegistry } from '../../src/shared/metrics.js';
 import { runCli } from '../helpers/cli.js';
 import { httpsRequest } from '../helpers/https-client.js';
 import { ACCOUNT, ADMIN_ROLE_ARN, type Lab, ROLE_ARN, SHORT_ROLE_ARN, startLab } from '../helpers/lab.js';
@@ -47,7 +48,7 @@ describe('cluster login with lab credentials: pod identity → STS → token-exe
       tlsCertPath: join(dir, 'tls.crt'),
       tlsKeyPath: join(dir, 'tls.key'),
       logger: silentLogger,
-      metrics: createMetrics({ processMetrics: false }),
+      metrics: createAuthenticatorMetrics(createRegistry({ processMetrics: false })),
     });
   });
   after(async () => {

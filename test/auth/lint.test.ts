@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lintAwsAuth } from '../../src/auth/lint-aws-auth.js';
+import { lintAwsAuth } from '../../src/authenticator/lint-aws-auth.js';
 import { runCli } from '../helpers/cli.js';
 import { FIXTURES, ROOT } from '../helpers/paths.js';
 

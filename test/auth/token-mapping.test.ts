@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { canonicalize } from '../../src/auth/arn.js';
-import { type CallerIdentity, mapIdentity, readAwsAuth } from '../../src/auth/aws-auth.js';
-import { createClusterToken, execCredential, parseClusterToken, TOKEN_PREFIX } from '../../src/auth/token.js';
+import { canonicalize } from '../../src/shared/aws/arn.js';
+import { type CallerIdentity, mapIdentity, readAwsAuth } from '../../src/authenticator/aws-auth.js';
+import { createClusterToken, execCredential, parseClusterToken, TOKEN_PREFIX } from '../../src/authenticator/token.js';
 
 const CREDENTIALS = { accessKeyId: 'ASIAEXAMPLEEXAMPLE12', secretAccessKey: 'secret', sessionToken: 'session-token' };
 const NOW = new Date(Date.UTC(2026, 10, 23, 12, 0, 0));

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { generateCertificates, serviceAltNames } from '../../src/certs/generate.js';
+import { generateCertificates, serviceAltNames } from '../../src/shared/certs/generate.js';
 import { runCli } from '../helpers/cli.js';
 
 describe('certificate generation', () => {

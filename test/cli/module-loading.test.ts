@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeCertificateFiles } from '../../src/certs/files.js';
-import { generateCertificates } from '../../src/certs/generate.js';
+import { writeCertificateFiles } from '../../src/shared/certs/files.js';
+import { generateCertificates } from '../../src/shared/certs/generate.js';
 import { CLI, ROOT } from '../helpers/paths.js';
 import { CliProcess } from '../helpers/process.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkNodeLine, TESTED_NODE_LINES } from '../../src/node-line.js';
+import { checkNodeLine, TESTED_NODE_LINES } from '../../src/cli/node-line.js';
 import { CLI, ROOT } from '../helpers/paths.js';
 
 interface Manifest {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { ANNOTATION } from '../../src/engine/defaults.js';
-import { mutatePod } from '../../src/engine/mutate.js';
-import { applyPatch } from '../../src/k8s/apply-patch.js';
-import { readPod } from '../../src/k8s/objects.js';
+import { ANNOTATION } from '../../src/webhook/engine/defaults.js';
+import { mutatePod } from '../../src/webhook/engine/mutate.js';
+import { applyPatch } from '../../src/webhook/apply-patch.js';
+import { readPod } from '../../src/webhook/read-objects.js';
 import { loadMutationCase, mutationCaseNames } from '../helpers/mutation-cases.js';
 import { assertOnlyAdditions } from '../helpers/preservation.js';
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ANNOTATION, TOKEN_VOLUME_NAME } from '../../src/engine/defaults.js';
-import { mutatePod } from '../../src/engine/mutate.js';
+import { ANNOTATION, TOKEN_VOLUME_NAME } from '../../src/webhook/engine/defaults.js';
+import { mutatePod } from '../../src/webhook/engine/mutate.js';
 import { optionsArbitrary, podArbitrary, serviceAccountArbitrary } from '../helpers/arbitraries.js';
-import { applyPatch } from '../../src/k8s/apply-patch.js';
-import { readPod } from '../../src/k8s/objects.js';
+import { applyPatch } from '../../src/webhook/apply-patch.js';
+import { readPod } from '../../src/webhook/read-objects.js';
 import { assertOnlyAdditions } from '../helpers/preservation.js';
 import { uniquenessViolations } from '../helpers/pod-validation.js';
 

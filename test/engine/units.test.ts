@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { parseRoleArn } from '../../src/engine/arn.js';
-import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
-import { parseTokenExpiration, resolveIdentity } from '../../src/engine/identity.js';
-import { mutatePod, tokenFilePath } from '../../src/engine/mutate.js';
-import { jsonPointer } from '../../src/engine/pointer.js';
-import { boundWarnings, MAX_WARNING_LENGTH, MAX_WARNINGS_LENGTH } from '../../src/engine/warnings.js';
-import { WARNING_PREFIX } from '../../src/admission/review.js';
-import { applyPatch } from '../../src/k8s/apply-patch.js';
-import { readPod, readServiceAccount } from '../../src/k8s/objects.js';
+import { parseRoleArn } from '../../src/shared/aws/arn.js';
+import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
+import { parseTokenExpiration, resolveIdentity } from '../../src/webhook/engine/identity.js';
+import { mutatePod, tokenFilePath } from '../../src/webhook/engine/mutate.js';
+import { jsonPointer } from '../../src/webhook/engine/pointer.js';
+import { boundWarnings, MAX_WARNING_LENGTH, MAX_WARNINGS_LENGTH } from '../../src/webhook/engine/warnings.js';
+import { WARNING_PREFIX } from '../../src/webhook/admission/review.js';
+import { applyPatch } from '../../src/webhook/apply-patch.js';
+import { readPod, readServiceAccount } from '../../src/webhook/read-objects.js';
 
 describe('role ARN validation', () => {
   const valid = [

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { DEFAULT_MUTATION_OPTIONS, TOKEN_VOLUME_NAME } from '../../src/engine/defaults.js';
-import type { MutationOptions, ServiceAccountView } from '../../src/engine/types.js';
+import { DEFAULT_MUTATION_OPTIONS, TOKEN_VOLUME_NAME } from '../../src/webhook/engine/defaults.js';
+import type { MutationOptions, ServiceAccountView } from '../../src/webhook/engine/types.js';
 
 /** Random pods, ServiceAccounts and options for property tests (engine and server fuzzing). */
 const AWS_NAMES = [

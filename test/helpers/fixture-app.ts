@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import type { RequestListener } from 'node:http';
 import { join } from 'node:path';
-import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
-import { silentLogger } from '../../src/log.js';
-import { createApp } from '../../src/server/app.js';
-import { createMetrics } from '../../src/server/metrics.js';
-import { StaticServiceAccountSource } from '../../src/serviceaccounts/static-source.js';
+import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
+import { silentLogger } from '../../src/shared/log.js';
+import { createApp } from '../../src/webhook/server/app.js';
+import { createWebhookMetrics } from '../../src/webhook/server/metrics.js';
+import { createRegistry } from '../../src/shared/metrics.js';
+import { StaticServiceAccountSource } from '../../src/webhook/serviceaccounts/static-source.js';
 import { FIXTURES } from './paths.js';
 
 /** The ServiceAccounts in test/fixtures/server/serviceaccounts.yaml, as local mode loads them. */
@@ -19,7 +20,7 @@ export async function fixtureServiceAccounts(): Promise<StaticServiceAccountSour
 export async function fixtureAdmissionApp(): Promise<RequestListener> {
   return createApp({
     decisions: { serviceAccounts: await fixtureServiceAccounts(), options: DEFAULT_MUTATION_OPTIONS },
-    metrics: createMetrics({ processMetrics: false }),
+    metrics: createWebhookMetrics(createRegistry({ processMetrics: false })),
     logger: silentLogger,
     readiness: () => ({ ready: true, checks: {} }),
   });

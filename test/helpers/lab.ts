@@ -7,7 +7,7 @@ import type { AssumedRole } from '../../src/lab/sts/service.js';
 import { startSts } from '../../src/lab/sts/start.js';
 import type { RunningHttpServer } from '../../src/lab/http.js';
 import { mintProjectedToken, type ProjectedTokenRequest } from '../../src/lab/token.js';
-import { silentLogger, type Logger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/shared/log.js';
 
 export const ACCOUNT = '111122223333';
 export const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/demo-app`;

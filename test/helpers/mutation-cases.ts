@@ -1,10 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
-import type { MutationOptions, PatchOperation, ServiceAccountView } from '../../src/engine/types.js';
-import { parseManifests } from '../../src/k8s/manifests.js';
-import { type SelectedPod, selectPod, selectServiceAccount } from '../../src/render/render.js';
+import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
+import type { MutationOptions, PatchOperation, ServiceAccountView } from '../../src/webhook/engine/types.js';
+import { parseManifests } from '../../src/shared/k8s/manifests.js';
+import { type SelectedPod, selectPod, selectServiceAccount } from '../../src/webhook/render.js';
 import { FIXTURES } from './paths.js';
 
 export const MUTATION_CASES = join(FIXTURES, 'mutation');

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { packageRoot } from '../../src/package-info.js';
+import { packageRoot } from '../../src/shared/package-info.js';
 
 export const ROOT = packageRoot();
 export const FIXTURES = join(ROOT, 'test', 'fixtures');

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { PatchOperation } from '../../src/engine/types.js';
+import type { PatchOperation } from '../../src/webhook/engine/types.js';
 
 export interface ReviewOptions {
   readonly apiVersion?: string;

@@ -9,7 +9,7 @@ import { jwksOf, type IssuerKey } from '../../src/lab/keys.js';
 import { parseLabConfig, providerId } from '../../src/lab/sts/config.js';
 import { startSts } from '../../src/lab/sts/start.js';
 import { mintProjectedToken } from '../../src/lab/token.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/shared/log.js';
 import { ACCOUNT, rsaIssuerKey, trustPolicyFor } from '../helpers/lab.js';
 
 const ROLE_A = `arn:aws:iam::${ACCOUNT}:role/a`;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { parseLabConfig } from '../../src/lab/sts/config.js';
-import { evaluateCondition, evaluateTrustPolicy, parseTrustPolicy, type TrustPolicy } from '../../src/lab/sts/trust-policy.js';
+import { evaluateCondition, evaluateTrustPolicy, parseTrustPolicy, type TrustPolicy } from '../../src/shared/aws/iam-policy.js';
 
 const PROVIDER = 'oidc.example.com/id/ABC';
 const PRINCIPAL = `arn:aws:iam::111122223333:oidc-provider/${PROVIDER}`;

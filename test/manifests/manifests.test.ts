@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
-import { ROLE_MAPPING_FLAG } from '../../src/manifests/render-manifests.js';
+import { ROLE_MAPPING_FLAG } from '../../src/webhook/render-manifests.js';
 import { runCli } from '../helpers/cli.js';
 import { ROOT } from '../helpers/paths.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readFileBytes, readTextFile } from '../../src/read-file.js';
+import { readFileBytes, readTextFile } from '../../src/shared/files/read-file.js';
 import { HOSTILE_FILES } from '../helpers/hostile-files.js';
 import { assertBoundedAsync } from '../helpers/bounded.js';
 

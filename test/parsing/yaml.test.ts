@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseJsonText, parseYaml, parseYamlDocuments } from '../../src/yaml.js';
+import { parseJsonText, parseYaml, parseYamlDocuments } from '../../src/shared/yaml.js';
 import { ALIAS_BOMB } from '../helpers/hostile-files.js';
 import { assertBounded } from '../helpers/bounded.js';
 

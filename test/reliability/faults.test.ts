@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeCertificateFiles } from '../../src/certs/files.js';
-import { generateCertificates, type GeneratedCertificates } from '../../src/certs/generate.js';
-import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
-import { silentLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/server/metrics.js';
-import { type RunningWebhook, startWebhook } from '../../src/server/webhook.js';
-import { ClusterServiceAccountSource } from '../../src/serviceaccounts/cluster-source.js';
+import { writeCertificateFiles } from '../../src/shared/certs/files.js';
+import { generateCertificates, type GeneratedCertificates } from '../../src/shared/certs/generate.js';
+import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
+import { silentLogger } from '../../src/shared/log.js';
+import { createWebhookMetrics } from '../../src/webhook/server/metrics.js';
+import { createRegistry } from '../../src/shared/metrics.js';
+import { type RunningWebhook, startWebhook } from '../../src/webhook/server/webhook.js';
+import { ClusterServiceAccountSource } from '../../src/webhook/serviceaccounts/cluster-source.js';
 import { FakeApiServer } from '../support/fake-apiserver.js';
 import { httpsRequest } from '../helpers/https-client.js';
 import { CliProcess } from '../helpers/process.js';
@@ -45,12 +46,12 @@ describe('faults: the API server going away, and SIGTERM under load', function (
     api.apply('serviceaccounts', { metadata: { name: 'cached', namespace: 'shop', annotations: { 'eks.amazonaws.com/role-arn': ROLE } } });
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromString(api.kubeconfig());
-    const metrics = createMetrics({ processMetrics: false });
+    const metrics = createWebhookMetrics(createRegistry({ processMetrics: false }));
     const source = new ClusterServiceAccountSource({
       kubeConfig,
       annotationPrefix: 'eks.amazonaws.com',
       logger: silentLogger,
-      metrics,
+      events: metrics.serviceAccounts,
       lookupTimeoutMs: 500,
       initialBackoffMs: 20,
       maxBackoffMs: 100,

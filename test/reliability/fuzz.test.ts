@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import type { RequestListener } from 'node:http';
 import fc from 'fast-check';
 import request from 'supertest';
-import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
-import { applyPatch } from '../../src/k8s/apply-patch.js';
-import { isJsonObject } from '../../src/k8s/objects.js';
-import { silentLogger } from '../../src/log.js';
-import { createApp } from '../../src/server/app.js';
-import { createMetrics } from '../../src/server/metrics.js';
-import type { ServiceAccountLookup, ServiceAccountSource } from '../../src/serviceaccounts/source.js';
+import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
+import { applyPatch } from '../../src/webhook/apply-patch.js';
+import { isJsonObject } from '../../src/shared/json.js';
+import { silentLogger } from '../../src/shared/log.js';
+import { createApp } from '../../src/webhook/server/app.js';
+import { createWebhookMetrics } from '../../src/webhook/server/metrics.js';
+import { createRegistry } from '../../src/shared/metrics.js';
+import type { ServiceAccountLookup, ServiceAccountSource } from '../../src/webhook/serviceaccounts/source.js';
 import { podArbitrary } from '../helpers/arbitraries.js';
 import { admissionReview, decodePatch, responseOf } from '../helpers/reviews.js';
 
@@ -58,7 +59,7 @@ describe('fuzzing the admission server (fast-check)', function () {
   before(() => {
     app = createApp({
       decisions: { serviceAccounts: source, options: DEFAULT_MUTATION_OPTIONS },
-      metrics: createMetrics({ processMetrics: false }),
+      metrics: createWebhookMetrics(createRegistry({ processMetrics: false })),
       logger: silentLogger,
       readiness: () => ({ ready: true, checks: {} }),
     });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { RequestListener } from 'node:http';
 import request from 'supertest';
-import { MAX_BODY_BYTES } from '../../src/server/app.js';
+import { MAX_BODY_BYTES } from '../../src/webhook/server/app.js';
 import { fixtureAdmissionApp } from '../helpers/fixture-app.js';
 import { admissionReview, decodePatch, pod } from '../helpers/reviews.js';
 

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { readAwsAuth } from '../../src/auth/aws-auth.js';
-import { parseClusterToken } from '../../src/auth/token.js';
-import { parseCompactJwt } from '../../src/lab/jwt.js';
+import { readAwsAuth } from '../../src/authenticator/aws-auth.js';
+import { parseClusterToken } from '../../src/authenticator/token.js';
+import { parseCompactJwt } from '../../src/shared/jwt.js';
 import { parseLabConfig } from '../../src/lab/sts/config.js';
-import { StsError } from '../../src/lab/sts/errors.js';
-import { formPairs } from '../../src/lab/sts/sigv4.js';
-import { evaluateTrustPolicy, parseTrustPolicy } from '../../src/lab/sts/trust-policy.js';
-import { parseRoleMapping } from '../../src/serviceaccounts/role-mapping.js';
+import { formPairs, SigV4Error } from '../../src/shared/aws/sigv4.js';
+import { evaluateTrustPolicy, parseTrustPolicy } from '../../src/shared/aws/iam-policy.js';
+import { parseRoleMapping } from '../../src/webhook/serviceaccounts/role-mapping.js';
 import { assertBounded } from '../helpers/bounded.js';
 
 /**
@@ -75,7 +74,7 @@ describe('parsers of untrusted text never throw and stay bounded (fuzzed)', () =
           try {
             formPairs(text);
           } catch (error) {
-            assert.ok(error instanceof StsError && error.code === 'MalformedQueryString', String(error));
+            assert.ok(error instanceof SigV4Error && error.code === 'MalformedQueryString', String(error));
           }
         }, BOUNDS);
       }),

@@ -1,21 +1,20 @@
 import assert from 'node:assert/strict';
-import { canonicalize } from '../../src/auth/arn.js';
-import { mapIdentity, templateVariables } from '../../src/auth/aws-auth.js';
-import { lintAwsAuth } from '../../src/auth/lint-aws-auth.js';
-import { parseClusterToken } from '../../src/auth/token.js';
+import { mapIdentity, templateVariables } from '../../src/authenticator/aws-auth.js';
+import { lintAwsAuth } from '../../src/authenticator/lint-aws-auth.js';
+import { parseClusterToken } from '../../src/authenticator/token.js';
 import { parseDnsSubdomain, parseHttpUrl } from '../../src/cli/flags.js';
-import { parseRoleArn } from '../../src/engine/arn.js';
-import { parseTokenExpiration } from '../../src/engine/identity.js';
-import { mutatePod } from '../../src/engine/mutate.js';
-import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
-import { readPod } from '../../src/k8s/objects.js';
-import { parseCompactJwt } from '../../src/lab/jwt.js';
+import { canonicalize, parseRoleArn } from '../../src/shared/aws/arn.js';
+import { parseTokenExpiration } from '../../src/webhook/engine/identity.js';
+import { mutatePod } from '../../src/webhook/engine/mutate.js';
+import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
+import { readPod } from '../../src/webhook/read-objects.js';
+import { parseCompactJwt } from '../../src/shared/jwt.js';
 import { parseLabConfig, providerId } from '../../src/lab/sts/config.js';
-import { formPairs } from '../../src/lab/sts/sigv4.js';
-import { evaluateTrustPolicy, parseTrustPolicy } from '../../src/lab/sts/trust-policy.js';
-import { wildcardMatch } from '../../src/lab/sts/wildcard.js';
-import { parseRoleMapping } from '../../src/serviceaccounts/role-mapping.js';
-import { trimTrailing } from '../../src/text.js';
+import { formPairs } from '../../src/shared/aws/sigv4.js';
+import { evaluateTrustPolicy, parseTrustPolicy } from '../../src/shared/aws/iam-policy.js';
+import { wildcardMatch } from '../../src/shared/aws/wildcard.js';
+import { parseRoleMapping } from '../../src/webhook/serviceaccounts/role-mapping.js';
+import { trimTrailing } from '../../src/shared/text.js';
 import { assertBounded } from '../helpers/bounded.js';
 
 /**

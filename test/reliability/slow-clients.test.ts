@@ -6,13 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type TLSSocket } from 'node:tls';
-import { writeCertificateFiles } from '../../src/certs/files.js';
-import { generateCertificates, type GeneratedCertificates } from '../../src/certs/generate.js';
-import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
-import { silentLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/server/metrics.js';
-import { type RunningWebhook, startWebhook } from '../../src/server/webhook.js';
-import type { ServiceAccountLookup } from '../../src/serviceaccounts/source.js';
+import { writeCertificateFiles } from '../../src/shared/certs/files.js';
+import { generateCertificates, type GeneratedCertificates } from '../../src/shared/certs/generate.js';
+import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
+import { silentLogger } from '../../src/shared/log.js';
+import { createWebhookMetrics } from '../../src/webhook/server/metrics.js';
+import { createRegistry } from '../../src/shared/metrics.js';
+import { type RunningWebhook, startWebhook } from '../../src/webhook/server/webhook.js';
+import type { ServiceAccountLookup } from '../../src/webhook/serviceaccounts/source.js';
 import { httpsRequest } from '../helpers/https-client.js';
 import { admissionReview, pod } from '../helpers/reviews.js';
 
@@ -51,7 +52,7 @@ describe('slow and abusive clients', function () {
         stop: async () => undefined,
       },
       logger: silentLogger,
-      metrics: createMetrics({ processMetrics: false }),
+      metrics: createWebhookMetrics(createRegistry({ processMetrics: false })),
       // Production defaults are 10 s / 30 s / 10 s; shorter here so the test is quick.
       timeouts: { headersTimeoutMs: 1000, requestTimeoutMs: 2000, handshakeTimeoutMs: 1000, checkIntervalMs: 100 },
     });

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { writeCertificateFiles } from '../../src/certs/files.js';
-import { generateCertificates } from '../../src/certs/generate.js';
+import { writeCertificateFiles } from '../../src/shared/certs/files.js';
+import { generateCertificates } from '../../src/shared/certs/generate.js';
 import { httpsRequest } from '../helpers/https-client.js';
 import { CliProcess } from '../helpers/process.js';
 

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { RequestListener } from 'node:http';
-import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
-import { mutatePod } from '../../src/engine/mutate.js';
-import { readPod } from '../../src/k8s/objects.js';
-import { createLogger } from '../../src/log.js';
-import { createApp, MAX_BODY_BYTES } from '../../src/server/app.js';
-import { createMetrics, type WebhookMetrics } from '../../src/server/metrics.js';
-import type { ServiceAccountLookup, ServiceAccountSource } from '../../src/serviceaccounts/source.js';
+import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
+import { mutatePod } from '../../src/webhook/engine/mutate.js';
+import { readPod } from '../../src/webhook/read-objects.js';
+import { createLogger } from '../../src/shared/log.js';
+import { createApp, MAX_BODY_BYTES } from '../../src/webhook/server/app.js';
+import { createWebhookMetrics, type WebhookMetrics } from '../../src/webhook/server/metrics.js';
+import { createRegistry } from '../../src/shared/metrics.js';
+import type { ServiceAccountLookup, ServiceAccountSource } from '../../src/webhook/serviceaccounts/source.js';
 import { fixtureServiceAccounts } from '../helpers/fixture-app.js';
 import { admissionReview, decodePatch, pod, responseOf } from '../helpers/reviews.js';
 import { LogCapture } from '../helpers/wait.js';
@@ -21,7 +22,7 @@ describe('admission HTTP API (supertest)', () => {
   before(async () => {
     const source = await fixtureServiceAccounts();
     logs = new LogCapture();
-    metrics = createMetrics({ processMetrics: false });
+    metrics = createWebhookMetrics(createRegistry({ processMetrics: false }));
     app = createApp({
       decisions: { serviceAccounts: source, options: { ...DEFAULT_MUTATION_OPTIONS, awsDefaultRegion: 'us-west-2' } },
       metrics,
@@ -228,7 +229,7 @@ describe('admission when the ServiceAccount lookup fails', () => {
     const logs = new LogCapture();
     const app = createApp({
       decisions: { serviceAccounts: failing, options: DEFAULT_MUTATION_OPTIONS },
-      metrics: createMetrics({ processMetrics: false }),
+      metrics: createWebhookMetrics(createRegistry({ processMetrics: false })),
       logger: createLogger(logs.write),
       readiness: () => ({ ready: true, checks: {} }),
     });

@@ -6,13 +6,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { writeCertificateFiles } from '../../src/certs/files.js';
-import { generateCertificates, type GeneratedCertificates } from '../../src/certs/generate.js';
-import { DEFAULT_MUTATION_OPTIONS } from '../../src/engine/defaults.js';
-import { createLogger, silentLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/server/metrics.js';
-import { type RunningWebhook, startWebhook, WebhookStartError } from '../../src/server/webhook.js';
-import type { ServiceAccountLookup, ServiceAccountSource } from '../../src/serviceaccounts/source.js';
+import { writeCertificateFiles } from '../../src/shared/certs/files.js';
+import { generateCertificates, type GeneratedCertificates } from '../../src/shared/certs/generate.js';
+import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
+import { createLogger, silentLogger } from '../../src/shared/log.js';
+import { createWebhookMetrics } from '../../src/webhook/server/metrics.js';
+import { createRegistry } from '../../src/shared/metrics.js';
+import { type RunningWebhook, startWebhook, ServiceStartError } from '../../src/webhook/server/webhook.js';
+import type { ServiceAccountLookup, ServiceAccountSource } from '../../src/webhook/serviceaccounts/source.js';
 import { httpsRequest } from '../helpers/https-client.js';
 import { admissionReview, decodePatch, pod, responseOf } from '../helpers/reviews.js';
 import { LogCapture, waitFor } from '../helpers/wait.js';
@@ -65,7 +66,7 @@ describe('HTTPS admission server', function () {
       options: DEFAULT_MUTATION_OPTIONS,
       serviceAccounts: source,
       logger: logs ? createLogger(logs.write) : silentLogger,
-      metrics: createMetrics({ processMetrics: false }),
+      metrics: createWebhookMetrics(createRegistry({ processMetrics: false })),
       shutdownTimeoutMs,
     });
     return webhook;
@@ -183,9 +184,9 @@ describe('HTTPS admission server', function () {
         options: DEFAULT_MUTATION_OPTIONS,
         serviceAccounts: delayedSource(),
         logger: silentLogger,
-        metrics: createMetrics({ processMetrics: false }),
+        metrics: createWebhookMetrics(createRegistry({ processMetrics: false })),
       }),
-      (error: unknown) => error instanceof WebhookStartError && /cannot read the TLS certificate .*missing\.crt: no such file or directory/.test(error.message),
+      (error: unknown) => error instanceof ServiceStartError && /cannot read the TLS certificate .*missing\.crt: no such file or directory/.test(error.message),
     );
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
@@ -200,7 +201,7 @@ describe('HTTPS admission server', function () {
         options: DEFAULT_MUTATION_OPTIONS,
         serviceAccounts: delayedSource(),
         logger: silentLogger,
-        metrics: createMetrics({ processMetrics: false }),
+        metrics: createWebhookMetrics(createRegistry({ processMetrics: false })),
       }),
       new RegExp(`cannot listen on 127.0.0.1:${port}: the port is in use`),
     );

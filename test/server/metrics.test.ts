@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { createMetrics } from '../../src/server/metrics.js';
+import { createWebhookMetrics } from '../../src/webhook/server/metrics.js';
+import { createRegistry } from '../../src/shared/metrics.js';
 
 /** The value of one sample line of `name` with `labels` in Prometheus text, or undefined. */
-async function sample(metrics: ReturnType<typeof createMetrics>, name: string, labels: string): Promise<number | undefined> {
+async function sample(metrics: ReturnType<typeof createWebhookMetrics>, name: string, labels: string): Promise<number | undefined> {
   const text = await metrics.registry.metrics();
   const line = text.split('\n').find((entry) => entry.startsWith(`${name}{${labels}}`));
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
@@ -10,7 +11,7 @@ async function sample(metrics: ReturnType<typeof createMetrics>, name: string, l
 
 describe('admission metrics', () => {
   it('counts every recorded admission and times the timed ones, as of each scrape', async () => {
-    const metrics = createMetrics({ processMetrics: false });
+    const metrics = createWebhookMetrics(createRegistry({ processMetrics: false }));
     metrics.recordAdmission('mutated', 0.0003);
     metrics.recordAdmission('mutated', 0.002);
     metrics.recordAdmission('bad-request');
@@ -27,7 +28,7 @@ describe('admission metrics', () => {
   });
 
   it('hands waiting outcomes to prom-client in bounded batches, without a scrape', async () => {
-    const metrics = createMetrics({ processMetrics: false });
+    const metrics = createWebhookMetrics(createRegistry({ processMetrics: false }));
     for (let index = 0; index < 1024; index += 1) metrics.recordAdmission('unchanged', 0.001);
     // The counter read as it stands, its collect hook (the flush) shadowed: the batch went in on its own.
     const withoutFlush = Object.create(metrics.admissionRequests, { collect: { value: undefined } }) as typeof metrics.admissionRequests;

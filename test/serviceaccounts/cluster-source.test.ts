@@ -1,10 +1,11 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger } from '../../src/log.js';
-import { createMetrics, type WebhookMetrics } from '../../src/server/metrics.js';
-import { ClusterServiceAccountSource, type ClusterSourceConfig } from '../../src/serviceaccounts/cluster-source.js';
-import type { ServiceAccountLookup } from '../../src/serviceaccounts/source.js';
+import { createLogger } from '../../src/shared/log.js';
+import { createWebhookMetrics, type WebhookMetrics } from '../../src/webhook/server/metrics.js';
+import { createRegistry } from '../../src/shared/metrics.js';
+import { ClusterServiceAccountSource, type ClusterSourceConfig } from '../../src/webhook/serviceaccounts/cluster-source.js';
+import type { ServiceAccountLookup } from '../../src/webhook/serviceaccounts/source.js';
 import { FakeApiServer } from '../support/fake-apiserver.js';
 import { LogCapture, waitFor } from '../helpers/wait.js';
 
@@ -46,7 +47,7 @@ describe('cluster ServiceAccount source against the fake API server', function (
   beforeEach(async () => {
     api = new FakeApiServer({ bookmarkIntervalMs: 200 });
     await api.start();
-    metrics = createMetrics({ processMetrics: false });
+    metrics = createWebhookMetrics(createRegistry({ processMetrics: false }));
     logs = new LogCapture();
   });
 
@@ -63,7 +64,7 @@ describe('cluster ServiceAccount source against the fake API server', function (
       kubeConfig,
       annotationPrefix: 'eks.amazonaws.com',
       logger: createLogger(logs.write, 'debug'),
-      metrics,
+      events: metrics.serviceAccounts,
       lookupTimeoutMs: 1000,
       pageSize: 2,
       initialBackoffMs: 20,
@@ -230,7 +231,7 @@ describe('cluster ServiceAccount source against the fake API server', function (
       kubeConfig,
       annotationPrefix: 'eks.amazonaws.com',
       logger: createLogger(logs.write),
-      metrics,
+      events: metrics.serviceAccounts,
       lookupTimeoutMs: 500,
       initialBackoffMs: 20,
       maxBackoffMs: 50,
@@ -244,7 +245,7 @@ describe('cluster ServiceAccount source against the fake API server', function (
   it('retries a list that stalls, and stops promptly even while a list hangs', async () => {
     // A TLS server that accepts connections and never answers.
     const { createServer } = await import('node:tls');
-    const { generateCertificates } = await import('../../src/certs/generate.js');
+    const { generateCertificates } = await import('../../src/shared/certs/generate.js');
     const certificates = generateCertificates({ service: 'kubernetes', namespace: 'default', hosts: ['127.0.0.1'] });
     const silent = createServer({ cert: certificates.cert, key: certificates.key }, () => undefined);
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
@@ -257,7 +258,7 @@ describe('cluster ServiceAccount source against the fake API server', function (
       kubeConfig,
       annotationPrefix: 'eks.amazonaws.com',
       logger: createLogger(logs.write),
-      metrics,
+      events: metrics.serviceAccounts,
       lookupTimeoutMs: 200,
       listTimeoutMs: 200,
       initialBackoffMs: 20,

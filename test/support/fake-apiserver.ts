@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { generateCertificates } from '../../src/certs/generate.js';
+import { generateCertificates } from '../../src/shared/certs/generate.js';
 
 export type Resource = 'serviceaccounts' | 'configmaps';
 

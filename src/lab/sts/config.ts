@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { parseRoleArn } from '../../engine/arn.js';
-import { isJsonObject, type Parsed } from '../../k8s/objects.js';
-import { errorMessage } from '../../log.js';
-import { readTextFile } from '../../read-file.js';
-import { trimTrailing } from '../../text.js';
-import { parseYaml } from '../../yaml.js';
-import { parseTrustPolicy, type TrustPolicy } from './trust-policy.js';
+import { parseRoleArn } from '../../shared/aws/arn.js';
+import { isJsonObject } from '../../shared/json.js';
+import type { Parsed } from '../../shared/result.js';
+import { errorMessage } from '../../shared/log.js';
+import { readTextFile } from '../../shared/files/read-file.js';
+import { trimTrailing } from '../../shared/text.js';
+import { parseYaml } from '../../shared/yaml.js';
+import { parseTrustPolicy, type TrustPolicy } from '../../shared/aws/iam-policy.js';
 
 export const LAB_CONFIG_API_VERSION = 'pod-identity-webhook.io/v1alpha1';
 export const LAB_CONFIG_KIND = 'LabConfig';

@@ -1,3 +1,5 @@
+import type { SigV4Error } from '../../shared/aws/sigv4.js';
+
 /**
  * STS errors: one class, a stable AWS error code per failure, mapped once to the HTTP status and the
  * `<ErrorResponse>` the AWS SDKs parse. `reason` is for logs only: real STS never says which
@@ -60,4 +62,9 @@ export function accessDenied(reason: string): StsError {
 
 export function validationError(message: string): StsError {
   return new StsError('ValidationError', message);
+}
+
+/** The STS answer to a request that failed SigV4 (the codes are the same on every AWS API). */
+export function fromSigV4Error(error: SigV4Error): StsError {
+  return new StsError(error.code, error.message);
 }

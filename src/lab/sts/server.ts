@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { rawHeader, readBody } from '../../server/http-body.js';
-import { errorMessage, type Logger, millisecondsSince } from '../../log.js';
-import { StsError } from './errors.js';
-import { formPairs } from './sigv4.js';
+import { rawHeader, readBody } from '../../shared/http/http-body.js';
+import { errorMessage, type Logger, millisecondsSince } from '../../shared/log.js';
+import { fromSigV4Error, StsError } from './errors.js';
+import { formPairs, SigV4Error } from '../../shared/aws/sigv4.js';
 import type { AssumedRole, StsService } from './service.js';
 import { actionResponse, actionResponseJson, errorResponse, errorResponseJson } from './responses.js';
 
@@ -80,9 +80,12 @@ export function createStsApp(options: StsAppOptions): RequestListener {
       if (outcome.assumed) options.onAssumeRole?.(outcome.assumed);
       options.logger.info('sts', { requestId, action: outcome.action, outcome: 'ok', ...outcome.details, durationMs: millisecondsSince(started) });
     } catch (error) {
-      const stsError = error instanceof StsError ? error : new StsError('ValidationError', 'The request could not be processed', errorMessage(error));
+      const stsError =
+        error instanceof StsError ? error
+        : error instanceof SigV4Error ? fromSigV4Error(error)
+        : new StsError('ValidationError', 'The request could not be processed', errorMessage(error));
       answer(stsError.status, (json ? errorResponseJson : errorResponse)(stsError, requestId));
-      options.logger.log(error instanceof StsError ? 'warn' : 'error', 'sts', {
+      options.logger.log(error instanceof StsError || error instanceof SigV4Error ? 'warn' : 'error', 'sts', {
         requestId,
         action: params.get('Action'),
         outcome: 'error',

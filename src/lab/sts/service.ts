@@ -1,10 +1,9 @@
-import { parseRoleArn } from '../../engine/arn.js';
-import { canonicalize } from '../../auth/arn.js';
+import { canonicalize, parseRoleArn } from '../../shared/aws/arn.js';
 import type { LabConfig, LabRole } from './config.js';
 import { accessDenied, StsError, validationError } from './errors.js';
 import type { IssuedCredentials, Session, SessionAuthority } from './sessions.js';
-import { checkSignatureTime, readSignature, type SignedRequest, verifySignature } from './sigv4.js';
-import { evaluateTrustPolicy } from './trust-policy.js';
+import { checkSignatureTime, readSignature, type SignedRequest, verifySignature } from '../../shared/aws/sigv4.js';
+import { evaluateTrustPolicy } from '../../shared/aws/iam-policy.js';
 import type { VerifiedWebIdentity, WebIdentityVerifier } from './web-identity.js';
 import type { XmlTree } from './responses.js';
 

@@ -1,9 +1,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Parsed } from '../../k8s/objects.js';
-import { errorMessage } from '../../log.js';
-import { readTextFile } from '../../read-file.js';
+import type { Parsed } from '../../shared/result.js';
+import { errorMessage } from '../../shared/log.js';
+import { readTextFile } from '../../shared/files/read-file.js';
 
 /** What a session token carries; signed, so the STS needs no session table. */
 export interface Session {

@@ -1,4 +1,4 @@
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../shared/log.js';
 import { listenHttp, type RunningHttpServer } from '../http.js';
 import type { LabConfig } from './config.js';
 import { createStsApp } from './server.js';

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
-import { parseCompactJwt, projectedTokenClaimProblem } from '../jwt.js';
+import { parseCompactJwt, projectedTokenClaimProblem } from '../../shared/jwt.js';
 import { StsError } from './errors.js';
 import type { OidcProvider } from './config.js';
 

@@ -1,0 +1,116 @@
+import { isAssumedRoleArn, parseRoleArn, parseUserArn } from '../shared/aws/arn.js';
+import { type MappingEntry, readAwsAuth, TEMPLATE_VARIABLES, templateVariables } from './aws-auth.js';
+
+export type Severity = 'error' | 'warning';
+
+export interface Finding {
+  readonly severity: Severity;
+  readonly rule: string;
+  readonly where: string;
+  readonly message: string;
+  /** Why it matters, in a sentence or two. */
+  readonly explanation: string;
+}
+
+const EXPLANATIONS: Record<string, { severity: Severity; explanation: string }> = {
+  'invalid-yaml': { severity: 'error', explanation: 'The authenticator cannot read the ConfigMap: nobody mapped in it can log in.' },
+  'not-a-configmap': { severity: 'error', explanation: 'The authenticator reads the data of the kube-system/aws-auth ConfigMap.' },
+  'invalid-entry': { severity: 'error', explanation: 'An entry needs rolearn (or userarn), a username and optionally a list of groups; this one is skipped.' },
+  'invalid-account': { severity: 'error', explanation: 'mapAccounts lists 12-digit AWS account ids; this entry never matches.' },
+  'invalid-arn': { severity: 'error', explanation: 'The ARN is not an IAM role (mapRoles) or user (mapUsers) ARN, so no caller ever matches it.' },
+  'assumed-role-arn': {
+    severity: 'error',
+    explanation: 'Callers are matched by the role ARN their session was assumed from (arn:aws:iam::ACCOUNT:role/NAME), never by an sts assumed-role session ARN.',
+  },
+  'role-arn-path': {
+    severity: 'error',
+    explanation: 'Assumed-role sessions do not carry the role path, so a rolearn with a path never matches: write arn:aws:iam::ACCOUNT:role/NAME.',
+  },
+  'duplicate-arn': { severity: 'error', explanation: 'Only the first entry for an ARN is used; the later one silently does nothing.' },
+  'unknown-template': {
+    severity: 'error',
+    explanation: `Only ${TEMPLATE_VARIABLES.map((name) => `{{${name}}}`).join(', ')} are expanded; authentication fails for this entry.`,
+  },
+  'node-role-username': {
+    severity: 'error',
+    explanation:
+      'The Node authorizer only authorizes kubelets named system:node:<node name>: with any other username the kubelet cannot register or update its node and nodes go NotReady. Use system:node:{{EC2PrivateDNSName}} (Fargate: system:node:{{SessionName}}).',
+  },
+  'node-role-masters': {
+    severity: 'error',
+    explanation:
+      'It seems to work, but kubelets then get certificates whose names do not match their node, so kubectl logs and kubectl exec fail; nodes need only system:bootstrappers and system:nodes.',
+  },
+  'user-masters': {
+    severity: 'warning',
+    explanation: 'system:masters bypasses RBAC and cannot be revoked by any RoleBinding; bind a ClusterRole to a group instead.',
+  },
+};
+
+function finding(rule: keyof typeof EXPLANATIONS, where: string, message: string): Finding {
+  const { severity, explanation } = EXPLANATIONS[rule]!;
+  return { severity, rule, where, message, explanation };
+}
+
+const NODE_USERNAMES = ['system:node:{{EC2PrivateDNSName}}', 'system:node:{{SessionName}}'];
+
+function isNodeEntry(entry: MappingEntry): boolean {
+  return entry.groups.includes('system:nodes') || entry.groups.includes('system:bootstrappers') || entry.username.startsWith('system:node:');
+}
+
+function lintEntry(entry: MappingEntry): Finding[] {
+  const findings: Finding[] = [];
+  const label = `${entry.where} (${entry.arn})`;
+  if (entry.kind === 'role') {
+    if (isAssumedRoleArn(entry.arn)) {
+      findings.push(finding('assumed-role-arn', entry.where, `${label} is an assumed-role session ARN, not a role ARN`));
+    } else {
+      const role = parseRoleArn(entry.arn);
+      if (!role) findings.push(finding('invalid-arn', entry.where, `${label} is not an IAM role ARN`));
+      else if (role.path !== '/') findings.push(finding('role-arn-path', entry.where, `${label} has the path ${role.path}`));
+    }
+  } else if (!parseUserArn(entry.arn)) {
+    findings.push(finding('invalid-arn', entry.where, `${label} is not an IAM user ARN`));
+  }
+  for (const text of [entry.username, ...entry.groups]) {
+    for (const variable of templateVariables(text)) {
+      if (!(TEMPLATE_VARIABLES as readonly string[]).includes(variable)) {
+        findings.push(finding('unknown-template', entry.where, `${label} uses {{${variable}}} in "${text}"`));
+      }
+    }
+  }
+  if (entry.kind === 'role' && isNodeEntry(entry)) {
+    if (entry.groups.includes('system:nodes') && !NODE_USERNAMES.includes(entry.username)) {
+      findings.push(finding('node-role-username', entry.where, `${label} is in system:nodes with username "${entry.username}"`));
+    }
+    if (entry.groups.includes('system:masters')) {
+      findings.push(finding('node-role-masters', entry.where, `${label} maps a node role to system:masters`));
+    }
+  }
+  if (entry.kind === 'user' && entry.groups.includes('system:masters')) {
+    findings.push(finding('user-masters', entry.where, `${label} maps a user to system:masters`));
+  }
+  return findings;
+}
+
+/** Every mistake found in an aws-auth ConfigMap, in file order. */
+export function lintAwsAuth(text: string): Finding[] {
+  const { config, problems } = readAwsAuth(text);
+  const findings = problems.map((problem) => finding(problem.rule, problem.where, problem.message));
+  const seen = new Map<string, string>();
+  for (const entry of [...config.roles, ...config.users]) {
+    findings.push(...lintEntry(entry));
+    const key = entry.arn.toLowerCase();
+    const first = seen.get(key);
+    if (first) findings.push(finding('duplicate-arn', entry.where, `${entry.where} repeats ${entry.arn} from ${first}`));
+    else seen.set(key, entry.where);
+  }
+  return findings;
+}
+
+export function formatFindings(source: string, findings: readonly Finding[]): string {
+  if (findings.length === 0) return `${source}: no problems found\n`;
+  const lines = findings.map((item) => `${source}: ${item.severity} [${item.rule}] ${item.message}\n    ${item.explanation}`);
+  const errors = findings.filter((item) => item.severity === 'error').length;
+  return `${lines.join('\n')}\n${errors} error(s), ${findings.length - errors} warning(s)\n`;
+}

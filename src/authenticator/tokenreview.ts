@@ -1,0 +1,157 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { isJsonObject } from '../shared/json.js';
+import { errorMessage, type Logger, millisecondsSince } from '../shared/log.js';
+import type { AuthenticatorMetrics } from './metrics.js';
+import { createProbeApp } from '../shared/http/probe-app.js';
+import { canonicalize } from '../shared/aws/arn.js';
+import { type AwsAuthConfig, mapIdentity } from './aws-auth.js';
+import { CLUSTER_ID_HEADER, parseClusterToken, type PresignedRequest } from './token.js';
+
+const TOKEN_REVIEW_VERSIONS = ['authentication.k8s.io/v1', 'authentication.k8s.io/v1beta1'];
+
+export interface CallerIdentityAnswer {
+  readonly arn: string;
+  readonly account: string;
+  readonly userId: string;
+}
+
+/** A GetCallerIdentity answer is a few hundred bytes; more than this is not STS talking. */
+export const MAX_STS_ANSWER_BYTES = 64 * 1024;
+
+/** The body as text, refusing (and cancelling) one that grows past `maxBytes`. */
+async function boundedText(response: globalThis.Response, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel();
+    throw new Error(`STS answered with more than ${maxBytes} bytes`);
+  }
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    if (size > maxBytes) {
+      await response.body.cancel().catch(() => undefined);
+      throw new Error(`STS answered with more than ${maxBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Sends the presigned GetCallerIdentity to STS with the cluster id header, asking for JSON. Never
+ * follows redirects: the only host contacted is the one the token policy allowed. The answer is
+ * read up to MAX_STS_ANSWER_BYTES.
+ */
+export async function fetchCallerIdentity(presigned: PresignedRequest, clusterId: string, timeoutMs: number): Promise<CallerIdentityAnswer> {
+  const response = await fetch(presigned.url, {
+    method: 'GET',
+    headers: { [CLUSTER_ID_HEADER]: clusterId, accept: 'application/json' },
+    redirect: 'manual',
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await boundedText(response, MAX_STS_ANSWER_BYTES);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(`STS answered HTTP ${response.status} without JSON`);
+  }
+  if (response.status !== 200) {
+    const error = isJsonObject(body) && isJsonObject(body.Error) ? body.Error : {};
+    throw new Error(`STS refused the token: ${String(error.Code ?? `HTTP ${response.status}`)}: ${String(error.Message ?? '')}`.trim());
+  }
+  const result = (body as { GetCallerIdentityResponse?: { GetCallerIdentityResult?: Record<string, unknown> } }).GetCallerIdentityResponse?.GetCallerIdentityResult;
+  const { Arn: arn, Account: account, UserId: userId } = result ?? {};
+  if (typeof arn !== 'string' || typeof account !== 'string' || typeof userId !== 'string') throw new Error('STS answered without Arn, Account and UserId');
+  return { arn, account, userId };
+}
+
+export interface AuthenticatorOptions {
+  readonly clusterId: string;
+  /** Lab STS origins accepted besides AWS STS (`http://127.0.0.1:8082`). */
+  readonly labStsOrigins: readonly string[];
+  readonly awsAuth: () => AwsAuthConfig;
+  readonly stsTimeoutMs: number;
+  readonly now?: () => Date;
+  readonly callerIdentity?: typeof fetchCallerIdentity;
+}
+
+export type TokenReviewStatus =
+  | {
+      readonly authenticated: true;
+      readonly user: { readonly username: string; readonly uid: string; readonly groups: string[]; readonly extra: Record<string, string[]> };
+    }
+  | { readonly authenticated: false; readonly error: string };
+
+/** Authenticates one token: format and host checks, STS verification, then the aws-auth mapping. */
+export async function reviewToken(token: string, options: AuthenticatorOptions): Promise<TokenReviewStatus> {
+  const nowSeconds = Math.floor((options.now?.() ?? new Date()).getTime() / 1000);
+  const presigned = parseClusterToken(token, { labStsOrigins: options.labStsOrigins, nowSeconds });
+  if (!presigned.ok) return { authenticated: false, error: `invalid token: ${presigned.error}` };
+  let answer: CallerIdentityAnswer;
+  try {
+    answer = await (options.callerIdentity ?? fetchCallerIdentity)(presigned.value, options.clusterId, options.stsTimeoutMs);
+  } catch (error) {
+    const message = (error as { name?: string }).name === 'TimeoutError' ? `STS did not answer within ${options.stsTimeoutMs} ms` : errorMessage(error);
+    return { authenticated: false, error: message };
+  }
+  const identity = canonicalize(answer.arn);
+  if (!identity) return { authenticated: false, error: `STS returned an ARN that is not a role session or user: ${answer.arn}` };
+  const principalId = answer.userId.split(':')[0] ?? answer.userId;
+  const mapped = mapIdentity({ ...identity, userId: principalId, accessKeyId: presigned.value.accessKeyId }, options.awsAuth());
+  if (!mapped.ok) return { authenticated: false, error: mapped.reason };
+  return {
+    authenticated: true,
+    user: {
+      username: mapped.username,
+      uid: `aws-iam-authenticator:${identity.account}:${principalId}`,
+      groups: mapped.groups,
+      extra: {
+        arn: [identity.arn],
+        canonicalArn: [identity.canonicalArn],
+        sessionName: [identity.sessionName ?? ''],
+        accessKeyId: [presigned.value.accessKeyId],
+        principalId: [principalId],
+      },
+    },
+  };
+}
+
+export interface AuthenticatorAppContext extends AuthenticatorOptions {
+  readonly logger: Logger;
+  readonly metrics: AuthenticatorMetrics;
+  readonly ready: () => boolean;
+}
+
+/** `POST /authenticate`: the kube-apiserver's webhook token authentication (TokenReview). */
+export function createAuthenticatorApp(context: AuthenticatorAppContext): express.Express {
+  const app = createProbeApp(() => ({ ready: context.ready() }));
+  app.post('/authenticate', express.json({ limit: 64 * 1024, type: () => true }), async (req, res) => {
+    const started = performance.now();
+    const body: unknown = req.body;
+    if (!isJsonObject(body) || body.kind !== 'TokenReview' || !TOKEN_REVIEW_VERSIONS.includes(String(body.apiVersion))) {
+      res.status(400).json({ error: `expected a TokenReview (${TOKEN_REVIEW_VERSIONS.join(' or ')})` });
+      return;
+    }
+    const token = isJsonObject(body.spec) && typeof body.spec.token === 'string' ? body.spec.token : '';
+    const status = token === '' ? ({ authenticated: false, error: 'spec.token is empty' } as const) : await reviewToken(token, context);
+    res.json({ apiVersion: body.apiVersion, kind: 'TokenReview', status });
+    context.metrics.authentications.inc({ result: status.authenticated ? 'authenticated' : 'rejected' });
+    context.logger.log(status.authenticated ? 'info' : 'warn', 'authenticate', {
+      authenticated: status.authenticated,
+      username: status.authenticated ? status.user.username : undefined,
+      arn: status.authenticated ? status.user.extra.arn?.[0] : undefined,
+      reason: status.authenticated ? undefined : status.error,
+      durationMs: millisecondsSince(started),
+    });
+  });
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not found', endpoints: ['POST /authenticate', 'GET /healthz', 'GET /readyz'] });
+  });
+  app.use((error: { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+    res.status(error.status && error.status < 500 ? error.status : 400).json({ error: error.type === 'entity.too.large' ? 'the body is too large' : 'the body is not valid JSON' });
+  });
+  return app;
+}

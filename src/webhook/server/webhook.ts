@@ -1,0 +1,43 @@
+import type { MutationOptions } from '../engine/types.js';
+import type { ServiceAccountSource } from '../serviceaccounts/source.js';
+import { createApp } from './app.js';
+import type { WebhookMetrics } from './metrics.js';
+import { type HttpsServiceConfig, type RunningHttpsService, startHttpsService } from '../../shared/http/https-service.js';
+
+export { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts, ServiceStartError } from '../../shared/http/https-service.js';
+
+export interface WebhookConfig extends Omit<HttpsServiceConfig, 'registry'> {
+  readonly metrics: WebhookMetrics;
+  readonly options: MutationOptions;
+  readonly serviceAccounts: ServiceAccountSource;
+}
+
+export type RunningWebhook = RunningHttpsService;
+
+/** The HTTPS admission webhook in front of a ServiceAccount source. */
+export function startWebhook(config: WebhookConfig): Promise<RunningWebhook> {
+  const { serviceAccounts, logger, metrics } = config;
+  return startHttpsService({
+    ...config,
+    registry: metrics.registry,
+    createApp: (isShuttingDown) =>
+      createApp({
+        decisions: { serviceAccounts, options: config.options },
+        metrics,
+        logger,
+        readiness: () => {
+          const checks = { tls: true, serviceAccounts: serviceAccounts.isReady(), shuttingDown: isShuttingDown() };
+          return { ready: checks.tls && checks.serviceAccounts && !checks.shuttingDown, checks };
+        },
+      }),
+    onClosed: async () => {
+      // A source stuck on an unreachable API server must not keep the process from exiting.
+      const stopped = await Promise.race([
+        serviceAccounts.stop().then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
+      ]);
+      if (!stopped) logger.warn('serviceaccount-source-stop-timeout', {});
+    },
+    describe: () => ({ serviceAccounts: serviceAccounts.describe() }),
+  });
+}

@@ -1,0 +1,210 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { ServiceAccountView } from '../engine/types.js';
+import { ApiStatusError, getJson } from '../../shared/k8s/api-get.js';
+import { isJsonObject } from '../../shared/json.js';
+import { errorMessage, type Logger } from '../../shared/log.js';
+import { type ListPage, Reflector } from './reflector.js';
+import { applyRoleMapping, parseRoleMapping, type RoleMapping } from './role-mapping.js';
+import { compactServiceAccount, serviceAccountKey, type ServiceAccountLookup, type ServiceAccountSource, type ServiceAccountSourceEvents } from './source.js';
+
+export interface ClusterSourceConfig {
+  readonly kubeConfig: KubeConfig;
+  readonly annotationPrefix: string;
+  readonly logger: Logger;
+  readonly events: ServiceAccountSourceEvents;
+  /** Budget for the live GET made on a cache miss. */
+  readonly lookupTimeoutMs: number;
+  /** Budget for one page of a list (default 60 s); a list that stalls is retried. */
+  readonly listTimeoutMs?: number;
+  /** Optional ConfigMap mapping ServiceAccounts to role settings. */
+  readonly roleMappingConfigMap?: { readonly namespace: string; readonly name: string };
+  readonly pageSize?: number;
+  readonly initialBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  readonly watchTimeoutSeconds?: readonly [number, number];
+}
+
+interface CachedServiceAccount extends ServiceAccountView {
+  readonly key: string;
+}
+
+interface ObjectMeta {
+  readonly name: string;
+  readonly namespace: string;
+  readonly annotations: Record<string, unknown> | undefined;
+}
+
+function objectMeta(object: unknown): ObjectMeta | undefined {
+  if (!isJsonObject(object) || !isJsonObject(object.metadata)) return undefined;
+  const { name, namespace, annotations } = object.metadata;
+  if (typeof name !== 'string' || typeof namespace !== 'string') return undefined;
+  return { name, namespace, annotations: isJsonObject(annotations) ? annotations : undefined };
+}
+
+/** The ServiceAccounts the informer keeps share one empty annotations object when they carry none of ours. */
+const NO_ANNOTATIONS: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * Cluster mode: an informer over every ServiceAccount (compacted to what the webhook reads), a live
+ * GET on cache misses, and optionally a ConfigMap of role settings merged under the annotations.
+ */
+export class ClusterServiceAccountSource implements ServiceAccountSource {
+  private readonly cache = new Map<string, CachedServiceAccount>();
+  private roleMapping: RoleMapping = new Map();
+  private readonly serviceAccounts: Reflector<CachedServiceAccount>;
+  private readonly mappingReflector: Reflector<Record<string, string>> | undefined;
+
+  constructor(private readonly config: ClusterSourceConfig) {
+    const common = {
+      kubeConfig: config.kubeConfig,
+      logger: config.logger,
+      events: config.events,
+      pageSize: config.pageSize,
+      initialBackoffMs: config.initialBackoffMs,
+      maxBackoffMs: config.maxBackoffMs,
+      watchTimeoutSeconds: config.watchTimeoutSeconds,
+    };
+    this.serviceAccounts = new Reflector<CachedServiceAccount>({
+      ...common,
+      name: 'serviceaccounts',
+      listPage: (continueToken, limit, signal) => this.listPage('/api/v1/serviceaccounts', { limit, continueToken }, signal),
+      watchPath: '/api/v1/serviceaccounts',
+      transform: (object) => this.compact(object),
+      replace: (items) => {
+        this.cache.clear();
+        for (const item of items) this.cache.set(item.key, item);
+        config.events.cached(this.cache.size);
+      },
+      upsert: (item) => {
+        this.cache.set(item.key, item);
+        config.events.cached(this.cache.size);
+      },
+      remove: (item) => {
+        this.cache.delete(item.key);
+        config.events.cached(this.cache.size);
+      },
+    });
+
+    const mapped = config.roleMappingConfigMap;
+    if (mapped) {
+      const fieldSelector = `metadata.name=${mapped.name}`;
+      this.mappingReflector = new Reflector<Record<string, string>>({
+        ...common,
+        name: `configmap ${mapped.namespace}/${mapped.name}`,
+        listPage: (continueToken, limit, signal) =>
+          this.listPage(`/api/v1/namespaces/${encodeURIComponent(mapped.namespace)}/configmaps`, { limit, continueToken, fieldSelector }, signal),
+        watchPath: `/api/v1/namespaces/${encodeURIComponent(mapped.namespace)}/configmaps`,
+        watchQuery: { fieldSelector },
+        transform: (object) => {
+          const data = isJsonObject(object) && isJsonObject(object.data) ? object.data : {};
+          const strings: Record<string, string> = {};
+          for (const [key, value] of Object.entries(data)) if (typeof value === 'string') strings[key] = value;
+          return strings;
+        },
+        replace: (items) => this.updateRoleMapping(items[0]),
+        upsert: (item) => this.updateRoleMapping(item),
+        remove: () => this.updateRoleMapping(undefined),
+      });
+    }
+  }
+
+  /** One page of a list, as raw JSON (see getJson), bounded by the list timeout and the stop signal. */
+  private async listPage(
+    path: string,
+    query: { limit: number; continueToken: string | undefined; fieldSelector?: string },
+    stop: AbortSignal,
+  ): Promise<ListPage> {
+    const search = new URLSearchParams({ limit: String(query.limit) });
+    if (query.continueToken) search.set('continue', query.continueToken);
+    if (query.fieldSelector) search.set('fieldSelector', query.fieldSelector);
+    const signal = AbortSignal.any([stop, AbortSignal.timeout(this.config.listTimeoutMs ?? 60_000)]);
+    const list = await getJson(this.config.kubeConfig, `${path}?${search}`, signal);
+    const metadata = isJsonObject(list) && isJsonObject(list.metadata) ? list.metadata : {};
+    return {
+      items: isJsonObject(list) && Array.isArray(list.items) ? list.items : [],
+      resourceVersion: typeof metadata.resourceVersion === 'string' ? metadata.resourceVersion : '',
+      continueToken: typeof metadata.continue === 'string' && metadata.continue !== '' ? metadata.continue : undefined,
+    };
+  }
+
+  private compact(object: unknown): CachedServiceAccount | undefined {
+    const meta = objectMeta(object);
+    if (!meta) return undefined;
+    const view = compactServiceAccount(meta.name, meta.namespace, meta.annotations, this.config.annotationPrefix);
+    return {
+      key: serviceAccountKey(meta.namespace, meta.name),
+      name: view.name,
+      namespace: view.namespace,
+      annotations: Object.keys(view.annotations).length === 0 ? NO_ANNOTATIONS : view.annotations,
+    };
+  }
+
+  private updateRoleMapping(data: Record<string, string> | undefined): void {
+    const parsed = parseRoleMapping(data);
+    if (!parsed.ok) {
+      // Keep the last good mapping: a typo in the ConfigMap must not strip roles from new pods.
+      this.config.events.roleMappingUpdated('invalid');
+      this.config.logger.error('role-mapping-invalid', { error: parsed.error });
+      return;
+    }
+    this.roleMapping = parsed.value;
+    this.config.events.roleMappingUpdated('success');
+    this.config.logger.info('role-mapping-updated', { entries: parsed.value.size });
+  }
+
+  start(): void {
+    this.serviceAccounts.start();
+    this.mappingReflector?.start();
+  }
+
+  /** Resolves once the ServiceAccounts (and the mapping, when configured) have been listed. */
+  async waitForSync(): Promise<void> {
+    await Promise.all([this.serviceAccounts.waitForSync(), this.mappingReflector?.waitForSync()]);
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  private withMapping(serviceAccount: ServiceAccountView): ServiceAccountView {
+    return this.roleMapping.size === 0 ? serviceAccount : applyRoleMapping(serviceAccount, this.roleMapping, this.config.annotationPrefix);
+  }
+
+  lookup(namespace: string, name: string): ServiceAccountLookup | Promise<ServiceAccountLookup> {
+    const cached = this.cache.get(serviceAccountKey(namespace, name));
+    if (cached) return { status: 'found', serviceAccount: this.withMapping(cached), from: 'cache' };
+    this.config.events.cacheMiss();
+    return this.fetch(namespace, name);
+  }
+
+  /** Live GET: a ServiceAccount created a moment before its pod is often not in the cache yet. */
+  private async fetch(namespace: string, name: string): Promise<ServiceAccountLookup> {
+    const timeout = this.config.lookupTimeoutMs;
+    try {
+      const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(name)}`;
+      const compacted = this.compact(await getJson(this.config.kubeConfig, path, AbortSignal.timeout(timeout)));
+      if (!compacted) return { status: 'error', message: 'the API returned an object without metadata' };
+      return { status: 'found', serviceAccount: this.withMapping(compacted), from: 'api' };
+    } catch (error) {
+      if (error instanceof ApiStatusError && error.code === 404) return { status: 'not-found', from: 'api' };
+      this.config.events.lookupFailed();
+      const kind = (error as { name?: unknown } | null)?.name;
+      const message = kind === 'TimeoutError' || kind === 'AbortError' ? `the API did not answer within ${timeout} ms` : errorMessage(error);
+      this.config.logger.warn('serviceaccount-get-failed', { namespace, name, error: message });
+      return { status: 'error', message };
+    }
+  }
+
+  isReady(): boolean {
+    return this.serviceAccounts.hasSynced && (this.mappingReflector?.hasSynced ?? true);
+  }
+
+  describe(): string {
+    const cluster = this.config.kubeConfig.getCurrentCluster()?.server ?? 'unknown cluster';
+    return `ServiceAccounts from ${cluster}${this.isReady() ? ` (${this.cache.size} cached)` : ' (not synced yet)'}`;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.serviceAccounts.stop(), this.mappingReflector?.stop()]);
+  }
+}

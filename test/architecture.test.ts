@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { ROOT } from './helpers/paths.js';
+
+/**
+ * The dependency rules of docs/architecture.md, checked on every import in src/ (static and
+ * dynamic). The folders say what a module is: the product (webhook, authenticator), the lab,
+ * what they share, and the command line that wires them together.
+ */
+const SRC = join(ROOT, 'src');
+
+function sources(directory: string): string[] {
+  return readdirSync(directory, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts'))
+    .map((entry) => join(entry.parentPath, entry.name));
+}
+
+interface Import {
+  readonly from: string;
+  /** The imported module, relative to src/ (`shared/log.ts`), or the package name (`node:fs`, `yaml`). */
+  readonly to: string;
+}
+
+function importsOf(file: string): Import[] {
+  const text = readFileSync(file, 'utf8');
+  const found: Import[] = [];
+  for (const match of text.matchAll(/(?:from\s+|import\s*\(\s*)['"]([^'"]+)['"]/g)) {
+    const specifier = match[1]!;
+    const to = specifier.startsWith('.') ? relative(SRC, resolve(dirname(file), specifier)).replace(/\.js$/, '.ts') : specifier;
+    found.push({ from: relative(SRC, file), to });
+  }
+  return found;
+}
+
+const layer = (path: string): string => (path.includes('/') ? path.slice(0, path.indexOf('/')) : path);
+
+describe('architecture: the dependency rules hold for every import in src/', () => {
+  const imports = sources(SRC).flatMap(importsOf);
+  const local = imports.filter((entry) => !entry.to.startsWith('node:') && entry.to.endsWith('.ts'));
+  const violations = (rule: (entry: Import) => boolean): string[] => local.filter(rule).map((entry) => `${entry.from} → ${entry.to}`);
+
+  it('finds the imports it checks', () => {
+    assert.ok(local.length > 150, `only ${local.length} local imports found`);
+    assert.ok(local.every((entry) => !entry.to.startsWith('..')), 'an import leaves src/');
+  });
+
+  it('only the command line (the composition root) imports the lab', () => {
+    assert.deepEqual(violations((entry) => layer(entry.to) === 'lab' && !['lab', 'cli'].includes(layer(entry.from))), []);
+  });
+
+  it('shared code imports only shared code', () => {
+    assert.deepEqual(violations((entry) => layer(entry.from) === 'shared' && layer(entry.to) !== 'shared'), []);
+  });
+
+  it('the webhook and the authenticator do not import each other, nor the command line', () => {
+    assert.deepEqual(
+      violations((entry) => {
+        const [from, to] = [layer(entry.from), layer(entry.to)];
+        return (from === 'webhook' && to === 'authenticator') || (from === 'authenticator' && to === 'webhook') || (from !== 'cli' && from !== 'cli.ts' && to === 'cli');
+      }),
+      [],
+    );
+  });
+
+  it('the mutation engine is pure: only the engine, AWS primitives and text helpers, no I/O module', () => {
+    const engine = imports.filter((entry) => entry.from.startsWith('webhook/engine/'));
+    const allowed = (to: string): boolean => to.startsWith('webhook/engine/') || to === 'shared/aws/arn.ts' || to === 'shared/text.ts' || to === 'node:path';
+    assert.deepEqual(engine.filter((entry) => !allowed(entry.to)).map((entry) => `${entry.from} → ${entry.to}`), []);
+  });
+});
