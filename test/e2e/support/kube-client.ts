@@ -27,9 +27,9 @@ export class KubeClient {
     return new KubeClient(this.server, this.caCert, credentials);
   }
 
-  request(method: string, path: string, body?: unknown, options: { contentType?: string; timeoutMs?: number } = {}): Promise<KubeResponse> {
+  request(method: string, path: string, body?: unknown, options: { contentType?: string; accept?: string; timeoutMs?: number } = {}): Promise<KubeResponse> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: options.accept ?? 'application/json' };
     if (payload !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
     if ('token' in this.credentials) headers.authorization = `Bearer ${this.credentials.token}`;
     const tls = 'clientCertificate' in this.credentials ? this.credentials.clientCertificate : undefined;
