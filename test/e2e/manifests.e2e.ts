@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { writeCertificateFiles } from '../../src/certs/files.js';
 import { generateCertificates } from '../../src/certs/generate.js';
 import { runCli } from '../helpers/cli.js';
@@ -9,7 +9,7 @@ import { kubernetesReleases } from './support/components.js';
 import { ControlPlane } from './support/control-plane.js';
 import type { KubeObject } from './support/kube-client.js';
 import { createServiceAccount } from './support/pods.js';
-import { applyManifest, MANIFESTS, WEBHOOK_NAMESPACE, WEBHOOK_SERVICE_ACCOUNT } from './support/webhook.js';
+import { applyManifest, MANIFESTS, serviceAccountToken, WEBHOOK_NAMESPACE, WEBHOOK_SERVICE_ACCOUNT } from './support/webhook.js';
 
 /** API groups of files in manifests/ that are not Kubernetes objects (kind's and the lab's configs, kustomize's). */
 const NOT_KUBERNETES = /^(kind\.x-k8s\.io|pod-identity-webhook\.io|kustomize\.config\.k8s\.io)\//;
@@ -46,6 +46,25 @@ function ruleRows(stdout: string): string[] {
     .split('\n')
     .slice(1)
     .map((line) => line.trim().replace(/\s+/g, ' '));
+}
+
+/** The kube-apiserver extraArgs of manifests/kind/cluster.yaml's kubeadm ClusterConfiguration patch. */
+function kindApiserverArgs(): Record<string, string> {
+  const cluster = parse(readFileSync(join(MANIFESTS, 'kind', 'cluster.yaml'), 'utf8')) as { nodes?: Array<{ kubeadmConfigPatches?: string[] }> };
+  for (const patch of cluster.nodes?.flatMap((node) => node.kubeadmConfigPatches ?? []) ?? []) {
+    const config = parse(patch) as { kind?: string; apiServer?: { extraArgs?: Record<string, string> | Array<{ name: string; value: string }> } };
+    if (config.kind !== 'ClusterConfiguration') continue;
+    const extraArgs = config.apiServer?.extraArgs ?? {};
+    // kubeadm v1beta3 takes a map, v1beta4 a list of {name, value}.
+    return Array.isArray(extraArgs) ? Object.fromEntries(extraArgs.map(({ name, value }) => [name, value])) : extraArgs;
+  }
+  throw new Error('manifests/kind/cluster.yaml has no ClusterConfiguration patch');
+}
+
+/** The line of a failed start that says why kube-apiserver exited. */
+function refusal(error: unknown): string {
+  const text = String(error);
+  return text.split('\n').find((line) => line.includes('"command failed"')) ?? text.slice(0, 1000);
 }
 
 const WEBHOOK_USER = `system:serviceaccount:${WEBHOOK_NAMESPACE}:${WEBHOOK_SERVICE_ACCOUNT}`;
@@ -108,6 +127,22 @@ for (const release of kubernetesReleases()) {
         assert.ok(configuration?.webhooks[0]?.clientConfig.caBundle, 'the caBundle is filled in');
         assert.ok(objects.some((object) => object.kind === 'Secret'), 'the TLS Secret is included');
         if (extra.length > 0) assert.ok(objects.some((object) => object.kind === 'Role' && object.metadata?.name === 'pod-identity-webhook-roles'));
+      }
+    });
+
+    it('manifests/kind/cluster.yaml: kube-apiserver starts with its extraArgs and puts its issuer in the tokens it issues', async () => {
+      const extraArgs = kindApiserverArgs();
+      let kind: ControlPlane | undefined;
+      try {
+        kind = await ControlPlane.create(release, { flags: extraArgs }).catch((error: unknown) =>
+          assert.fail(`manifests/kind/cluster.yaml: kube-apiserver ${release.version} does not start with its extraArgs ${JSON.stringify(extraArgs)}: ${refusal(error)}`),
+        );
+        await createServiceAccount(kind.admin, 'default', 'demo-app');
+        const token = await serviceAccountToken(kind, 'default', 'demo-app', { audiences: ['sts.amazonaws.com'] });
+        const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { iss?: string };
+        assert.equal(claims.iss, extraArgs['service-account-issuer']);
+      } finally {
+        await kind?.stop();
       }
     });
 

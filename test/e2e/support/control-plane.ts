@@ -20,6 +20,8 @@ export type KubeconfigUser =
 export interface ControlPlaneOptions {
   /** A TokenReview webhook (kube-apiserver --authentication-token-webhook-config-file), answering authentication.k8s.io/v1. */
   readonly authenticationWebhook?: { readonly url: string; readonly caCert: string };
+  /** kube-apiserver flags (name without dashes → value), replacing the harness's own of the same name. */
+  readonly flags?: Readonly<Record<string, string>>;
 }
 
 /** Polls `check` every 250 ms until it returns true, failing after `timeoutMs` or as soon as `process` exits. */
@@ -144,35 +146,35 @@ export class ControlPlane {
   }
 
   private async startApiserver(options: ControlPlaneOptions): Promise<void> {
-    const args = [
-      `--etcd-servers=http://127.0.0.1:${this.ports.etcdClient}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      `--secure-port=${this.ports.apiserver}`,
-      `--cert-dir=${join(this.dir, 'apiserver-certs')}`,
-      `--tls-cert-file=${this.files.serverCert}`,
-      `--tls-private-key-file=${this.files.serverKey}`,
-      `--client-ca-file=${this.files.caCert}`,
-      '--authorization-mode=Node,RBAC',
-      '--enable-admission-plugins=MutatingAdmissionWebhook',
-      `--service-account-issuer=${this.issuer}`,
-      `--service-account-key-file=${this.files.saKey}`,
-      `--service-account-signing-key-file=${this.files.saKey}`,
-      '--service-cluster-ip-range=10.96.0.0/24',
+    const flags = new Map<string, string>([
+      ['etcd-servers', `http://127.0.0.1:${this.ports.etcdClient}`],
+      ['bind-address', '127.0.0.1'],
+      ['advertise-address', '127.0.0.1'],
+      ['secure-port', String(this.ports.apiserver)],
+      ['cert-dir', join(this.dir, 'apiserver-certs')],
+      ['tls-cert-file', this.files.serverCert],
+      ['tls-private-key-file', this.files.serverKey],
+      ['client-ca-file', this.files.caCert],
+      ['authorization-mode', 'Node,RBAC'],
+      ['enable-admission-plugins', 'MutatingAdmissionWebhook'],
+      ['service-account-issuer', this.issuer],
+      ['service-account-key-file', this.files.saKey],
+      ['service-account-signing-key-file', this.files.saKey],
+      ['service-cluster-ip-range', '10.96.0.0/24'],
       // The `kubernetes` Service's endpoints would be 127.0.0.1, which Endpoints validation refuses.
-      '--endpoint-reconciler-type=none',
-      '--profiling=false',
-      '--v=1',
-    ];
+      ['endpoint-reconciler-type', 'none'],
+      ['profiling', 'false'],
+      ['v', '1'],
+    ]);
     if (options.authenticationWebhook) {
       const config = this.writeKubeconfigFile('authentication-webhook', options.authenticationWebhook.url, options.authenticationWebhook.caCert, {}, 'kube-apiserver');
-      args.push(
-        `--authentication-token-webhook-config-file=${config}`,
-        '--authentication-token-webhook-version=v1',
-        // Every request asks the webhook: a refused or tampered token must never be answered from a cache.
-        '--authentication-token-webhook-cache-ttl=0s',
-      );
+      flags.set('authentication-token-webhook-config-file', config);
+      flags.set('authentication-token-webhook-version', 'v1');
+      // Every request asks the webhook: a refused or tampered token must never be answered from a cache.
+      flags.set('authentication-token-webhook-cache-ttl', '0s');
     }
+    for (const [name, value] of Object.entries(options.flags ?? {})) flags.set(name, value);
+    const args = [...flags].map(([name, value]) => `--${name}=${value}`);
     const apiserver = ServerProcess.start('kube-apiserver', this.release.kubeApiserver, args, join(this.dir, 'kube-apiserver.log'));
     this.apiserverProcess = apiserver;
     await waitUntil(
