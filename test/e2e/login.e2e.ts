@@ -9,7 +9,7 @@ import { kubernetesReleases } from './support/components.js';
 import { ControlPlane } from './support/control-plane.js';
 import { CLUSTER_ID, LabServices } from './support/lab-services.js';
 import { createNamespace, createPod, createServiceAccount, podManifest, ROLE_PREFIX } from './support/pods.js';
-import { freePort } from './support/processes.js';
+import { freePort, isLoopback, listeningAddresses } from './support/processes.js';
 import { serviceAccountToken } from './support/webhook.js';
 
 const NODE_ROLE = `${ROLE_PREFIX}e2e-nodes`;
@@ -102,6 +102,14 @@ for (const release of kubernetesReleases()) {
       assert.equal(result.code, 0, result.stderr);
       return (JSON.parse(result.stdout) as WhoAmI).status.userInfo;
     }
+
+    it('the lab issuer, STS and authenticator listen on loopback only', () => {
+      for (const service of lab!.processes) {
+        const addresses = listeningAddresses(service.child.pid!);
+        assert.ok(addresses.length > 0);
+        assert.deepEqual(addresses.filter((address) => !isLoopback(address)), [], `${service.child.spawnargs.slice(2, 3).join(' ')}: ${addresses.join(', ')}`);
+      }
+    });
 
     it('kubectl with a token-exec user logs in as the user aws-auth maps the role to (kubectl auth whoami)', async () => {
       const user = await whoami(NODE_ROLE);
