@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,7 +7,7 @@ import { errorMessage } from '../../../src/log.js';
 import { type EtcdRelease, etcdRelease, type KubernetesRelease, checkBuilt } from './components.js';
 import { type Credentials, KubeClient } from './kube-client.js';
 import { type ControlPlaneFiles, writeControlPlanePki } from './pki.js';
-import { type CommandResult, freePort, runCommand, ServerProcess } from './processes.js';
+import { type CommandResult, freePort, removeDirectory, runCommand, ServerProcess, trackDirectory } from './processes.js';
 
 const STARTUP_TIMEOUT_MS = 120_000;
 
@@ -80,13 +80,13 @@ export class ControlPlane {
    */
   static async prepare(release: KubernetesRelease, issuerPort?: number): Promise<ControlPlane> {
     checkBuilt(release);
-    const dir = mkdtempSync(join(tmpdir(), `piw-e2e-${release.minor}-`));
+    const dir = trackDirectory(mkdtempSync(join(tmpdir(), `piw-e2e-${release.minor}-`)));
     try {
       const files = writeControlPlanePki(dir);
       const ports = { apiserver: await freePort(), etcdClient: await freePort(), etcdPeer: await freePort() };
       return new ControlPlane(release, dir, files, `https://127.0.0.1:${issuerPort ?? (await freePort())}`, ports);
     } catch (error) {
-      rmSync(dir, { recursive: true, force: true });
+      removeDirectory(dir);
       throw error;
     }
   }
@@ -209,7 +209,7 @@ export class ControlPlane {
     await this.etcdProcess?.stop();
     this.apiserverProcess = undefined;
     this.etcdProcess = undefined;
-    rmSync(this.dir, { recursive: true, force: true });
+    removeDirectory(this.dir);
   }
 
   /** A client of this API server with other credentials. */

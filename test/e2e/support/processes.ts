@@ -1,17 +1,21 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /**
- * Every child process the e2e suite starts. Tests stop theirs in `after` hooks; this registry is the
- * safety net when the run dies first (mocha exits, an uncaught error, Ctrl-C, SIGTERM from CI): etcd
- * and kube-apiserver do not notice their parent going away and would keep their ports and data.
+ * Every child process the e2e suite starts, and the directories holding their data. Tests stop and
+ * remove theirs in `after` hooks; this registry is the safety net when the run dies first (mocha
+ * exits, an uncaught error, Ctrl-C, SIGTERM from CI): etcd and kube-apiserver do not notice their
+ * parent going away and would keep their ports, and etcd's data directory holds 100 MB.
  */
 const running = new Set<ChildProcess>();
+const directories = new Set<string>();
 
 function killAll(): void {
   for (const child of running) child.kill('SIGKILL');
   running.clear();
+  for (const directory of directories) rmSync(directory, { recursive: true, force: true });
+  directories.clear();
 }
 
 process.on('exit', killAll);
@@ -27,6 +31,17 @@ export function track(child: ChildProcess): ChildProcess {
   running.add(child);
   child.once('exit', () => running.delete(child));
   return child;
+}
+
+/** A directory removed if the run ends before its owner removes it (see `removeDirectory`). */
+export function trackDirectory(directory: string): string {
+  directories.add(directory);
+  return directory;
+}
+
+export function removeDirectory(directory: string): void {
+  rmSync(directory, { recursive: true, force: true });
+  directories.delete(directory);
 }
 
 /** SIGTERM, then SIGKILL if the process is still there after `graceMs`; resolves once it has exited. */
