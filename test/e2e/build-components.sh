@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Builds the binaries of the real-cluster tests (test/e2e) once, into a cache outside the git tree:
+# etcd (test/e2e/tools/etcd-*), kube-apiserver and kubectl for each test/e2e/tools/k8s-* module, and
+# helm. A component already built from the same module (go.mod + go.sum) with the same recipe (Go
+# version, tags, flags) is skipped. Prints every component's version. `npm run test:e2e` and CI run it.
+#
+#   PIW_E2E_CACHE  the cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/pod-identity-webhook/e2e);
+#                  test/e2e/support/components.ts finds the binaries by the same rules.
+#
+# Every build shares Go's own GOCACHE and GOMODCACHE (set them to move them). Builds run one at a
+# time: a lock in the cache makes a second run wait for the first.
+set -euo pipefail
+
+tools=$(cd "$(dirname "${BASH_SOURCE[0]}")/tools" && pwd)
+cache=${PIW_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pod-identity-webhook/e2e}
+helm_version=v3.22.0
+
+# Never fetch another toolchain; static binaries.
+export GOTOOLCHAIN=local CGO_ENABLED=0
+go_version=$(go env GOVERSION)
+
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+if ! flock -w 3600 9; then
+  echo "build-components: $cache/.lock still held by another build after an hour" >&2
+  exit 1
+fi
+
+# The version a tools module requires its main dependency at (its one single-line require).
+required_version() {
+  sed -n 's/^require [^ ]* \(v[^ ]*\)$/\1/p' "$1/go.mod" | head -n 1
+}
+
+# <kind>-<version>-<first 16 hex of sha256(go.mod go.sum)>: a changed module gets a new directory.
+module_key() {
+  local dir=$1 kind
+  kind=$(basename "$dir")
+  kind=${kind%%-*}
+  echo "$kind-$(required_version "$dir")-$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-16)"
+}
+
+# True when $1 holds every listed binary and was built with recipe $2.
+up_to_date() {
+  local out=$1 recipe=$2 binary
+  shift 2
+  [[ -f $out/recipe && $(cat "$out/recipe") == "$recipe" ]] || return 1
+  for binary in "$@"; do [[ -x $out/$binary ]] || return 1; done
+}
+
+# build_binary <module dir> <out dir> <binary> <package> <tags> <ldflags>
+build_binary() {
+  local module=$1 out=$2 binary=$3 package=$4 tags=$5 ldflags=$6 start=$SECONDS
+  echo "build-components: building $binary ($package) ..."
+  (cd "$module" && go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$out/$binary" "$package")
+  echo "build-components: built $binary in $((SECONDS - start)) s"
+}
+
+# Builds into a scratch directory renamed into place at the end, so an interrupted build leaves
+# nothing that looks complete.
+fresh_dir() {
+  local final=$1
+  rm -rf "$final" "$final.partial"
+  mkdir -p "$final.partial"
+  echo "$final.partial"
+}
+
+finish_dir() {
+  local final=$1 recipe=$2
+  echo "$recipe" >"$final.partial/recipe"
+  mv "$final.partial" "$final"
+}
+
+build_etcd() {
+  local module=$1 out tags="" ldflags="-s -w" recipe tmp
+  out=$cache/$(module_key "$module")
+  recipe="$go_version tags=$tags ldflags=$ldflags"
+  if ! up_to_date "$out" "$recipe" etcd; then
+    tmp=$(fresh_dir "$out")
+    build_binary "$module" "$tmp" etcd go.etcd.io/etcd/server/v3 "$tags" "$ldflags"
+    finish_dir "$out" "$recipe"
+  fi
+  echo "== etcd ($out)"
+  "$out/etcd" --version
+}
+
+build_kubernetes() {
+  local module=$1 version out tags=selinux,notest,grpcnotrace ldflags recipe tmp minor package
+  version=$(required_version "$module")
+  minor=${version#v1.}
+  minor=${minor%%.*}
+  # What hack/lib/version.sh stamps into a release, so --version and /version tell the truth.
+  ldflags="-s -w"
+  for package in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
+    ldflags+=" -X $package.gitVersion=$version -X $package.gitMajor=1 -X $package.gitMinor=$minor -X $package.gitTreeState=archive"
+  done
+  out=$cache/$(module_key "$module")
+  recipe="$go_version tags=$tags ldflags=$ldflags"
+  if ! up_to_date "$out" "$recipe" kube-apiserver kubectl; then
+    tmp=$(fresh_dir "$out")
+    build_binary "$module" "$tmp" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$tags" "$ldflags"
+    build_binary "$module" "$tmp" kubectl k8s.io/kubernetes/cmd/kubectl "$tags" "$ldflags"
+    finish_dir "$out" "$recipe"
+  fi
+  echo "== kube-apiserver, kubectl $version ($out)"
+  local printed
+  printed=$("$out/kube-apiserver" --version)
+  echo "$printed"
+  if [[ $printed != "Kubernetes $version" ]]; then
+    echo "build-components: kube-apiserver says \"$printed\", expected \"Kubernetes $version\"" >&2
+    exit 1
+  fi
+  "$out/kubectl" version --client
+}
+
+build_helm() {
+  local out=$cache/helm-$helm_version ldflags recipe tmp gomod client_minor start
+  # Helm's Makefile derives the Kubernetes version `helm template` assumes (.Capabilities.KubeVersion)
+  # from the client-go it is built with: v0.37.x gives 1.37.
+  gomod=$(go mod download -json "helm.sh/helm/v3@$helm_version" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+  client_minor=$(sed -n 's/^[[:space:]]*k8s.io\/client-go v0\.\([0-9]*\)\..*/\1/p' "$gomod")
+  ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  ldflags+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$client_minor"
+  ldflags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$client_minor"
+  recipe="$go_version ldflags=$ldflags"
+  if ! up_to_date "$out" "$recipe" helm; then
+    tmp=$(fresh_dir "$out")
+    start=$SECONDS
+    echo "build-components: building helm $helm_version ..."
+    GOBIN=$tmp go install -trimpath -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$helm_version"
+    echo "build-components: built helm in $((SECONDS - start)) s"
+    finish_dir "$out" "$recipe"
+  fi
+  echo "== helm ($out)"
+  "$out/helm" version
+}
+
+total=$SECONDS
+echo "build-components: $go_version, cache $cache"
+for module in "$tools"/etcd-*/; do build_etcd "${module%/}"; done
+for module in "$tools"/k8s-*/; do build_kubernetes "${module%/}"; done
+build_helm
+echo "build-components: done in $((SECONDS - total)) s"

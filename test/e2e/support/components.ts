@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, join } from 'node:path';
+import { ROOT } from '../../helpers/paths.js';
+
+/** Where test/e2e/build-components.sh keeps its binaries (the same rules as the script). */
+export function componentCache(): string {
+  const xdg = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return process.env.PIW_E2E_CACHE || join(xdg, 'pod-identity-webhook', 'e2e');
+}
+
+const TOOLS = join(ROOT, 'test', 'e2e', 'tools');
+const BUILD_HINT = 'build them with `bash test/e2e/build-components.sh` (or run `npm run test:e2e`, which does)';
+
+/** The version a tools module requires its main dependency at (its one single-line require). */
+function requiredVersion(moduleDir: string): string {
+  const match = /^require \S+ (v\S+)$/m.exec(readFileSync(join(moduleDir, 'go.mod'), 'utf8'));
+  if (!match?.[1]) throw new Error(`${moduleDir}/go.mod has no single-line require`);
+  return match[1];
+}
+
+/** `<kind>-<version>-<first 16 hex of sha256(go.mod go.sum)>`, as module_key in the script. */
+function moduleDirectory(moduleDir: string): string {
+  const hash = createHash('sha256').update(readFileSync(join(moduleDir, 'go.mod'))).update(readFileSync(join(moduleDir, 'go.sum'))).digest('hex');
+  const kind = basename(moduleDir).split('-')[0]!;
+  return join(componentCache(), `${kind}-${requiredVersion(moduleDir)}-${hash.slice(0, 16)}`);
+}
+
+function executable(path: string, component: string): string {
+  try {
+    accessSync(path, constants.X_OK);
+  } catch {
+    throw new Error(`${component} is not built (${path} is missing): ${BUILD_HINT}`);
+  }
+  return path;
+}
+
+function toolsModules(prefix: string): string[] {
+  return readdirSync(TOOLS)
+    .filter((name) => name.startsWith(prefix))
+    .sort()
+    .map((name) => join(TOOLS, name));
+}
+
+export interface KubernetesRelease {
+  /** `v1.30.14` */
+  readonly version: string;
+  /** `1.30` */
+  readonly minor: string;
+  readonly kubeApiserver: string;
+  readonly kubectl: string;
+}
+
+/** Every Kubernetes release the suite runs against (one per test/e2e/tools/k8s-* module), oldest first. */
+export function kubernetesReleases(): KubernetesRelease[] {
+  return toolsModules('k8s-').map((moduleDir) => {
+    const version = requiredVersion(moduleDir);
+    const dir = moduleDirectory(moduleDir);
+    return {
+      version,
+      minor: version.replace(/^v(\d+\.\d+)\..*$/, '$1'),
+      kubeApiserver: join(dir, 'kube-apiserver'),
+      kubectl: join(dir, 'kubectl'),
+    };
+  });
+}
+
+/** Fails with the command to run when a release's binaries are missing. */
+export function checkBuilt(release: KubernetesRelease): void {
+  executable(release.kubeApiserver, `kube-apiserver ${release.version}`);
+  executable(release.kubectl, `kubectl ${release.version}`);
+}
+
+export interface EtcdRelease {
+  readonly version: string;
+  readonly etcd: string;
+}
+
+export function etcdRelease(): EtcdRelease {
+  const [moduleDir, ...others] = toolsModules('etcd-');
+  if (!moduleDir || others.length > 0) throw new Error(`expected exactly one test/e2e/tools/etcd-* module`);
+  const version = requiredVersion(moduleDir);
+  return { version, etcd: executable(join(moduleDirectory(moduleDir), 'etcd'), `etcd ${version}`) };
+}
