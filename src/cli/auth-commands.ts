@@ -38,7 +38,7 @@ export function registerTokenExec(program: Command): void {
   program
     .command('token-exec')
     .description('print an ExecCredential with an aws-iam-authenticator token (kubeconfig users[].user.exec)')
-    .addOption(new Option('--cluster-id <id>', 'the cluster the token is for (signed into it)').makeOptionMandatory().argParser(parseClusterId))
+    .addOption(new Option('--cluster-id <id>', 'the cluster the token is for (signed into it as the x-k8s-aws-id header)').makeOptionMandatory().argParser(parseClusterId))
     .addOption(new Option('--role-arn <arn>', 'assume this role first (sts:AssumeRole) with the default credentials').argParser(parseRoleArnFlag))
     .addOption(new Option('--region <region>', 'STS region (default: AWS_REGION, AWS_DEFAULT_REGION, or us-east-1)'))
     .addOption(new Option('--session-name <name>', 'session name when assuming --role-arn (default: token-exec-<time>)'))
@@ -72,7 +72,7 @@ export function registerAuthenticator(program: Command): void {
   program
     .command('authenticator')
     .description('serve the TokenReview authentication webhook (POST /authenticate) mapping IAM identities through aws-auth')
-    .addOption(new Option('--cluster-id <id>', 'the cluster the token is for (signed into it)').makeOptionMandatory().argParser(parseClusterId))
+    .addOption(new Option('--cluster-id <id>', 'the cluster id tokens must be made for (their signed x-k8s-aws-id header)').makeOptionMandatory().argParser(parseClusterId))
     .addOption(new Option('--aws-auth <file>', 'aws-auth ConfigMap (YAML); reloaded when it changes').makeOptionMandatory())
     .addOption(new Option('--allow-sts-url <url>', 'a lab STS accepted besides AWS STS hosts; repeat for several').argParser(collectOrigin))
     .addOption(new Option('--port <port>', 'port to listen on').default(21362).argParser(parsePort))

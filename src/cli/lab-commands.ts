@@ -9,21 +9,28 @@ const { typed, isString, isNumber } = flagValue;
 export const DEFAULT_ISSUER_KEY = 'certs/issuer.key';
 export const DEFAULT_ISSUER_URL = 'http://127.0.0.1:8081';
 
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
+/**
+ * A repeatable flag's values: the first use replaces the default (recognised by identity: commander
+ * hands the default to the first call as `previous`), later uses add to it.
+ */
+function repeatable(defaults: readonly string[]): (value: string, previous: readonly string[]) => readonly string[] {
+  return (value, previous) => (previous === defaults ? [value] : [...previous, value]);
 }
+
+const DEFAULT_KEYS: readonly string[] = [DEFAULT_ISSUER_KEY];
+const DEFAULT_AUDIENCES: readonly string[] = ['sts.amazonaws.com'];
 
 function parseLabel(raw: string): string {
   if (raw.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(raw)) throw new InvalidArgumentError(`"${raw}" is not a Kubernetes name`);
   return raw;
 }
 
-const isStringList = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
+const isStringList = (value: unknown): value is readonly string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
 
-/** Loads every --key (the first signs); with none, the default key file, generated on first use. */
-async function issuerKeys(paths: string[] | undefined): Promise<IssuerKey[]> {
+/** Loads every --key (the first signs); the default key file is generated on first use. */
+async function issuerKeys(paths: readonly string[]): Promise<IssuerKey[]> {
   const { loadIssuerKey, loadOrCreateIssuerKey } = await import('../lab/keys.js');
-  if (!paths || paths.length === 0) {
+  if (paths.length === 1 && paths[0] === DEFAULT_ISSUER_KEY) {
     const loaded = await loadOrCreateIssuerKey(DEFAULT_ISSUER_KEY);
     if (!loaded.ok) throw new UsageError(loaded.error);
     if (loaded.created) process.stderr.write(`generated an RSA-2048 signing key in ${DEFAULT_ISSUER_KEY}\n`);
@@ -44,11 +51,11 @@ export function registerIssuer(program: Command): void {
     .description('serve an OIDC issuer: discovery document and JWKS (kid as Kubernetes computes it)')
     .addOption(new Option('--port <port>', 'HTTP port').default(8081).argParser(parsePort))
     .addOption(new Option('--bind-address <address>', 'address to listen on').default('127.0.0.1').argParser(parseBindAddress))
-    .addOption(new Option('--key <file>', `PEM key; repeat to publish several (the first signs) (default: ${DEFAULT_ISSUER_KEY}, generated on first run)`).argParser(collect))
+    .addOption(new Option('--key <file>', 'PEM key to publish; repeat to publish several (the first signs)').default(DEFAULT_KEYS, `${DEFAULT_ISSUER_KEY}, generated on first run`).argParser(repeatable(DEFAULT_KEYS)))
     .addOption(new Option('--issuer-url <url>', 'issuer URL to advertise (default: http://<bind-address>:<port>)').argParser(parseHttpUrl))
     .addOption(logLevelOption())
     .action(async (values: OptionValues) => {
-      const keys = await issuerKeys(values.key as string[] | undefined);
+      const keys = await issuerKeys(typed(values, 'key', isStringList));
       const logger = createLogger(undefined, logLevelFrom(values));
       const { startIssuer } = await import('../lab/issuer-server.js');
       const issuer = await startIssuer({
@@ -74,18 +81,18 @@ export function registerToken(program: Command): void {
   program
     .command('token')
     .description('mint a token in the projected service-account token format and print it')
-    .addOption(new Option('--namespace <namespace>', 'namespace of the ServiceAccount (token) / the Service (certs)').makeOptionMandatory().argParser(parseLabel))
+    .addOption(new Option('--namespace <namespace>', 'namespace of the ServiceAccount').makeOptionMandatory().argParser(parseLabel))
     .addOption(new Option('--service-account <name>', 'ServiceAccount the token is for').makeOptionMandatory().argParser(parseLabel))
-    .addOption(new Option('--audience <audience>', 'token audience; repeat for several').argParser(collect))
+    .addOption(new Option('--audience <audience>', 'token audience; repeat for several').default(DEFAULT_AUDIENCES, DEFAULT_AUDIENCES.join(', ')).argParser(repeatable(DEFAULT_AUDIENCES)))
     .addOption(new Option('--expiration <seconds>', 'lifetime').default(3600).argParser(parseIntegerFlag(1, 2 ** 32)))
     .addOption(new Option('--pod <name>', 'pod the token is bound to (adds kubernetes.io.pod)').argParser(parseLabel))
-    .addOption(new Option('--key <file>', `PEM key; repeat to publish several (the first signs) (default: ${DEFAULT_ISSUER_KEY}, generated on first run)`).argParser(collect))
+    .addOption(new Option('--key <file>', 'PEM private key that signs the token').default(DEFAULT_ISSUER_KEY, `${DEFAULT_ISSUER_KEY}, generated on first run`))
     .addOption(new Option('--issuer-url <url>', 'the `iss` claim').default(DEFAULT_ISSUER_URL).argParser(parseHttpUrl))
     .action(async (values: OptionValues) => {
-      const [key] = await issuerKeys(values.key as string[] | undefined);
+      const [key] = await issuerKeys([typed(values, 'key', isString)]);
       if (!key?.privateKey) throw new UsageError(`${key?.source ?? 'the key'} is a public key: a private key is needed to sign`);
-      const audiences = (values.audience as string[] | undefined) ?? ['sts.amazonaws.com'];
-      if (!isStringList(audiences) || audiences.some((audience) => audience.trim() === '')) throw new UsageError('--audience must not be empty');
+      const audiences = typed(values, 'audience', isStringList);
+      if (audiences.some((audience) => audience.trim() === '')) throw new UsageError('--audience must not be empty');
       const pod = values.pod as string | undefined;
       const { mintProjectedToken } = await import('../lab/token.js');
       const token = await mintProjectedToken(key, {

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, type ParseOptionsResult } from 'commander';
 import { packageVersion } from '../shared/package-info.js';
 import { registerAuthenticator, registerLintAwsAuth, registerTokenExec } from './auth-commands.js';
 import { registerCerts } from './certs-command.js';
@@ -7,6 +7,27 @@ import { registerManifests } from './manifests-command.js';
 import { registerRender } from './render-command.js';
 import { registerServe, registerStart } from './serve-command.js';
 
+/** Every message the command line prints for bad input starts with this (see cli.ts). */
+export const ERROR_PREFIX = 'pod-identity-webhook: ';
+
+/**
+ * Commander checks required options before unknown ones, so a misspelt `--pdo` was reported as a
+ * missing `--pod`. A command without subcommands here reports the unknown option first.
+ */
+class CliCommand extends Command {
+  override createCommand(name?: string): Command {
+    return new CliCommand(name);
+  }
+
+  override parseOptions(argv: string[]): ParseOptionsResult {
+    const parsed = super.parseOptions(argv);
+    const unknown = parsed.unknown[0];
+    // commander's own report (with its "did you mean" suggestion); not in its typings, tested in test/cli.
+    if (this.commands.length === 0 && unknown?.startsWith('-') && unknown !== '--help' && unknown !== '-h') (this as unknown as { unknownOption(flag: string): never }).unknownOption(unknown);
+    return parsed;
+  }
+}
+
 /**
  * The whole command line: every command and flag (the README's flags table is checked against this).
  * Command modules import their heavy dependencies (@kubernetes/client-node, the AWS SDK, jose,
@@ -14,10 +35,12 @@ import { registerServe, registerStart } from './serve-command.js';
  * 40 MB larger made every admission request slower (bench/README.md).
  */
 export function buildProgram(): Command {
-  const program = new Command('pod-identity-webhook')
+  const program = new CliCommand('pod-identity-webhook')
     .description('IAM roles for service accounts (IRSA) for Kubernetes: the mutating webhook and an offline OIDC/STS lab')
     .version(packageVersion())
     .exitOverride()
+    // One prefix for every error, commander's own included ("error: unknown option" otherwise).
+    .configureOutput({ outputError: (text, write) => write(`${ERROR_PREFIX}${text.replace(/^error: /, '')}`) })
     .showHelpAfterError('(add --help for usage)');
   registerServe(program);
   registerStart(program);

@@ -110,6 +110,7 @@ items:
       ['for a relative --token-mount-path', () => ['--pod', podOk(), '--service-account', saOk(), '--token-mount-path', 'rel/path'], /must be an absolute path/],
       ['for a bad --annotation-prefix', () => ['--pod', podOk(), '--service-account', saOk(), '--annotation-prefix', 'Bad_Prefix'], /is not a DNS subdomain/],
       ['without --pod', () => ['--service-account', saOk()], /required option '--pod <file>' not specified/],
+      ['for a misspelt flag, named as such rather than as a missing --pod', () => ['--pdo', podOk(), '--service-account', saOk()], /unknown option '--pdo'/],
     ];
     for (const [title, args, message] of cases) {
       it(title, async () => {
@@ -118,6 +119,8 @@ items:
         assert.equal(result.stdout, '');
         const [firstLine] = result.stderr.split('\n');
         assert.match(firstLine ?? '', message);
+        // One prefix for every error, commander's included.
+        assert.match(firstLine ?? '', /^pod-identity-webhook: /);
       });
     }
   });
