@@ -95,7 +95,7 @@ export async function startAuthenticator(config: AuthenticatorConfig): Promise<R
     return await startHttpsService({
       ...config,
       registry: config.metrics.registry,
-      createApp: (isShuttingDown) =>
+      createApp: (state) =>
         createAuthenticatorApp({
           clusterId: config.clusterId,
           labStsOrigins: config.labStsOrigins,
@@ -103,7 +103,7 @@ export async function startAuthenticator(config: AuthenticatorConfig): Promise<R
           stsTimeoutMs: config.stsTimeoutMs,
           logger: config.logger,
           metrics: config.metrics,
-          ready: () => !isShuttingDown(),
+          ready: () => !state.isShuttingDown() && state.certificateValid(),
         }),
       onClosed: async () => awsAuth.value.stop(),
       describe: () => ({ clusterId: config.clusterId, awsAuth: config.awsAuthPath, labSts: [...config.labStsOrigins] }),

@@ -1,6 +1,9 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
+import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import { join, relative, resolve } from 'node:path';
-import { CERT_FILES, existingCertificateFiles, writeCertificateFiles } from '../shared/certs/files.js';
+import { readTextFile } from '../shared/files/read-file.js';
+import { CERT_FILES, writeCertificateFiles } from '../shared/certs/files.js';
 import type { MutationOptions } from '../webhook/engine/types.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { packageRoot } from '../shared/package-info.js';
@@ -10,6 +13,7 @@ import { type RunningWebhook, startWebhook, ServiceStartError } from '../webhook
 import type { ServiceAccountSource } from '../webhook/serviceaccounts/source.js';
 import { StaticServiceAccountSource } from '../webhook/serviceaccounts/static-source.js';
 import { addMutationFlags, flagValue, logLevelFrom, logLevelOption, mutationOptionsFrom, parseBindAddress, parseIntegerFlag, parsePort } from './flags.js';
+import { DUAL_STACK_ADDRESS } from '../shared/http/https-service.js';
 import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
@@ -27,7 +31,7 @@ function addServerFlags(command: Command): Command {
   command
     .addOption(new Option('--port <port>', 'HTTPS port of the admission server').default(8443).argParser(parsePort))
     .addOption(
-      new Option('--bind-address <address>', 'address to listen on (default: 127.0.0.1 in local mode, 0.0.0.0 in cluster mode)').argParser(
+      new Option('--bind-address <address>', 'address to listen on (default: 127.0.0.1 in local mode, :: (IPv6 and IPv4) in cluster mode)').argParser(
         parseBindAddress,
       ),
     )
@@ -48,6 +52,11 @@ function addServerFlags(command: Command): Command {
       new Option('--shutdown-timeout <seconds>', 'on SIGTERM, how long in-flight requests may take before connections are cut')
         .default(20)
         .argParser(parseIntegerFlag(0, 3600)),
+    )
+    .addOption(
+      new Option('--shutdown-delay <seconds>', 'on SIGTERM, keep serving (not ready) this long before closing, so endpoints drop the pod first')
+        .default(0)
+        .argParser(parseIntegerFlag(0, 300)),
     )
     .addOption(logLevelOption());
   return addMutationFlags(command);
@@ -82,10 +91,10 @@ async function buildSource(values: OptionValues, options: MutationOptions, logge
   return source;
 }
 
-/** --bind-address, else loopback in local mode and every interface in cluster mode. */
-function bindAddressOf(values: OptionValues): string {
+/** --bind-address, else loopback in local mode and every interface, IPv6 and IPv4, in cluster mode. */
+export function bindAddressOf(values: OptionValues): string {
   const localMode = typed(values, 'serviceAccounts', isOptionalString) !== undefined;
-  return typed(values, 'bindAddress', isOptionalString) ?? (localMode ? '127.0.0.1' : '0.0.0.0');
+  return typed(values, 'bindAddress', isOptionalString) ?? (localMode ? '127.0.0.1' : DUAL_STACK_ADDRESS);
 }
 
 async function runServer(values: OptionValues, tls: { cert: string; key: string }): Promise<RunningWebhook> {
@@ -106,6 +115,7 @@ async function runServer(values: OptionValues, tls: { cert: string; key: string 
       logger,
       metrics,
       shutdownTimeoutMs: typed(values, 'shutdownTimeout', isNumber) * 1000,
+      shutdownDelayMs: typed(values, 'shutdownDelay', isNumber) * 1000,
     });
   } catch (error) {
     await source.stop();
@@ -132,34 +142,57 @@ function displayPath(path: string): string {
   return shown.startsWith('..') ? path : shown;
 }
 
+/** Where `start` is reached from the same machine: a wildcard address over loopback. */
+function localAddress(bindAddress: string): string {
+  return bindAddress === DUAL_STACK_ADDRESS || bindAddress === '0.0.0.0' ? '127.0.0.1' : bindAddress;
+}
+
+/** Whether the serving certificate in `certsDir` names `host` (an IP address or a DNS name). */
+async function certificateCovers(certsDir: string, host: string): Promise<boolean> {
+  const file = await readTextFile(join(certsDir, CERT_FILES.cert), { maxBytes: 1024 * 1024 });
+  if (!file.ok) return false;
+  try {
+    const certificate = new X509Certificate(file.value);
+    return (isIP(host) ? certificate.checkIP(host) : certificate.checkHost(host)) !== undefined && new Date(certificate.validTo) > new Date();
+  } catch {
+    return false;
+  }
+}
+
 export function registerStart(program: Command): void {
   const examples = join(packageRoot(), 'manifests', 'examples');
   const command = program
     .command('start')
     .description('try the webhook locally: certificates generated on first run, example ServiceAccounts, no cluster')
-    .addOption(new Option('--certs-dir <dir>', 'where certificates are generated and read').default('certs'));
+    .addOption(new Option('--certs-dir <dir>', 'where certificates are generated and read (apart from the certs command\'s certs/)').default('certs/local'));
   addServerFlags(command).action(async (values: OptionValues) => {
     // Local mode with the examples unless a ServiceAccount source was chosen.
     if (values.serviceAccounts === undefined && values.kubeconfig === undefined) values.serviceAccounts = examples;
+    const localMode = values.serviceAccounts !== undefined;
     const certsDir = resolve(typed(values, 'certsDir', isString));
-    const present = await existingCertificateFiles(certsDir);
-    if (!present.includes(CERT_FILES.cert) || !present.includes(CERT_FILES.key)) {
+    const host = localAddress(bindAddressOf(values));
+    // Generated on the first run, and again when the certificate there does not name the address
+    // it is reached at (another command wrote it, or --bind-address changed) or has expired.
+    if (!(await certificateCovers(certsDir, host)) || !(await certificateCovers(certsDir, 'localhost'))) {
       const { generateCertificates } = await import('../shared/certs/generate.js');
-      const certificates = generateCertificates({ service: 'pod-identity-webhook', namespace: 'pod-identity-webhook', hosts: ['localhost', '127.0.0.1'] });
+      const hosts = [...new Set(['localhost', '127.0.0.1', '::1', host])];
+      const certificates = generateCertificates({ service: 'pod-identity-webhook', namespace: 'pod-identity-webhook', hosts });
       await writeCertificateFiles(certsDir, certificates);
-      process.stderr.write(`generated a CA and a serving certificate for localhost/127.0.0.1 in ${displayPath(certsDir)}/\n`);
+      process.stderr.write(`generated a CA and a serving certificate for ${hosts.join(', ')} in ${displayPath(certsDir)}/\n`);
     }
     const webhook = await runServer(values, { cert: join(certsDir, CERT_FILES.cert), key: join(certsDir, CERT_FILES.key) });
-    const host = bindAddressOf(values);
     const review = join(examples, 'admission-review.json');
+    const url = `https://${host.includes(':') ? `[${host}]` : host}:${webhook.port}`;
     process.stderr.write(
       [
         '',
-        `pod-identity-webhook is running in local mode (no cluster) on https://${host}:${webhook.port}`,
+        localMode
+          ? `pod-identity-webhook is running in local mode (ServiceAccounts from ${displayPath(typed(values, 'serviceAccounts', isString))}, no cluster) on ${url}`
+          : `pod-identity-webhook is running in cluster mode (ServiceAccounts from the API server of ${typed(values, 'kubeconfig', isOptionalString) ?? 'the in-cluster config'}) on ${url}`,
         'Send it the example AdmissionReview:',
         '',
         `  curl --cacert ${displayPath(join(certsDir, CERT_FILES.caCert))} -H 'Content-Type: application/json' \\`,
-        `    --data-binary @${displayPath(review)} https://${host}:${webhook.port}/mutate`,
+        `    --data-binary @${displayPath(review)} ${url}/mutate`,
         '',
         "Append  | jq -r .response.patch | base64 -d | jq  to read the patch. Stop with Ctrl-C.",
         '',

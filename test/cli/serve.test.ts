@@ -28,8 +28,8 @@ describe('serve and start commands (separate processes)', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const launch = (args: string[]): CliProcess => {
-    const child = CliProcess.start(args);
+  const launch = (args: string[], cwd?: string): CliProcess => {
+    const child = CliProcess.start(args, { cwd });
     processes.push(child);
     return child;
   };
@@ -97,6 +97,29 @@ describe('serve and start commands (separate processes)', function () {
     await again.port();
     assert.doesNotMatch(again.stderr, /generated/);
     assert.equal(await again.stop(), 0);
+  });
+
+  it('start keeps its certificates apart from the certs command\'s, and regenerates ones that do not name its address', async () => {
+    // The certs command's output (for the Service's DNS names, no 127.0.0.1) lives in certs/.
+    assert.equal((await runCli(['certs'], { cwd: dir })).code, 0);
+    const serviceCert = readFileSync(join(dir, 'certs', 'tls.crt'), 'utf8');
+    const first = launch(['start', '--port', '0', '--metrics-port', '0'], dir);
+    await first.port();
+    await waitFor('the curl hint', () => first.stderr.includes('curl'));
+    assert.match(first.stderr, /generated a CA and a serving certificate for localhost, 127\.0\.0\.1, ::1 in certs\/local\//);
+    assert.match(first.stderr, /running in local mode/);
+    assert.equal(readFileSync(join(dir, 'certs', 'tls.crt'), 'utf8'), serviceCert, 'start overwrote the certs command\'s certificate');
+    assert.equal(await first.stop(), 0);
+    // A certificate that does not name the address start serves on is replaced, not served.
+    const certsDir = join(dir, 'certs', 'local');
+    assert.equal((await runCli(['certs', '--out', certsDir, '--force', '--new-ca'], { cwd: dir })).code, 0);
+    const second = launch(['start', '--port', '0', '--metrics-port', '0'], dir);
+    const port = await second.port();
+    await waitFor('the curl hint', () => second.stderr.includes('curl'));
+    assert.match(second.stderr, /generated a CA and a serving certificate/);
+    const ca = readFileSync(join(certsDir, 'ca.crt'), 'utf8');
+    assert.equal((await httpsRequest(`https://127.0.0.1:${port}/healthz`, { ca })).status, 200);
+    assert.equal(await second.stop(), 0);
   });
 
   it('exits 2 with one line for a missing ServiceAccount source, bad files or conflicting modes', async () => {

@@ -10,7 +10,7 @@ export interface HttpsResult {
 /** One real HTTPS request (node:https), resolving with status, body and the server certificate's fingerprint. */
 export function httpsRequest(
   url: string,
-  options: { method?: string; body?: string; headers?: Record<string, string>; ca?: string | string[]; agent?: Agent; minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; timeoutMs?: number } = {},
+  options: { method?: string; body?: string; headers?: Record<string, string>; ca?: string | string[]; agent?: Agent; minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; timeoutMs?: number; rejectUnauthorized?: boolean } = {},
 ): Promise<HttpsResult> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -22,6 +22,7 @@ export function httpsRequest(
         agent: options.agent ?? false,
         minVersion: options.minVersion,
         maxVersion: options.maxVersion,
+        rejectUnauthorized: options.rejectUnauthorized,
         timeout: options.timeoutMs ?? 10_000,
       },
       (res) => {

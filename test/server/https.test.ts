@@ -56,7 +56,7 @@ describe('HTTPS admission server', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(source: ServiceAccountSource = delayedSource(), logs?: LogCapture, shutdownTimeoutMs?: number): Promise<RunningWebhook> {
+  async function start(source: ServiceAccountSource = delayedSource(), logs?: LogCapture, shutdownTimeoutMs?: number, shutdownDelayMs?: number): Promise<RunningWebhook> {
     webhook = await startWebhook({
       bindAddress: '127.0.0.1',
       port: 0,
@@ -68,6 +68,7 @@ describe('HTTPS admission server', function () {
       logger: logs ? createLogger(logs.write) : silentLogger,
       metrics: createWebhookMetrics(createRegistry({ processMetrics: false })),
       shutdownTimeoutMs,
+      shutdownDelayMs,
     });
     return webhook;
   }
@@ -171,6 +172,32 @@ describe('HTTPS admission server', function () {
     await closing;
     webhook = undefined;
     await assert.rejects(httpsRequest(`https://127.0.0.1:${server.port}/healthz`, { ca: first.caCert }), /ECONNREFUSED/);
+  });
+
+  it('with a shutdown delay, keeps answering (not ready) before it closes, as a preStop sleep would', async () => {
+    const server = await start(delayedSource(), undefined, undefined, 1500);
+    const url = `https://127.0.0.1:${server.port}`;
+    assert.equal((await httpsRequest(`${url}/readyz`, { ca: first.caCert })).status, 200);
+    const started = Date.now();
+    const closing = server.close();
+    const readiness = await httpsRequest(`${url}/readyz`, { ca: first.caCert });
+    assert.equal(readiness.status, 503, 'not ready during the delay');
+    assert.equal(JSON.parse(readiness.body).checks.shuttingDown, true);
+    const review = await httpsRequest(`${url}/mutate`, { body: JSON.stringify(admissionReview(pod('app'))), ca: first.caCert });
+    assert.equal(review.status, 200, 'reviews are still answered during the delay');
+    await closing;
+    assert.ok(Date.now() - started >= 1400, `closed after ${Date.now() - started} ms`);
+    await assert.rejects(httpsRequest(`${url}/healthz`, { ca: first.caCert, timeoutMs: 2000 }));
+    webhook = undefined;
+  });
+
+  it('is not ready while its serving certificate is expired', async () => {
+    const expired = generateCertificates({ service: 'pod-identity-webhook', namespace: 'pod-identity-webhook', hosts: ['127.0.0.1'], validityDays: 1, now: new Date(Date.now() - 3 * 86_400_000) });
+    await writeCertificateFiles(dir, expired);
+    const server = await start();
+    const readiness = await httpsRequest(`https://127.0.0.1:${server.port}/readyz`, { ca: expired.caCert, rejectUnauthorized: false });
+    assert.equal(readiness.status, 503);
+    assert.equal(JSON.parse(readiness.body).checks.tls, false);
   });
 
   it('reports unusable certificate files and busy ports as start errors', async () => {

@@ -130,6 +130,32 @@ describe('cluster ServiceAccount source against the fake API server', function (
     assert.equal(((await cluster.lookup('fresh', 'app')) as { from: string }).from, 'cache');
   });
 
+  it('a scale-up of pods for a new ServiceAccount sends one GET, and the answer is cached', async () => {
+    const cluster = startSource();
+    await cluster.waitForSync();
+    await waitFor('a watch', () => api.activeWatches === 1);
+    api.holdEvents();
+    api.apply('serviceaccounts', serviceAccount('burst', 'app', { 'eks.amazonaws.com/role-arn': ROLE }));
+    api.delayGets(100);
+    const gets = (): number => api.requests.filter((request) => request.kind === 'get').length;
+    const before = gets();
+    const lookups = await Promise.all(Array.from({ length: 20 }, () => cluster.lookup('burst', 'app')));
+    assert.ok(lookups.every((lookup) => lookup.status === 'found'));
+    assert.equal(gets() - before, 1, 'concurrent misses were not coalesced into one GET');
+    // The watch is still held back: the next lookup is answered from what the GET found.
+    assert.equal(((await cluster.lookup('burst', 'app')) as { from: string }).from, 'cache');
+    assert.equal(gets() - before, 1);
+    api.releaseEvents();
+  });
+
+  it('reuses its connection to the API server for live GETs', async () => {
+    const cluster = startSource();
+    await cluster.waitForSync();
+    const before = api.tlsConnections;
+    for (let index = 0; index < 10; index += 1) assert.equal((await cluster.lookup('missing', `sa-${index}`)).status, 'not-found');
+    assert.ok(api.tlsConnections - before <= 1, `${api.tlsConnections - before} TLS connections for 10 sequential GETs`);
+  });
+
   it('gives up on a slow live GET after the lookup timeout, with an error the webhook reports', async () => {
     const cluster = startSource({ lookupTimeoutMs: 150 });
     await cluster.waitForSync();

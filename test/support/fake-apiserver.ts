@@ -90,6 +90,8 @@ export class FakeApiServer {
   private held: WatchEvent[] | undefined;
   private failures: Array<{ kind: RequestRecord['kind']; status: number }> = [];
   readonly requests: RequestRecord[] = [];
+  /** TLS connections accepted since the start (a client reusing connections keeps this low). */
+  tlsConnections = 0;
 
   constructor(private readonly options: FakeApiServerOptions = {}) {
     this.token = options.token ?? 'fake-token';
@@ -118,7 +120,10 @@ export class FakeApiServer {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
-    server.on('secureConnection', (socket) => socket.on('error', () => undefined));
+    server.on('secureConnection', (socket) => {
+      this.tlsConnections += 1;
+      socket.on('error', () => undefined);
+    });
     server.on('clientError', (_error, socket) => socket.destroy());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -9,6 +9,10 @@ export interface CertificateRequest {
   /** Extra DNS names or IP addresses for the serving certificate. */
   readonly hosts?: readonly string[];
   readonly validityDays?: number;
+  /** Overrides validityDays (short-lived certificates for rotation tests). */
+  readonly validitySeconds?: number;
+  /** The start of the validity (default: now, less 5 minutes for clock skew). */
+  readonly now?: Date;
 }
 
 export interface GeneratedCertificates {
@@ -40,11 +44,12 @@ function serialNumber(): string {
   return bytes.toString('hex');
 }
 
-function validity(certificate: forge.pki.Certificate, days: number): void {
-  const now = new Date();
+function validity(certificate: forge.pki.Certificate, seconds: number, now = new Date()): void {
   certificate.validity.notBefore = new Date(now.getTime() - 5 * 60 * 1000); // tolerate small clock skew
-  certificate.validity.notAfter = new Date(now.getTime() + days * 24 * 60 * 60 * 1000);
+  certificate.validity.notAfter = new Date(now.getTime() + seconds * 1000);
 }
+
+const DAY_SECONDS = 24 * 60 * 60;
 
 /** A CA able to sign serving certificates. */
 export interface CertificateAuthority {
@@ -54,12 +59,12 @@ export interface CertificateAuthority {
   readonly keyPem: string;
 }
 
-export function createCertificateAuthority(service: string, validityDays = 3650): CertificateAuthority {
+export function createCertificateAuthority(service: string, validityDays = 3650, now?: Date): CertificateAuthority {
   const ca = rsaKeyPair();
   const certificate = forge.pki.createCertificate();
   certificate.publicKey = ca.publicKey;
   certificate.serialNumber = serialNumber();
-  validity(certificate, Math.max(validityDays, 3650));
+  validity(certificate, Math.max(validityDays, 3650) * DAY_SECONDS, now);
   const subject = [{ name: 'commonName', value: `${service}-ca` }];
   certificate.setSubject(subject);
   certificate.setIssuer(subject);
@@ -88,7 +93,7 @@ export function issueServingCertificate(ca: CertificateAuthority, request: Certi
   const cert = forge.pki.createCertificate();
   cert.publicKey = leaf.publicKey;
   cert.serialNumber = serialNumber();
-  validity(cert, request.validityDays ?? 365);
+  validity(cert, request.validitySeconds ?? (request.validityDays ?? 365) * DAY_SECONDS, request.now);
   cert.setSubject([{ name: 'commonName', value: `${request.service}.${request.namespace}.svc` }]);
   cert.setIssuer(ca.certificate.subject.attributes);
   cert.setExtensions([
@@ -108,5 +113,5 @@ export function issueServingCertificate(ca: CertificateAuthority, request: Certi
 
 /** A new CA and a serving certificate it signs, with SANs for the webhook's Service. */
 export function generateCertificates(request: CertificateRequest): GeneratedCertificates {
-  return issueServingCertificate(createCertificateAuthority(request.service, request.validityDays), request);
+  return issueServingCertificate(createCertificateAuthority(request.service, request.validityDays, request.now), request);
 }

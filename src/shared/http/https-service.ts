@@ -42,11 +42,24 @@ export interface HttpsServiceConfig {
   readonly timeouts?: Partial<HttpTimeouts>;
   /** In-flight requests get this long to finish on shutdown before connections are cut. */
   readonly shutdownTimeoutMs?: number;
+  /**
+   * On shutdown, keep serving (not ready) this long first, so endpoints stop sending new requests
+   * before the listener closes: what a `preStop` sleep does, without needing one.
+   */
+  readonly shutdownDelayMs?: number;
+}
+
+/** What readiness answers are made of, besides a server's own checks. */
+export interface ServiceState {
+  /** The server is draining: not ready, so endpoints drop it. */
+  isShuttingDown(): boolean;
+  /** The serving certificate in use is loaded and within its validity. */
+  certificateValid(): boolean;
 }
 
 export interface HttpsServiceDefinition extends HttpsServiceConfig {
-  /** Builds the app; `isShuttingDown` lets readiness answers report the drain. */
-  readonly createApp: (isShuttingDown: () => boolean) => RequestListener;
+  /** Builds the app; the state lets readiness answers report the drain and the certificate. */
+  readonly createApp: (state: ServiceState) => RequestListener;
   /** Runs after the connections drained (stop watches, caches). */
   readonly onClosed?: () => Promise<void>;
   /** Extra fields for the `listening` log line. */
@@ -67,17 +80,41 @@ export class ServiceStartError extends Error {
   override readonly name = 'ServiceStartError';
 }
 
-function listen(server: HttpServer | HttpsServer, port: number, host: string): Promise<number> {
+/** The address that listens on every interface, IPv6 and IPv4 alike (dual-stack). */
+export const DUAL_STACK_ADDRESS = '::';
+
+function listenOnce(server: HttpServer | HttpsServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      reject(new ServiceStartError(`cannot listen on ${host}:${port}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : error.message}`));
-    };
+    const onError = (error: NodeJS.ErrnoException): void => reject(error);
     server.once('error', onError);
-    server.listen(port, host, () => {
+    // ipv6Only false: `::` accepts IPv4 connections too (as ::ffff:a.b.c.d).
+    server.listen({ port, host, ipv6Only: false }, () => {
       server.off('error', onError);
       resolve((server.address() as AddressInfo).port);
     });
   });
+}
+
+/**
+ * Listens on `host:port`. `::` on a host without IPv6 falls back to `0.0.0.0`, so the dual-stack
+ * default never keeps an IPv4-only node from starting.
+ */
+async function listen(server: HttpServer | HttpsServer, port: number, host: string, logger: Logger): Promise<number> {
+  try {
+    return await listenOnce(server, port, host);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (host === DUAL_STACK_ADDRESS && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
+      logger.warn('ipv6-unavailable', { message: `cannot listen on [::] (${code}); listening on 0.0.0.0, IPv4 only` });
+      return listen(server, port, '0.0.0.0', logger);
+    }
+    throw new ServiceStartError(`cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use' : message}`);
+  }
+}
+
+/** `https://[::1]:8443`, `https://127.0.0.1:8443`. */
+function urlOf(scheme: string, host: string, port: number): string {
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 /**
@@ -91,7 +128,8 @@ export async function startHttpsService(config: HttpsServiceDefinition): Promise
   if (!keyPair.ok) throw new ServiceStartError(keyPair.error);
 
   let shuttingDown = false;
-  const app = config.createApp(() => shuttingDown);
+  let certificates: CertificateReloader | undefined;
+  const app = config.createApp({ isShuttingDown: () => shuttingDown, certificateValid: () => certificates?.isValid() ?? false });
 
   const server = createHttpsServer(
     {
@@ -108,25 +146,26 @@ export async function startHttpsService(config: HttpsServiceDefinition): Promise
   server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
   server.on('tlsClientError', (error) => logger.log('debug', 'tls-client-error', { error: error.message }));
 
-  const certificates = new CertificateReloader(config.tlsCertPath, config.tlsKeyPath, keyPair.value, server, logger, certificateMetrics(registry));
-  const port = await listen(server, config.port, config.bindAddress);
-  certificates.start();
+  const reloader = new CertificateReloader(config.tlsCertPath, config.tlsKeyPath, keyPair.value, server, logger, certificateMetrics(registry));
+  certificates = reloader;
+  const port = await listen(server, config.port, config.bindAddress, logger);
+  reloader.start();
 
   let metricsServer: HttpServer | undefined;
   let metricsPort: number | undefined;
   if (config.metricsPort !== undefined) {
     metricsServer = createHttpServer(metricsListener(registry));
     try {
-      metricsPort = await listen(metricsServer, config.metricsPort, config.bindAddress);
+      metricsPort = await listen(metricsServer, config.metricsPort, config.bindAddress, logger);
     } catch (error) {
-      certificates.stop();
+      reloader.stop();
       server.close();
       throw error;
     }
   }
   logger.info('listening', {
-    address: `https://${config.bindAddress}:${port}`,
-    metrics: metricsPort === undefined ? undefined : `http://${config.bindAddress}:${metricsPort}/metrics`,
+    address: urlOf('https', config.bindAddress, port),
+    metrics: metricsPort === undefined ? undefined : `${urlOf('http', config.bindAddress, metricsPort)}/metrics`,
     ...config.describe?.(),
     certificateExpires: keyPair.value.notAfter.toISOString(),
   });
@@ -135,8 +174,10 @@ export async function startHttpsService(config: HttpsServiceDefinition): Promise
   const close = (): Promise<void> => {
     closing ??= (async () => {
       shuttingDown = true;
-      logger.info('shutting-down', {});
-      certificates.stop();
+      const delayMs = config.shutdownDelayMs ?? 0;
+      logger.info('shutting-down', { delayMs });
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      reloader.stop();
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       // Idle keep-alive connections close now; busy ones close as soon as their response is sent.
       const sweep = setInterval(() => server.closeIdleConnections(), 50);
@@ -159,5 +200,5 @@ export async function startHttpsService(config: HttpsServiceDefinition): Promise
     return closing;
   };
 
-  return { port, metricsPort, server, certificates, close };
+  return { port, metricsPort, server, certificates: reloader, close };
 }

@@ -10,7 +10,8 @@ import { counter, gauge } from '../metrics.js';
 export interface KeyPair {
   readonly cert: Buffer;
   readonly key: Buffer;
-  /** When the leaf certificate expires. */
+  /** When the leaf certificate becomes valid and when it expires. */
+  readonly notBefore: Date;
   readonly notAfter: Date;
 }
 
@@ -31,7 +32,8 @@ async function readPair(certPath: string, keyPath: string): Promise<Parsed<{ cer
 function checkPair(certPath: string, keyPath: string, cert: Buffer, key: Buffer): Parsed<KeyPair> {
   try {
     createSecureContext({ cert, key });
-    return { ok: true, value: { cert, key, notAfter: new Date(new X509Certificate(cert).validTo) } };
+    const leaf = new X509Certificate(cert);
+    return { ok: true, value: { cert, key, notBefore: new Date(leaf.validFrom), notAfter: new Date(leaf.validTo) } };
   } catch (error) {
     return { ok: false, error: `${certPath} and ${keyPath} are not a usable certificate and key: ${errorMessage(error)}` };
   }
@@ -97,6 +99,11 @@ export class CertificateReloader {
       debounceMs: this.debounceMs,
       onError: (directory, error) => this.logger.warn('certificate-watch-failed', { directory, error: errorMessage(error) }),
     });
+  }
+
+  /** Whether the pair in use is valid at `now` (readiness: a server serving an expired certificate fails every call). */
+  isValid(now = new Date()): boolean {
+    return this.current.notBefore <= now && now < this.current.notAfter;
   }
 
   private async reloadNow(): Promise<boolean> {

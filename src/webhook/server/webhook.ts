@@ -20,13 +20,13 @@ export function startWebhook(config: WebhookConfig): Promise<RunningWebhook> {
   return startHttpsService({
     ...config,
     registry: metrics.registry,
-    createApp: (isShuttingDown) =>
+    createApp: (state) =>
       createApp({
         decisions: { serviceAccounts, options: config.options },
         metrics,
         logger,
         readiness: () => {
-          const checks = { tls: true, serviceAccounts: serviceAccounts.isReady(), shuttingDown: isShuttingDown() };
+          const checks = { tls: state.certificateValid(), serviceAccounts: serviceAccounts.isReady(), shuttingDown: state.isShuttingDown() };
           return { ready: checks.tls && checks.serviceAccounts && !checks.shuttingDown, checks };
         },
       }),

@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ServiceAccountView } from '../engine/types.js';
-import { ApiStatusError, getJson } from '../../shared/k8s/api-get.js';
+import { ApiClient, ApiStatusError } from '../../shared/k8s/api-get.js';
 import { isJsonObject } from '../../shared/json.js';
 import { errorMessage, type Logger } from '../../shared/log.js';
 import { type ListPage, Reflector } from './reflector.js';
@@ -51,10 +51,14 @@ const NO_ANNOTATIONS: Readonly<Record<string, string>> = Object.freeze({});
 export class ClusterServiceAccountSource implements ServiceAccountSource {
   private readonly cache = new Map<string, CachedServiceAccount>();
   private roleMapping: RoleMapping = new Map();
+  private readonly api: ApiClient;
+  /** Live GETs under way, by key: concurrent misses for one ServiceAccount share one request. */
+  private readonly inflight = new Map<string, Promise<ServiceAccountLookup>>();
   private readonly serviceAccounts: Reflector<CachedServiceAccount>;
   private readonly mappingReflector: Reflector<Record<string, string>> | undefined;
 
   constructor(private readonly config: ClusterSourceConfig) {
+    this.api = new ApiClient(config.kubeConfig);
     const common = {
       kubeConfig: config.kubeConfig,
       logger: config.logger,
@@ -118,7 +122,7 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
     if (query.continueToken) search.set('continue', query.continueToken);
     if (query.fieldSelector) search.set('fieldSelector', query.fieldSelector);
     const signal = AbortSignal.any([stop, AbortSignal.timeout(this.config.listTimeoutMs ?? 60_000)]);
-    const list = await getJson(this.config.kubeConfig, `${path}?${search}`, signal);
+    const list = await this.api.getJson(`${path}?${search}`, signal);
     const metadata = isJsonObject(list) && isJsonObject(list.metadata) ? list.metadata : {};
     return {
       items: isJsonObject(list) && Array.isArray(list.items) ? list.items : [],
@@ -171,19 +175,33 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
   }
 
   lookup(namespace: string, name: string): ServiceAccountLookup | Promise<ServiceAccountLookup> {
-    const cached = this.cache.get(serviceAccountKey(namespace, name));
+    const key = serviceAccountKey(namespace, name);
+    const cached = this.cache.get(key);
     if (cached) return { status: 'found', serviceAccount: this.withMapping(cached), from: 'cache' };
     this.config.events.cacheMiss();
-    return this.fetch(namespace, name);
+    let pending = this.inflight.get(key);
+    if (!pending) {
+      pending = this.fetch(namespace, name).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    return pending;
   }
 
-  /** Live GET: a ServiceAccount created a moment before its pod is often not in the cache yet. */
+  /**
+   * Live GET: a ServiceAccount created a moment before its pod is often not in the cache yet. What
+   * it finds goes into the cache (unless the watch got there first), so the next pods of a
+   * scale-up are answered from memory.
+   */
   private async fetch(namespace: string, name: string): Promise<ServiceAccountLookup> {
     const timeout = this.config.lookupTimeoutMs;
     try {
       const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(name)}`;
-      const compacted = this.compact(await getJson(this.config.kubeConfig, path, AbortSignal.timeout(timeout)));
+      const compacted = this.compact(await this.api.getJson(path, AbortSignal.timeout(timeout)));
       if (!compacted) return { status: 'error', message: 'the API returned an object without metadata' };
+      if (!this.cache.has(compacted.key)) {
+        this.cache.set(compacted.key, compacted);
+        this.config.events.cached(this.cache.size);
+      }
       return { status: 'found', serviceAccount: this.withMapping(compacted), from: 'api' };
     } catch (error) {
       if (error instanceof ApiStatusError && error.code === 404) return { status: 'not-found', from: 'api' };
@@ -206,5 +224,6 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
 
   async stop(): Promise<void> {
     await Promise.all([this.serviceAccounts.stop(), this.mappingReflector?.stop()]);
+    this.api.close();
   }
 }
