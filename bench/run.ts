@@ -239,7 +239,7 @@ interface CacheRow {
 
 /** The webhook container's environment in manifests/deployment.yaml: the cluster-mode probe runs as deployed. */
 function deploymentEnv(): Record<string, string> {
-  const deployment = parse(readFileSync(join(root, 'manifests', 'deployment.yaml'), 'utf8')) as {
+  const deployment = parse(readFileSync(join(root, 'manifests', 'base', 'deployment.yaml'), 'utf8')) as {
     spec: { template: { spec: { containers: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> } } };
   };
   const container = deployment.spec.template.spec.containers.find((entry) => entry.name === 'webhook');

@@ -1,34 +1,18 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { CERT_FILES, existingCertificateFiles, writeCertificateFiles } from '../shared/certs/files.js';
 import type { CertificateAuthority } from '../shared/certs/generate.js';
 import { errorMessage } from '../shared/log.js';
 import { readTextFile } from '../shared/files/read-file.js';
-import { flagValue, parseDnsSubdomain, parseIntegerFlag } from './flags.js';
+import { flagValue, parseDnsLabel, parseHosts, parseIntegerFlag } from './flags.js';
 import { UsageError } from './usage-error.js';
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-function parseLabel(raw: string): string {
-  if (raw.length > 63 || !DNS_LABEL.test(raw)) throw new InvalidArgumentError(`"${raw}" is not a DNS label (lowercase letters, digits, "-")`);
-  return raw;
-}
-
-function parseHosts(raw: string): string[] {
-  return raw
-    .split(',')
-    .map((host) => host.trim())
-    .filter((host) => host !== '')
-    .map((host) => (isIP(host) ? host : parseDnsSubdomain(host.toLowerCase())));
-}
 
 export function registerCerts(program: Command): void {
   program
     .command('certs')
     .description('create a CA and a serving certificate for the webhook Service; prints the base64 caBundle')
-    .addOption(new Option('--service <name>', 'Service name of the webhook').default('pod-identity-webhook').argParser(parseLabel))
-    .addOption(new Option('--namespace <namespace>', 'namespace of the Service').default('pod-identity-webhook').argParser(parseLabel))
+    .addOption(new Option('--service <name>', 'Service name of the webhook').default('pod-identity-webhook').argParser(parseDnsLabel))
+    .addOption(new Option('--namespace <namespace>', 'namespace of the Service').default('pod-identity-webhook').argParser(parseDnsLabel))
     .addOption(new Option('--hosts <hosts>', 'extra DNS names or IP addresses, comma-separated').default([]).argParser(parseHosts))
     .addOption(new Option('--out <dir>', 'directory to write ca.crt, ca.key, tls.crt, tls.key').default('certs'))
     .addOption(new Option('--days <days>', 'validity of the serving certificate').default(365).argParser(parseIntegerFlag(1, 3650)))

@@ -43,6 +43,29 @@ export function parseDnsSubdomain(raw: string): string {
   return raw;
 }
 
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export function parseDnsLabel(raw: string): string {
+  if (raw.length > 63 || !DNS_LABEL.test(raw)) throw new InvalidArgumentError(`"${raw}" is not a DNS label (lowercase letters, digits, "-")`);
+  return raw;
+}
+
+/** Comma-separated DNS names or IP addresses. */
+export function parseHosts(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((host) => host.trim())
+    .filter((host) => host !== '')
+    .map((host) => (isIP(host) ? host : parseDnsSubdomain(host.toLowerCase())));
+}
+
+/** `NAMESPACE/NAME` of a namespaced object. */
+export function parseNamespacedName(raw: string): { readonly namespace: string; readonly name: string } {
+  const slash = raw.indexOf('/');
+  if (slash < 0 || raw.length > 317) throw new InvalidArgumentError(`"${raw}" is not NAMESPACE/NAME`);
+  return { namespace: parseDnsLabel(raw.slice(0, slash)), name: parseDnsSubdomain(raw.slice(slash + 1)) };
+}
+
 function parseNonEmpty(raw: string): string {
   if (raw.trim() === '') throw new InvalidArgumentError('must not be empty');
   return raw.trim();

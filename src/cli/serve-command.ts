@@ -12,8 +12,23 @@ import { createRegistry } from '../shared/metrics.js';
 import { type RunningWebhook, startWebhook, ServiceStartError } from '../webhook/server/webhook.js';
 import type { ServiceAccountSource } from '../webhook/serviceaccounts/source.js';
 import { StaticServiceAccountSource } from '../webhook/serviceaccounts/static-source.js';
-import { addMutationFlags, flagValue, logLevelFrom, logLevelOption, mutationOptionsFrom, parseBindAddress, parseIntegerFlag, parsePort } from './flags.js';
+import {
+  addMutationFlags,
+  flagValue,
+  logLevelFrom,
+  logLevelOption,
+  mutationOptionsFrom,
+  parseBindAddress,
+  parseDnsLabel,
+  parseDnsSubdomain,
+  parseHosts,
+  parseIntegerFlag,
+  parseNamespacedName,
+  parsePort,
+} from './flags.js';
 import { DUAL_STACK_ADDRESS } from '../shared/http/https-service.js';
+import type { ServingCertificates } from '../shared/http/tls.js';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
@@ -62,25 +77,32 @@ function addServerFlags(command: Command): Command {
   return addMutationFlags(command);
 }
 
-async function buildSource(values: OptionValues, options: MutationOptions, logger: Logger, metrics: WebhookMetrics): Promise<ServiceAccountSource> {
-  const serviceAccountsPath = typed(values, 'serviceAccounts', isOptionalString);
+/** Cluster mode's access to the API server: the kubeconfig (or in-cluster config), or undefined in local mode. */
+async function clusterAccess(values: OptionValues): Promise<KubeConfig | undefined> {
   const kubeconfigPath = typed(values, 'kubeconfig', isOptionalString);
-  const configMap = typed(values, 'watchConfigMap', isOptionalString);
-  if (serviceAccountsPath !== undefined) {
+  if (typed(values, 'serviceAccounts', isOptionalString) !== undefined) {
     if (kubeconfigPath !== undefined) throw new UsageError('--service-accounts (local mode) and --kubeconfig (cluster mode) exclude each other');
-    if (configMap !== undefined) throw new UsageError('--watch-config-map needs cluster mode (--kubeconfig or in-cluster), not --service-accounts');
-    const loaded = await StaticServiceAccountSource.load(serviceAccountsPath, options.annotationPrefix);
-    if (!loaded.ok) throw new UsageError(loaded.error);
-    return loaded.value;
+    return undefined;
   }
   // Cluster mode's modules (and @kubernetes/client-node) load only in cluster mode: see program.ts.
   const { loadKubeConfig } = await import('../shared/k8s/kubeconfig.js');
-  const { ClusterServiceAccountSource } = await import('../webhook/serviceaccounts/cluster-source.js');
   const kubeConfig = loadKubeConfig(kubeconfigPath);
   if (!kubeConfig.ok) throw new UsageError(kubeConfig.error);
+  return kubeConfig.value;
+}
+
+async function buildSource(values: OptionValues, options: MutationOptions, logger: Logger, metrics: WebhookMetrics, kubeConfig: KubeConfig | undefined): Promise<ServiceAccountSource> {
+  const configMap = typed(values, 'watchConfigMap', isOptionalString);
+  if (kubeConfig === undefined) {
+    if (configMap !== undefined) throw new UsageError('--watch-config-map needs cluster mode (--kubeconfig or in-cluster), not --service-accounts');
+    const loaded = await StaticServiceAccountSource.load(typed(values, 'serviceAccounts', isString), options.annotationPrefix);
+    if (!loaded.ok) throw new UsageError(loaded.error);
+    return loaded.value;
+  }
+  const { ClusterServiceAccountSource } = await import('../webhook/serviceaccounts/cluster-source.js');
   const [namespace, name] = configMap?.split('/') ?? [];
   const source = new ClusterServiceAccountSource({
-    kubeConfig: kubeConfig.value,
+    kubeConfig,
     annotationPrefix: options.annotationPrefix,
     logger,
     events: metrics.serviceAccounts,
@@ -89,6 +111,66 @@ async function buildSource(values: OptionValues, options: MutationOptions, logge
   });
   source.start();
   return source;
+}
+
+/** How the serving certificate is kept: files (cert-manager or by hand), or managed by the webhook itself. */
+interface Certificates {
+  readonly serving: ServingCertificates | undefined;
+  /** The readiness check of the caBundle, once the server runs (its certificate provider). */
+  readonly readiness: ((served: () => Buffer) => () => Readonly<Record<string, boolean>>) | undefined;
+  stop(): void;
+}
+
+async function buildCertificates(values: OptionValues, kubeConfig: KubeConfig | undefined, logger: Logger): Promise<Certificates> {
+  const none: Certificates = { serving: undefined, readiness: undefined, stop: () => undefined };
+  // `start` has no certificate flags: its own files, always.
+  if (values.certificateMode === undefined) return none;
+  const mode = typed(values, 'certificateMode', (value): value is string => value === 'files' || value === 'self-managed');
+  const configurationName = typed(values, 'webhookConfiguration', isOptionalString);
+  if (mode === 'files' && configurationName === undefined) return none;
+  if (kubeConfig === undefined) throw new UsageError(`${mode === 'self-managed' ? '--certificate-mode self-managed' : '--webhook-configuration'} needs cluster mode (--kubeconfig or in-cluster)`);
+  const { ApiClient } = await import('../shared/k8s/api-client.js');
+  const { WebhookConfigurationBundle } = await import('../webhook/certificates/webhook-configuration.js');
+  const api = new ApiClient(kubeConfig);
+  const intervalMs = typed(values, 'certificateCheckInterval', isNumber) * 1000;
+  if (mode === 'files') {
+    const { CaBundleWatch } = await import('../webhook/certificates/ca-bundle-watch.js');
+    let watch: InstanceType<typeof CaBundleWatch> | undefined;
+    return {
+      serving: undefined,
+      readiness: (served) => {
+        watch = new CaBundleWatch(new WebhookConfigurationBundle(api, configurationName!), served, intervalMs, logger);
+        watch.start();
+        return () => ({ caBundle: watch!.isReady() });
+      },
+      stop: () => {
+        watch?.stop();
+        api.close();
+      },
+    };
+  }
+  if (configurationName === undefined) throw new UsageError('--certificate-mode self-managed needs --webhook-configuration NAME (the configuration whose caBundle it writes)');
+  const { SelfManagedCertificates } = await import('../webhook/certificates/self-managed.js');
+  const secret = typed(values, 'certificateSecret', (value): value is { namespace: string; name: string } => typeof value === 'object' && value !== null);
+  const managed = await SelfManagedCertificates.create({
+    api,
+    secret,
+    webhookConfiguration: configurationName,
+    service: typed(values, 'certificateService', isString),
+    hosts: typed(values, 'certificateHosts', (value): value is string[] => Array.isArray(value)),
+    validitySeconds: typed(values, 'certificateValidity', isNumber),
+    checkIntervalMs: intervalMs,
+    logger,
+  });
+  if (!managed.ok) throw new UsageError(managed.error);
+  return {
+    serving: managed.value,
+    readiness: () => () => ({ caBundle: managed.value.caBundleReady() }),
+    stop: () => {
+      managed.value.stop();
+      api.close();
+    },
+  };
 }
 
 /** --bind-address, else loopback in local mode and every interface, IPv6 and IPv4, in cluster mode. */
@@ -101,10 +183,15 @@ async function runServer(values: OptionValues, tls: { cert: string; key: string 
   const options = mutationOptionsFrom(values);
   const logger = createLogger(undefined, logLevelFrom(values));
   const metrics = createWebhookMetrics(createRegistry());
-  const source = await buildSource(values, options, logger, metrics);
-  let webhook: RunningWebhook;
+  const kubeConfig = await clusterAccess(values);
+  const certificates = await buildCertificates(values, kubeConfig, logger);
+  const source = await buildSource(values, options, logger, metrics, kubeConfig);
+  let webhook: RunningWebhook | undefined;
+  const readiness = certificates.readiness?.(() => webhook?.certificates.certificate() ?? Buffer.alloc(0));
   try {
     webhook = await startWebhook({
+      servingCertificates: certificates.serving,
+      readinessChecks: readiness,
       bindAddress: bindAddressOf(values),
       port: typed(values, 'port', isNumber),
       metricsPort: typed(values, 'metricsPort', isNumber),
@@ -118,12 +205,17 @@ async function runServer(values: OptionValues, tls: { cert: string; key: string 
       shutdownDelayMs: typed(values, 'shutdownDelay', isNumber) * 1000,
     });
   } catch (error) {
+    certificates.stop();
     await source.stop();
     if (error instanceof ServiceStartError) throw new UsageError(error.message);
     throw error;
   }
-  closeOnSignal(() => webhook.close(), logger);
-  return webhook;
+  const running = webhook;
+  closeOnSignal(async () => {
+    await running.close();
+    certificates.stop();
+  }, logger);
+  return running;
 }
 
 export function registerServe(program: Command): void {
@@ -131,7 +223,34 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run the HTTPS admission webhook (local mode with --service-accounts, else cluster mode)')
     .addOption(new Option('--tls-cert <file>', 'serving certificate (PEM); reloaded when the file changes').default('certs/tls.crt'))
-    .addOption(new Option('--tls-key <file>', 'serving key (PEM); reloaded when the file changes').default('certs/tls.key'));
+    .addOption(new Option('--tls-key <file>', 'serving key (PEM); reloaded when the file changes').default('certs/tls.key'))
+    .addOption(
+      new Option('--certificate-mode <mode>', 'files: serve --tls-cert/--tls-key (cert-manager, or made by hand); self-managed: keep a CA and certificate in --certificate-secret and write the caBundle')
+        .choices(['files', 'self-managed'])
+        .default('files'),
+    )
+    .addOption(
+      new Option('--webhook-configuration <name>', 'cluster mode: the MutatingWebhookConfiguration whose caBundle must verify the serving certificate before the webhook is ready (self-managed: the one it writes)').argParser(
+        parseDnsSubdomain,
+      ),
+    )
+    .addOption(
+      new Option('--certificate-secret <namespace/name>', 'self-managed: the Secret holding the CA and the serving certificate (created empty beforehand)')
+        .default({ namespace: 'pod-identity-webhook', name: 'pod-identity-webhook-certs' }, 'pod-identity-webhook/pod-identity-webhook-certs')
+        .argParser(parseNamespacedName),
+    )
+    .addOption(new Option('--certificate-service <name>', "self-managed: the webhook's Service, in the Secret's namespace (the certificate names it)").default('pod-identity-webhook').argParser(parseDnsLabel))
+    .addOption(new Option('--certificate-hosts <hosts>', 'self-managed: extra DNS names or IP addresses for the certificate, comma-separated').default([]).argParser(parseHosts))
+    .addOption(
+      new Option('--certificate-validity <seconds>', 'self-managed: lifetime of a serving certificate; renewed when two thirds have passed')
+        .default(90 * 86400)
+        .argParser(parseIntegerFlag(60, 398 * 86400)),
+    )
+    .addOption(
+      new Option('--certificate-check-interval <seconds>', 'how often the Secret (self-managed) and the caBundle are checked')
+        .default(60)
+        .argParser(parseIntegerFlag(1, 3600)),
+    );
   addServerFlags(command).action(async (values: OptionValues) => {
     await runServer(values, { cert: typed(values, 'tlsCert', isString), key: typed(values, 'tlsKey', isString) });
   });

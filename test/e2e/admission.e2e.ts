@@ -45,7 +45,7 @@ for (const release of kubernetesReleases()) {
       await createServiceAccount(cp.admin, NAMESPACE, 'no-role');
       proxy = await HoldingProxy.start(Number(new URL(cp.server).port));
       // The ConfigMap and Role of manifests/optional/role-mapping.yaml, read through that Role's resourceNames rule.
-      await applyManifest(cp, join(MANIFESTS, 'namespace.yaml'));
+      await applyManifest(cp, join(MANIFESTS, 'base', 'namespace.yaml'));
       await applyManifest(cp, join(MANIFESTS, 'optional', 'role-mapping.yaml'));
       webhook = await ClusterWebhook.start(cp, {
         server: `https://127.0.0.1:${proxy.port}`,

@@ -14,6 +14,8 @@ set -euo pipefail
 tools=$(cd "$(dirname "${BASH_SOURCE[0]}")/tools" && pwd)
 cache=${PIW_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pod-identity-webhook/e2e}
 helm_version=v3.22.0
+cert_manager_version=v1.21.2
+prometheus_operator_version=v0.85.0
 
 # Never fetch another toolchain; static binaries.
 export GOTOOLCHAIN=local CGO_ENABLED=0
@@ -134,9 +136,30 @@ build_helm() {
   "$out/helm" version
 }
 
+# The CustomResourceDefinitions of cert-manager and the Prometheus operator, from their Go modules
+# (the module zips carry them), for server-side dry runs of the chart's and overlays' custom objects.
+fetch_crds() {
+  local out=$cache/crds dir
+  if [[ -f $out/recipe && $(cat "$out/recipe") == "cert-manager $cert_manager_version prometheus-operator $prometheus_operator_version" ]]; then
+    echo "== CRDs ($out): $(ls "$out" | grep -c yaml) files"
+    return
+  fi
+  rm -rf "$out" "$out.partial"
+  mkdir -p "$out.partial"
+  dir=$(go mod download -json "github.com/cert-manager/cert-manager@$cert_manager_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  cp "$dir"/deploy/crds/cert-manager.io_*.yaml "$out.partial/"
+  dir=$(go mod download -json "github.com/prometheus-operator/prometheus-operator@$prometheus_operator_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  cp "$dir"/example/prometheus-operator-crd/monitoring.coreos.com_{servicemonitors,prometheusrules}.yaml "$out.partial/"
+  chmod u+w "$out.partial"/*.yaml
+  echo "cert-manager $cert_manager_version prometheus-operator $prometheus_operator_version" >"$out.partial/recipe"
+  mv "$out.partial" "$out"
+  echo "== CRDs ($out): $(ls "$out" | grep -c yaml) files"
+}
+
 total=$SECONDS
 echo "build-components: $go_version, cache $cache"
 for module in "$tools"/etcd-*/; do build_etcd "${module%/}"; done
 for module in "$tools"/k8s-*/; do build_kubernetes "${module%/}"; done
 build_helm
+fetch_crds
 echo "build-components: done in $((SECONDS - total)) s"

@@ -5,7 +5,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { writeCertificateFiles } from '../../src/shared/certs/files.js';
 import { generateCertificates } from '../../src/shared/certs/generate.js';
 import { runCli } from '../helpers/cli.js';
-import { kubernetesReleases } from './support/components.js';
+import { crdFiles, kubernetesReleases } from './support/components.js';
 import { ControlPlane } from './support/control-plane.js';
 import type { KubeObject } from './support/kube-client.js';
 import { createServiceAccount } from './support/pods.js';
@@ -85,9 +85,13 @@ for (const release of kubernetesReleases()) {
     before(async () => {
       controlPlane = await ControlPlane.create(release);
       cp = controlPlane;
-      // A dry run creates nothing: the objects other manifests need must exist for real.
-      await applyManifest(cp, join(MANIFESTS, 'namespace.yaml'));
+      // A dry run creates nothing: the objects other manifests need must exist for real, and the
+      // CustomResourceDefinitions of cert-manager (for the cert-manager overlay).
+      await applyManifest(cp, join(MANIFESTS, 'base', 'namespace.yaml'));
       await applyManifest(cp, join(MANIFESTS, 'examples', 'serviceaccount.yaml'));
+      for (const crd of crdFiles()) await applyManifest(cp, crd);
+      const established = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+      assert.equal(established.code, 0, established.stderr);
     });
     after(async () => {
       await controlPlane?.stop();
@@ -97,24 +101,24 @@ for (const release of kubernetesReleases()) {
       it(`manifests/${file} passes kubectl apply --dry-run=server`, async () => {
         const objects = await dryRun(['-f', join(MANIFESTS, file)]);
         assert.ok(objects.length > 0);
-        if (file === 'deployment.yaml') {
-          // The API server drops fields of a disabled feature without an error: check that it kept it.
-          const container = (objects[0] as { spec: { template: { spec: { containers: Array<{ lifecycle?: { preStop?: { sleep?: { seconds?: number } } } }> } } } }).spec.template.spec.containers[0];
-          assert.equal(
-            container?.lifecycle?.preStop?.sleep?.seconds,
-            5,
-            `manifests/deployment.yaml: Kubernetes ${release.version} did not keep lifecycle.preStop.sleep (it needs 1.29 with the PodLifecycleSleepAction feature gate, on by default from 1.30): ${JSON.stringify(container?.lifecycle)}`,
-          );
-        }
       });
     }
 
-    it('the kustomize base (kubectl kustomize manifests) passes kubectl apply --dry-run=server', async () => {
-      const rendered = await cp.kubectl(['kustomize', MANIFESTS]);
-      assert.equal(rendered.code, 0, rendered.stderr);
-      const kinds = (await dryRun(['-f', '-'], rendered.stdout)).map((object) => String(object.kind)).sort();
-      assert.deepEqual(kinds, ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'MutatingWebhookConfiguration', 'Namespace', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
-    });
+    const base = ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'MutatingWebhookConfiguration', 'Namespace', 'PodDisruptionBudget', 'Service', 'ServiceAccount'];
+    const kustomizations: Array<[string, string, string[]]> = [
+      ['the default (self-managed certificate)', MANIFESTS, [...base, 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Secret']],
+      ['the cert-manager overlay', join(MANIFESTS, 'cert-manager'), [...base, 'Certificate', 'Certificate', 'Issuer', 'Issuer']],
+    ];
+    for (const [title, directory, expected] of kustomizations) {
+      it(`kubectl kustomize: ${title} passes kubectl apply --dry-run=server`, async () => {
+        const rendered = await cp.kubectl(['kustomize', directory]);
+        assert.equal(rendered.code, 0, rendered.stderr);
+        const objects = await dryRun(['-f', '-'], rendered.stdout);
+        assert.deepEqual(objects.map((object) => String(object.kind)).sort(), expected.sort());
+        const configuration = objects.find((object) => object.kind === 'MutatingWebhookConfiguration') as { metadata: { annotations?: Record<string, string> } } | undefined;
+        if (directory.endsWith('cert-manager')) assert.equal(configuration?.metadata.annotations?.['cert-manager.io/inject-ca-from'], 'pod-identity-webhook/pod-identity-webhook');
+      });
+    }
 
     it('what `pod-identity-webhook manifests --certs DIR [--role-mapping]` prints passes kubectl apply --dry-run=server', async () => {
       const certs = join(cp.dir, 'manifests-certs');
@@ -128,6 +132,16 @@ for (const release of kubernetesReleases()) {
         assert.ok(objects.some((object) => object.kind === 'Secret'), 'the TLS Secret is included');
         if (extra.length > 0) assert.ok(objects.some((object) => object.kind === 'Role' && object.metadata?.name === 'pod-identity-webhook-roles'));
       }
+      // Into another namespace, with a certificate for the Service there.
+      const namespace = 'identity';
+      const other = join(cp.dir, 'manifests-certs-identity');
+      await writeCertificateFiles(other, generateCertificates({ service: 'pod-identity-webhook', namespace }));
+      const printed = await runCli(['manifests', '--certs', other, '--namespace', namespace]);
+      assert.equal(printed.code, 0, printed.stderr);
+      const namespaceObject = parseAllDocuments(printed.stdout).map((document) => document.toJS() as KubeObject).find((object) => object.kind === 'Namespace');
+      await cp.admin.create('/api/v1/namespaces', namespaceObject!);
+      const objects = await dryRun(['-f', '-'], printed.stdout);
+      assert.ok(objects.filter((object) => object.metadata?.namespace !== undefined).every((object) => object.metadata?.namespace === namespace));
     });
 
     it('manifests/kind/cluster.yaml: kube-apiserver starts with its extraArgs and puts its issuer in the tokens it issues', async () => {
@@ -147,8 +161,8 @@ for (const release of kubernetesReleases()) {
     });
 
     it('the RBAC lets the webhook list, watch and get ServiceAccounts everywhere, and nothing else', async () => {
-      await applyManifest(cp, join(MANIFESTS, 'serviceaccount.yaml'));
-      await applyManifest(cp, join(MANIFESTS, 'rbac.yaml'));
+      await applyManifest(cp, join(MANIFESTS, 'base', 'serviceaccount.yaml'));
+      await applyManifest(cp, join(MANIFESTS, 'base', 'rbac.yaml'));
       const canI = async (...args: string[]): Promise<string> => {
         const result = await cp.kubectl(['auth', 'can-i', `--as=${WEBHOOK_USER}`, ...args]);
         assert.ok(result.code === 0 || result.code === 1, result.stderr);
@@ -173,13 +187,24 @@ for (const release of kubernetesReleases()) {
         const baseline = new Set(await rules(`system:serviceaccount:${WEBHOOK_NAMESPACE}:baseline`));
         return (await rules(WEBHOOK_USER)).filter((row) => !baseline.has(row)).sort();
       };
-      assert.deepEqual(await granted(), ['serviceaccounts [] [] [get list watch]']);
+      const own = 'mutatingwebhookconfigurations.admissionregistration.k8s.io [] [pod-identity-webhook] [get]';
+      assert.deepEqual(await granted(), [own, 'serviceaccounts [] [] [get list watch]']);
 
       await applyManifest(cp, join(MANIFESTS, 'optional', 'role-mapping.yaml'));
-      assert.deepEqual(await granted(), ['configmaps [] [pod-identity-webhook-roles] [get list watch]', 'serviceaccounts [] [] [get list watch]']);
+      assert.deepEqual(await granted(), ['configmaps [] [pod-identity-webhook-roles] [get list watch]', own, 'serviceaccounts [] [] [get list watch]']);
       assert.equal(await canI('get', 'configmaps/pod-identity-webhook-roles', `--namespace=${WEBHOOK_NAMESPACE}`), 'yes');
       assert.equal(await canI('get', 'configmaps/other', `--namespace=${WEBHOOK_NAMESPACE}`), 'no');
       assert.equal(await canI('get', 'configmaps/pod-identity-webhook-roles', '--namespace=default'), 'no');
+
+      // Self-managed certificates: that one Secret and that one configuration, by name, nothing more.
+      await applyManifest(cp, join(MANIFESTS, 'self-managed', 'certificates.yaml'));
+      assert.equal(await canI('update', 'secrets/pod-identity-webhook-certs', `--namespace=${WEBHOOK_NAMESPACE}`), 'yes');
+      assert.equal(await canI('get', 'secrets/pod-identity-webhook-certs', `--namespace=${WEBHOOK_NAMESPACE}`), 'yes');
+      assert.equal(await canI('get', 'secrets/other', `--namespace=${WEBHOOK_NAMESPACE}`), 'no');
+      assert.equal(await canI('create', 'secrets', `--namespace=${WEBHOOK_NAMESPACE}`), 'no');
+      assert.equal(await canI('update', 'mutatingwebhookconfigurations/pod-identity-webhook'), 'yes');
+      assert.equal(await canI('update', 'mutatingwebhookconfigurations/other'), 'no');
+      assert.equal(await canI('delete', 'mutatingwebhookconfigurations/pod-identity-webhook'), 'no');
     });
   });
 }

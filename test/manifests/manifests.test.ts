@@ -3,11 +3,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
-import { ROLE_MAPPING_FLAG } from '../../src/webhook/render-manifests.js';
 import { runCli } from '../helpers/cli.js';
 import { ROOT } from '../helpers/paths.js';
 
 const MANIFESTS = join(ROOT, 'manifests');
+const ROLE_MAPPING_FLAG = '--watch-config-map=pod-identity-webhook/pod-identity-webhook-roles';
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- test navigation of parsed YAML
 
 function documentsIn(file: string): Json[] {
@@ -34,6 +34,8 @@ describe('manifests/', () => {
     const files = allManifestFiles();
     assert.ok(files.length >= 12, files.join(', '));
     for (const file of files) {
+      // JSON patches of the overlays are lists of operations, not objects.
+      if (file.endsWith('tls-files.yaml')) continue;
       for (const document of documentsIn(file)) {
         assert.equal(typeof document.apiVersion, 'string', `${file}: apiVersion`);
         assert.equal(typeof document.kind, 'string', `${file}: kind`);
@@ -41,10 +43,35 @@ describe('manifests/', () => {
     }
   });
 
-  const kustomization = parse(readFileSync(join(MANIFESTS, 'kustomization.yaml'), 'utf8')) as Json;
-  const resources: Json[] = (kustomization.resources as string[]).flatMap((file) => documentsIn(join(MANIFESTS, file)));
+  const kustomization = parse(readFileSync(join(MANIFESTS, 'base', 'kustomization.yaml'), 'utf8')) as Json;
+  const resources: Json[] = (kustomization.resources as string[]).flatMap((file) => documentsIn(join(MANIFESTS, 'base', file)));
 
-  it('the kustomization lists the webhook objects', () => {
+  it('the default kustomization is the self-managed certificate mode over the base', () => {
+    assert.deepEqual(parse(readFileSync(join(MANIFESTS, 'kustomization.yaml'), 'utf8')).resources, ['self-managed']);
+    const selfManaged = parse(readFileSync(join(MANIFESTS, 'self-managed', 'kustomization.yaml'), 'utf8')) as Json;
+    assert.deepEqual(selfManaged.resources, ['../base', 'certificates.yaml']);
+    assert.match(JSON.stringify(selfManaged.patches), /--certificate-mode=self-managed/);
+    const certificates = documentsIn(join(MANIFESTS, 'self-managed', 'certificates.yaml'));
+    const secret = byKind(certificates, 'Secret');
+    assert.equal(secret.metadata.name, 'pod-identity-webhook-certs');
+    assert.equal(secret.data, undefined, 'created empty: re-applying never empties it');
+    // Only that Secret and that configuration, by name, and no create (RBAC cannot name an object for create).
+    assert.deepEqual(byKind(certificates, 'Role').rules, [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['pod-identity-webhook-certs'], verbs: ['get', 'update'] }]);
+    assert.deepEqual(byKind(certificates, 'ClusterRole').rules, [
+      { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['pod-identity-webhook'], verbs: ['update'] },
+    ]);
+  });
+
+  it('the cert-manager overlay issues the certificate, injects the CA and mounts the Secret', () => {
+    const overlay = parse(readFileSync(join(MANIFESTS, 'cert-manager', 'kustomization.yaml'), 'utf8')) as Json;
+    assert.deepEqual(overlay.resources, ['../base', 'certificate.yaml']);
+    assert.match(JSON.stringify(overlay.patches), /cert-manager\.io\/inject-ca-from/);
+    const serving = documentsIn(join(MANIFESTS, 'cert-manager', 'certificate.yaml')).find((document) => document.kind === 'Certificate' && !document.spec.isCA);
+    assert.equal(serving?.spec.secretName, 'pod-identity-webhook-tls');
+    assert.ok((serving?.spec.dnsNames as string[]).includes('pod-identity-webhook.pod-identity-webhook.svc'));
+  });
+
+  it('the base lists the webhook objects, with no caBundle (a certificate mode fills it)', () => {
     assert.deepEqual(
       resources.map((document) => document.kind),
       ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Service', 'Deployment', 'PodDisruptionBudget', 'MutatingWebhookConfiguration'],
@@ -88,7 +115,10 @@ describe('manifests/', () => {
     assert.equal(container.securityContext.allowPrivilegeEscalation, false);
     assert.ok(container.resources.requests.cpu && container.resources.requests.memory);
     assert.equal(podSpec.serviceAccountName, byKind(resources, 'ServiceAccount').metadata.name);
-    assert.equal(podSpec.volumes[0].secret.secretName, 'pod-identity-webhook-tls');
+    assert.equal(podSpec.volumes, undefined, 'the base mounts no certificate: the mode decides');
+    assert.ok((container.args as string[]).includes('--webhook-configuration=pod-identity-webhook'), 'not ready until the caBundle verifies the certificate');
+    assert.ok((container.args as string[]).includes('--shutdown-delay=5'));
+    assert.equal(container.lifecycle, undefined, 'no preStop.sleep (Kubernetes 1.30+ only, and no shell in the image)');
     assert.deepEqual(deployment.spec.selector.matchLabels, byKind(resources, 'Service').spec.selector);
   });
 
@@ -104,9 +134,12 @@ describe('manifests/', () => {
     assert.ok(help.includes(`${ROLE_MAPPING_FLAG.split('=')[0]} `));
   });
 
-  it('RBAC: ServiceAccounts get/list/watch only; ConfigMap access only in the optional role mapping', () => {
+  it('RBAC: ServiceAccounts get/list/watch and its own configuration get; ConfigMap access only in the optional role mapping', () => {
     const role = byKind(resources, 'ClusterRole');
-    assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get', 'list', 'watch'] }]);
+    assert.deepEqual(role.rules, [
+      { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['pod-identity-webhook'], verbs: ['get'] },
+    ]);
     assert.ok(!JSON.stringify(resources).includes('configmaps'));
     const optional = documentsIn(join(MANIFESTS, 'optional', 'role-mapping.yaml'));
     assert.deepEqual(byKind(optional, 'Role').rules, [
@@ -150,7 +183,11 @@ describe('manifests/', () => {
       assert.equal(Buffer.from(documents[1]?.data['tls.key'], 'base64').toString(), readFileSync(join(dir, 'tls.key'), 'utf8'));
       const webhook = byKind(documents, 'MutatingWebhookConfiguration').webhooks[0];
       assert.equal(Buffer.from(webhook.clientConfig.caBundle, 'base64').toString(), readFileSync(join(dir, 'ca.crt'), 'utf8'));
-      assert.equal(byKind(documents, 'Deployment').spec.template.spec.containers[0].image, 'registry.example.com/piw:1.0');
+      const deployment = byKind(documents, 'Deployment');
+      assert.equal(deployment.spec.template.spec.containers[0].image, 'registry.example.com/piw:1.0');
+      // The same patch as the cert-manager overlay: the Deployment reads the Secret's files.
+      assert.equal(deployment.spec.template.spec.volumes[0].secret.secretName, 'pod-identity-webhook-tls');
+      assert.ok((deployment.spec.template.spec.containers[0].args as string[]).includes('--tls-cert=/etc/webhook/certs/tls.crt'));
       assert.match(result.stdout, /# Ignore: if the webhook is down/, 'comments are kept');
     });
 
@@ -160,6 +197,25 @@ describe('manifests/', () => {
       assert.ok(byKind(documents, 'ConfigMap').data.config.includes('role-arn'));
       assert.ok(byKind(documents, 'Role'));
       assert.ok((byKind(documents, 'Deployment').spec.template.spec.containers[0].args as string[]).includes(ROLE_MAPPING_FLAG));
+    });
+
+    it('--namespace moves every object and reference, and refuses a certificate for another namespace', async () => {
+      const refused = await runCli(['manifests', '--certs', dir, '--namespace', 'identity']);
+      assert.equal(refused.code, 2);
+      assert.match(refused.stderr, /does not name pod-identity-webhook\.identity\.svc: create it with certs --namespace identity/);
+      const other = join(dir, 'identity');
+      assert.equal((await runCli(['certs', '--out', other, '--namespace', 'identity'])).code, 0);
+      const result = await runCli(['manifests', '--certs', other, '--namespace', 'identity', '--role-mapping']);
+      assert.equal(result.code, 0, result.stderr);
+      const documents = parseAllDocuments(result.stdout).map((document) => document.toJS() as Json);
+      assert.equal(byKind(documents, 'Namespace').metadata.name, 'identity');
+      for (const document of documents) if (document.metadata.namespace !== undefined) assert.equal(document.metadata.namespace, 'identity', `${document.kind} ${document.metadata.name}`);
+      assert.ok(!result.stdout.includes('namespace: pod-identity-webhook'), 'a reference to the default namespace is left');
+      const webhook = byKind(documents, 'MutatingWebhookConfiguration').webhooks[0];
+      assert.equal(webhook.clientConfig.service.namespace, 'identity');
+      assert.deepEqual(webhook.namespaceSelector.matchExpressions[0].values, ['identity']);
+      assert.equal(byKind(documents, 'ClusterRoleBinding').subjects[0].namespace, 'identity');
+      assert.ok((byKind(documents, 'Deployment').spec.template.spec.containers[0].args as string[]).includes('--watch-config-map=identity/pod-identity-webhook-roles'));
     });
 
     it('warns when no certificates are given, and exits 2 for a missing directory', async () => {

@@ -12,6 +12,7 @@ import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
 import { createLogger, silentLogger } from '../../src/shared/log.js';
 import { createWebhookMetrics } from '../../src/webhook/server/metrics.js';
 import { createRegistry } from '../../src/shared/metrics.js';
+import { CertificateReloader } from '../../src/shared/http/tls.js';
 import { type RunningWebhook, startWebhook, ServiceStartError } from '../../src/webhook/server/webhook.js';
 import type { ServiceAccountLookup, ServiceAccountSource } from '../../src/webhook/serviceaccounts/source.js';
 import { httpsRequest } from '../helpers/https-client.js';
@@ -137,8 +138,10 @@ describe('HTTPS admission server', function () {
   it('ignores other files changing in the certificate directory', async () => {
     const server = await start();
     let reloads = 0;
-    const original = server.certificates.reload.bind(server.certificates);
-    server.certificates.reload = () => {
+    assert.ok(server.certificates instanceof CertificateReloader, 'file mode reloads files');
+    const reloader = server.certificates;
+    const original = reloader.reload.bind(reloader);
+    reloader.reload = () => {
       reloads += 1;
       return original();
     };

@@ -1,6 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
-import { ApiClient, ApiStatusError } from '../../src/shared/k8s/api-get.js';
+import { ApiClient, ApiStatusError } from '../../src/shared/k8s/api-client.js';
 import { FakeApiServer } from '../support/fake-apiserver.js';
 
 describe('API client: bounded answers', () => {

@@ -45,7 +45,9 @@ function serialNumber(): string {
 }
 
 function validity(certificate: forge.pki.Certificate, seconds: number, now = new Date()): void {
-  certificate.validity.notBefore = new Date(now.getTime() - 5 * 60 * 1000); // tolerate small clock skew
+  // Valid a little before now, for clocks a little behind: 5 minutes, or a tenth of a short lifetime.
+  const skewMs = Math.min(5 * 60, seconds / 10) * 1000;
+  certificate.validity.notBefore = new Date(now.getTime() - skewMs);
   certificate.validity.notAfter = new Date(now.getTime() + seconds * 1000);
 }
 

@@ -5,7 +5,7 @@ import type { RequestListener } from 'node:http';
 import type { LogFields, Logger } from '../log.js';
 import type { Registry } from 'prom-client';
 import { metricsListener } from '../metrics.js';
-import { CertificateReloader, certificateMetrics, loadKeyPair } from './tls.js';
+import { type CertificateProvider, CertificateReloader, certificateMetrics, loadKeyPair, type ServingCertificates } from './tls.js';
 
 export interface HttpTimeouts {
   /** Whole request headers must arrive within this (slowloris defence). */
@@ -47,6 +47,8 @@ export interface HttpsServiceConfig {
    * before the listener closes: what a `preStop` sleep does, without needing one.
    */
   readonly shutdownDelayMs?: number;
+  /** A certificate the server manages itself; without it the server reads and watches `tlsCertPath`/`tlsKeyPath`. */
+  readonly servingCertificates?: ServingCertificates;
 }
 
 /** What readiness answers are made of, besides a server's own checks. */
@@ -70,7 +72,7 @@ export interface RunningHttpsService {
   readonly port: number;
   readonly metricsPort: number | undefined;
   readonly server: HttpsServer;
-  readonly certificates: CertificateReloader;
+  readonly certificates: CertificateProvider;
   /** Stops accepting, lets in-flight requests finish (bounded), then runs `onClosed`. */
   close(): Promise<void>;
 }
@@ -124,11 +126,11 @@ function urlOf(scheme: string, host: string, port: number): string {
 export async function startHttpsService(config: HttpsServiceDefinition): Promise<RunningHttpsService> {
   const { logger, registry } = config;
   const timeouts = { ...DEFAULT_HTTP_TIMEOUTS, ...config.timeouts };
-  const keyPair = await loadKeyPair(config.tlsCertPath, config.tlsKeyPath);
+  const keyPair = config.servingCertificates ? { ok: true as const, value: config.servingCertificates.initial } : await loadKeyPair(config.tlsCertPath, config.tlsKeyPath);
   if (!keyPair.ok) throw new ServiceStartError(keyPair.error);
 
   let shuttingDown = false;
-  let certificates: CertificateReloader | undefined;
+  let certificates: CertificateProvider | undefined;
   const app = config.createApp({ isShuttingDown: () => shuttingDown, certificateValid: () => certificates?.isValid() ?? false });
 
   const server = createHttpsServer(
@@ -146,7 +148,9 @@ export async function startHttpsService(config: HttpsServiceDefinition): Promise
   server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
   server.on('tlsClientError', (error) => logger.log('debug', 'tls-client-error', { error: error.message }));
 
-  const reloader = new CertificateReloader(config.tlsCertPath, config.tlsKeyPath, keyPair.value, server, logger, certificateMetrics(registry));
+  const reloader =
+    config.servingCertificates?.attach(server, logger, certificateMetrics(registry)) ??
+    new CertificateReloader(config.tlsCertPath, config.tlsKeyPath, keyPair.value, server, logger, certificateMetrics(registry));
   certificates = reloader;
   const port = await listen(server, config.port, config.bindAddress, logger);
   reloader.start();

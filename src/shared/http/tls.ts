@@ -62,12 +62,33 @@ export interface SecureContextTarget {
   setSecureContext(options: { cert: Buffer; key: Buffer; minVersion: 'TLSv1.2' }): void;
 }
 
+/** What keeps a server's certificate current once it serves: file reloads, or a certificate the server manages. */
+export interface CertificateProvider {
+  start(): void;
+  stop(): void;
+  /** Whether the pair in use is valid at `now` (readiness: a server serving an expired certificate fails every call). */
+  isValid(now?: Date): boolean;
+  /** The certificate (PEM chain) served now. */
+  certificate(): Buffer;
+}
+
+/** A serving certificate from elsewhere than files: the pair to start with, and what keeps it current. */
+export interface ServingCertificates {
+  readonly initial: KeyPair;
+  attach(target: SecureContextTarget, logger: Logger, metrics: CertificateMetrics): CertificateProvider;
+}
+
+/** Checks a certificate and key PEM pair belong together; the pair with its validity. */
+export function keyPairOf(cert: Buffer, key: Buffer, source: string): Parsed<KeyPair> {
+  return checkPair(`${source} (certificate)`, `${source} (key)`, cert, key);
+}
+
 /**
  * Watches the certificate and key files and installs a new pair on the server once both files form
  * a valid pair again.
  * Connections already open keep their context; new handshakes use the new one, so no request fails.
  */
-export class CertificateReloader {
+export class CertificateReloader implements CertificateProvider {
   private watch: FileWatch | undefined;
   private current: KeyPair;
   /** Loads the files again; resolves to whether a new pair was installed. Reloads run one after another. */
@@ -101,9 +122,12 @@ export class CertificateReloader {
     });
   }
 
-  /** Whether the pair in use is valid at `now` (readiness: a server serving an expired certificate fails every call). */
   isValid(now = new Date()): boolean {
     return this.current.notBefore <= now && now < this.current.notAfter;
+  }
+
+  certificate(): Buffer {
+    return this.current.cert;
   }
 
   private async reloadNow(): Promise<boolean> {

@@ -9,6 +9,8 @@ export { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts, ServiceStartError } from '../
 export interface WebhookConfig extends Omit<HttpsServiceConfig, 'registry'> {
   readonly metrics: WebhookMetrics;
   readonly options: MutationOptions;
+  /** More readiness checks (the caBundle of the webhook configuration verifies the certificate, say). */
+  readonly readinessChecks?: () => Readonly<Record<string, boolean>>;
   readonly serviceAccounts: ServiceAccountSource;
 }
 
@@ -26,8 +28,9 @@ export function startWebhook(config: WebhookConfig): Promise<RunningWebhook> {
         metrics,
         logger,
         readiness: () => {
-          const checks = { tls: state.certificateValid(), serviceAccounts: serviceAccounts.isReady(), shuttingDown: state.isShuttingDown() };
-          return { ready: checks.tls && checks.serviceAccounts && !checks.shuttingDown, checks };
+          const extra = config.readinessChecks?.() ?? {};
+          const checks = { tls: state.certificateValid(), serviceAccounts: serviceAccounts.isReady(), ...extra, shuttingDown: state.isShuttingDown() };
+          return { ready: checks.tls && checks.serviceAccounts && Object.values(extra).every(Boolean) && !checks.shuttingDown, checks };
         },
       }),
     onClosed: async () => {

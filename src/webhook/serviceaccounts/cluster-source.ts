@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ServiceAccountView } from '../engine/types.js';
-import { ApiClient, ApiStatusError } from '../../shared/k8s/api-get.js';
+import { ApiClient, ApiStatusError } from '../../shared/k8s/api-client.js';
 import { isJsonObject } from '../../shared/json.js';
 import { errorMessage, type Logger } from '../../shared/log.js';
 import { type ListPage, Reflector } from './reflector.js';

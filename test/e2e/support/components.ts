@@ -83,3 +83,24 @@ export function etcdRelease(): EtcdRelease {
   const version = requiredVersion(moduleDir);
   return { version, etcd: executable(join(moduleDirectory(moduleDir), 'etcd'), `etcd ${version}`) };
 }
+
+/** The CustomResourceDefinitions build-components.sh fetched (cert-manager, Prometheus operator). */
+export function crdFiles(): string[] {
+  const dir = join(componentCache(), 'crds');
+  try {
+    return readdirSync(dir)
+      .filter((name) => name.endsWith('.yaml'))
+      .sort()
+      .map((name) => join(dir, name));
+  } catch {
+    throw new Error(`the CRDs are not fetched (${dir} is missing): ${BUILD_HINT}`);
+  }
+}
+
+/** The helm binary build-components.sh built (its version is the script's helm_version). */
+export function helmBinary(): string {
+  const script = readFileSync(join(ROOT, 'test', 'e2e', 'build-components.sh'), 'utf8');
+  const version = /^helm_version=(v\S+)$/m.exec(script)?.[1];
+  if (!version) throw new Error('build-components.sh names no helm_version');
+  return executable(join(componentCache(), `helm-${version}`, 'helm'), `helm ${version}`);
+}

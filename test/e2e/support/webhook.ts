@@ -49,7 +49,7 @@ export class ClusterWebhook {
    * `server` points its kubeconfig elsewhere (a proxy of the API server).
    */
   static async start(controlPlane: ControlPlane, options: { server?: string; args?: readonly string[] } = {}): Promise<ClusterWebhook> {
-    for (const file of ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml']) await applyManifest(controlPlane, join(MANIFESTS, file));
+    for (const file of ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml']) await applyManifest(controlPlane, join(MANIFESTS, 'base', file));
     const token = await serviceAccountToken(controlPlane, WEBHOOK_NAMESPACE, WEBHOOK_SERVICE_ACCOUNT);
     const kubeconfig = controlPlane.writeKubeconfig('webhook', { token }, options.server);
     const certsDir = join(controlPlane.dir, 'webhook-certs');
@@ -92,7 +92,7 @@ export class ClusterWebhook {
 
   /** manifests/mutatingwebhookconfiguration.yaml with a url clientConfig for this process and its caBundle. */
   configuration(overrides: { name?: string; admissionReviewVersions?: readonly string[] } = {}): KubeObject {
-    const manifest = parse(readFileSync(join(MANIFESTS, 'mutatingwebhookconfiguration.yaml'), 'utf8')) as KubeObject & { webhooks: Array<Record<string, unknown>> };
+    const manifest = parse(readFileSync(join(MANIFESTS, 'base', 'mutatingwebhookconfiguration.yaml'), 'utf8')) as KubeObject & { webhooks: Array<Record<string, unknown>> };
     assert.equal(manifest.webhooks.length, 1, 'the manifest registers one webhook');
     const [webhook] = manifest.webhooks;
     webhook!.clientConfig = { url: `${this.url}/mutate`, caBundle: Buffer.from(this.caCert).toString('base64') };

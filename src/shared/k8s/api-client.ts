@@ -42,11 +42,23 @@ export class ApiClient {
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 
-  async getJson(path: string, signal: AbortSignal): Promise<unknown> {
+  getJson(path: string, signal: AbortSignal): Promise<unknown> {
+    return this.requestJson('GET', path, undefined, signal);
+  }
+
+  /** PUT of a whole object (carrying its resourceVersion: a 409 Conflict means someone else wrote first). */
+  putJson(path: string, body: unknown, signal: AbortSignal): Promise<unknown> {
+    return this.requestJson('PUT', path, body, signal);
+  }
+
+  async requestJson(method: 'GET' | 'PUT', path: string, body: unknown, signal: AbortSignal): Promise<unknown> {
     const cluster = this.kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     const url = new URL(path, cluster.server);
-    const options: Parameters<KubeConfig['applyToHTTPSOptions']>[0] = { method: 'GET', headers: { accept: 'application/json' } };
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (payload) Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(payload.length) });
+    const options: Parameters<KubeConfig['applyToHTTPSOptions']>[0] = { method, headers };
     await this.kubeConfig.applyToHTTPSOptions(options);
     const http = url.protocol === 'http:';
     const send = http ? requestHttp : request;
@@ -60,7 +72,7 @@ export class ApiClient {
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > limit) {
-            res.destroy(new ApiStatusError(res.statusCode ?? 0, `the API server's answer to GET ${url.pathname} is larger than ${limit} bytes`));
+            res.destroy(new ApiStatusError(res.statusCode ?? 0, `the API server's answer to ${method} ${url.pathname} is larger than ${limit} bytes`));
             return;
           }
           chunks.push(chunk);
@@ -76,7 +88,7 @@ export class ApiClient {
             reject(new ApiStatusError(res.statusCode ?? 0, `HTTP ${res.statusCode}: the API server answered something that is not JSON`));
             return;
           }
-          if (res.statusCode !== 200) {
+          if (res.statusCode !== 200 && res.statusCode !== 201) {
             const message = (body as { message?: unknown } | null)?.message;
             reject(new ApiStatusError(res.statusCode ?? 0, `HTTP ${res.statusCode}${typeof message === 'string' ? `: ${message.slice(0, 500)}` : ''}`));
             return;
@@ -85,7 +97,7 @@ export class ApiClient {
         });
       });
       req.on('error', reject);
-      req.end();
+      req.end(payload);
     });
   }
 
