@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
 import { parse } from 'yaml';
+import { writeCertificateFiles } from '../../src/shared/certs/files.js';
+import { generateCertificates } from '../../src/shared/certs/generate.js';
 import { httpsRequest } from '../helpers/https-client.js';
 import { CliProcess } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
@@ -145,6 +147,35 @@ for (const release of kubernetesReleases()) {
       }, 10_000, 200);
       assert.ok(created > 20, `only ${created} pods were created during the renewal`);
       assert.deepEqual(unmutated, [], `${unmutated.length} of ${created} pods were admitted without identity during the renewal`);
+    });
+
+    it('files mode (cert-manager, manual): not ready while the caBundle does not verify the certificate, ready once it does', async () => {
+      const cp = controlPlane!;
+      await Promise.all(replicas.splice(0).map((replica) => stopProcess(replica.child)));
+      const dir = join(cp.dir, 'files-mode');
+      const served = generateCertificates({ service: 'pod-identity-webhook', namespace: WEBHOOK_NAMESPACE, hosts: ['127.0.0.1'] });
+      const other = generateCertificates({ service: 'pod-identity-webhook', namespace: WEBHOOK_NAMESPACE, hosts: ['127.0.0.1'] });
+      await writeCertificateFiles(dir, served);
+      const token = await serviceAccountToken(cp, WEBHOOK_NAMESPACE, WEBHOOK_SERVICE_ACCOUNT);
+      // A stale caBundle: another CA's, as after a CA rotation that did not reach the configuration.
+      const configuration = (await cp.admin.get(CONFIGURATION_PATH)) as KubeObject & { webhooks: Array<{ clientConfig: Record<string, unknown> }> };
+      configuration.webhooks[0]!.clientConfig.caBundle = Buffer.from(other.caCert).toString('base64');
+      await cp.admin.expect(200, 'PUT', CONFIGURATION_PATH, configuration);
+      const process = CliProcess.start([
+        'serve', '--kubeconfig', cp.writeKubeconfig('webhook-files', { token }), '--bind-address', '127.0.0.1', '--port', '0', '--metrics-port', '0',
+        '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--webhook-configuration', CONFIGURATION, '--certificate-check-interval', '1',
+      ]);
+      track(process.child);
+      replicas.push(process);
+      const port = Number(new URL(String((await process.line('listening', 30_000)).address)).port);
+      await waitFor('a caBundle check', () => process.lines.some((line) => line.event === 'ca-bundle-check-failed' || line.event === 'ca-bundle-ready') || undefined, 3000).catch(() => undefined);
+      const stale = await httpsRequest(`https://127.0.0.1:${port}/readyz`, { ca: served.caCert });
+      assert.equal(stale.status, 503, stale.body);
+      assert.equal((JSON.parse(stale.body) as { checks: Record<string, boolean> }).checks.caBundle, false);
+      const fresh = (await cp.admin.get(CONFIGURATION_PATH)) as typeof configuration;
+      fresh.webhooks[0]!.clientConfig.caBundle = Buffer.from(served.caCert).toString('base64');
+      await cp.admin.expect(200, 'PUT', CONFIGURATION_PATH, fresh);
+      await waitFor('ready once the caBundle verifies the certificate', async () => (await httpsRequest(`https://127.0.0.1:${port}/readyz`, { ca: served.caCert })).status === 200, 10_000, 200);
     });
   });
 }
