@@ -9,7 +9,9 @@
  * - watch (`?watch=true`) from a resourceVersion as a stream of JSON lines (ADDED, MODIFIED,
  *   DELETED, BOOKMARK with allowWatchBookmarks), closed after `timeoutSeconds`; a resourceVersion
  *   older than the compaction point gets HTTP 200 then an ERROR event carrying a 410 Status, as
- *   the real server does;
+ *   the real server does; with `sendInitialEvents=true` (client-go's watch-list, on by default from
+ *   client-go 0.35) the watch first sends every current object as ADDED, then a BOOKMARK annotated
+ *   `k8s.io/initial-events-end`, as the real server's watch cache does;
  * - get by name (404 Status when absent); fieldSelector `metadata.name=` on lists and watches.
  *
  * Fault controls let tests take the server away and bring it back on the same port, delay or fail
@@ -87,6 +89,7 @@ export class FakeApiServer {
   private compactedThrough = 0;
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private getDelayMs = 0;
+  private getsHidden = false;
   private held: WatchEvent[] | undefined;
   private failures: Array<{ kind: RequestRecord['kind']; status: number }> = [];
   readonly requests: RequestRecord[] = [];
@@ -173,6 +176,11 @@ export class FakeApiServer {
   /** Delays every GET of a single object by this long (a slow or overloaded API server). */
   delayGets(milliseconds: number): void {
     this.getDelayMs = milliseconds;
+  }
+
+  /** Every GET of a single object answers 404 from now on: a client can learn objects only from lists and watches. */
+  hideFromGets(): void {
+    this.getsHidden = true;
   }
 
   /** The next request of this kind fails with this HTTP status. */
@@ -338,7 +346,7 @@ export class FakeApiServer {
 
   private get(res: ServerResponse, resource: Resource, namespace: string, name: string): void {
     if (res.destroyed) return;
-    const item = this.objects.get(this.key(resource, namespace, name));
+    const item = this.getsHidden ? undefined : this.objects.get(this.key(resource, namespace, name));
     if (!item) this.send(res, 404, status(404, 'NotFound', `${resource} "${name}" not found`));
     else this.send(res, 200, item.object);
   }
@@ -386,7 +394,14 @@ export class FakeApiServer {
       return;
     }
     const watcher: Watcher = { resource, namespace, name, response: res, bookmarks: query.allowWatchBookmarks === 'true' };
-    for (const event of this.events) if (event.resourceVersion > from) this.deliver(watcher, event);
+    if (query.sendInitialEvents === 'true') {
+      // A watch-list: the current state as ADDED events, then the bookmark that ends it.
+      for (const item of this.objects.values()) if (this.matches(item, resource, namespace, name)) res.write(`${JSON.stringify({ type: 'ADDED', object: item.object })}\n`);
+      const end = { kind: LIST_KINDS[resource].item, apiVersion: 'v1', metadata: { resourceVersion: this.currentResourceVersion, annotations: { 'k8s.io/initial-events-end': 'true' } } };
+      res.write(`${JSON.stringify({ type: 'BOOKMARK', object: end })}\n`);
+    } else {
+      for (const event of this.events) if (event.resourceVersion > from) this.deliver(watcher, event);
+    }
     this.watchers.add(watcher);
     const timeout = query.timeoutSeconds ? setTimeout(() => res.end(), Number(query.timeoutSeconds) * 1000) : undefined;
     res.on('close', () => {
