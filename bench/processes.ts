@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn, type StdioOptions } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 
 const children = new Set<ChildProcess>();
 
@@ -22,40 +23,75 @@ export interface Started {
   readonly ready: Record<string, unknown>;
 }
 
+export interface StartOptions {
+  readonly logFile: string;
+  readonly ipc?: boolean;
+  /** Ready once a JSON line with this `event` is logged (default: the first JSON line). */
+  readonly readyEvent?: string;
+  /** Ready once this resolves true (polled every 50 ms) instead of on a log line. */
+  readonly ready?: () => Promise<boolean>;
+  readonly timeoutMs?: number;
+  readonly env?: Readonly<Record<string, string>>;
+  /** CPUs to run on (`taskset -c`), e.g. "1"; inherited by every thread the process starts. */
+  readonly cpus?: string;
+}
+
 /**
  * Starts `node ARGS` with stdout and stderr going to `logFile`, waits for its first JSON line there
  * (or its first IPC message with `ipc`), and returns it. The log goes straight to the file rather
  * than through a pipe: reading a server's per-request log lines in the benchmark's process would
  * charge them to the load generator, which shares the machine's cores with the servers.
  */
-export function startNode(
-  args: readonly string[],
-  options: { logFile: string; ipc?: boolean; readyEvent?: string; timeoutMs?: number; env?: Readonly<Record<string, string>> },
-): Promise<Started> {
+export function startNode(args: readonly string[], options: StartOptions): Promise<Started> {
+  return startProcess(process.execPath, args, options);
+}
+
+/** Starts any binary as `startNode` starts node (taskset execs it: the pid is the binary's). */
+export function startProcess(command: string, args: readonly string[], options: StartOptions): Promise<Started> {
   const log = openSync(options.logFile, 'a');
   // The file may hold an earlier process's lines: only what this one writes counts.
   const offset = fstatSync(log).size;
   const stdio: StdioOptions = options.ipc ? ['ignore', log, log, 'ipc'] : ['ignore', log, log];
-  const child = spawn(process.execPath, args, { stdio, env: { ...process.env, ...options.env } });
+  const [file, argv] = options.cpus === undefined ? [command, args] : ['taskset', ['-c', options.cpus, command, ...args]];
+  const child = spawn(file, argv, { stdio, env: { ...process.env, ...options.env } });
   closeSync(log);
   children.add(child);
   child.once('exit', () => children.delete(child));
+  const what = `${command} ${args.join(' ')}`;
   return new Promise((resolve, reject) => {
     let poll: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => fail(new Error(`node ${args.join(' ')} did not become ready; see ${options.logFile}`)), options.timeoutMs ?? 120_000);
+    let settled = false;
+    const timer = setTimeout(() => fail(new Error(`${what} did not become ready; see ${options.logFile}`)), options.timeoutMs ?? 120_000);
     const fail = (error: Error): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       clearInterval(poll);
       reject(error);
     };
-    child.once('exit', (code) => fail(new Error(`node ${args.join(' ')} exited with ${code}; see ${options.logFile}`)));
+    child.once('error', (error) => fail(new Error(`${what}: ${error.message}`)));
+    child.once('exit', (code) => fail(new Error(`${what} exited with ${code}; see ${options.logFile}`)));
     const done = (ready: Record<string, unknown>): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       clearInterval(poll);
       resolve({ child, ready });
     };
     if (options.ipc) {
       child.once('message', (message) => done(message as Record<string, unknown>));
+      return;
+    }
+    const check = options.ready;
+    if (check) {
+      const attempt = (): void => {
+        if (settled) return;
+        check().then(
+          (ok) => (ok ? done({}) : void setTimeout(attempt, 50)),
+          () => void setTimeout(attempt, 50),
+        );
+      };
+      attempt();
       return;
     }
     poll = setInterval(() => {
@@ -106,4 +142,45 @@ export function cpuMicroseconds(pid: number | undefined): number | undefined {
   // The command name (field 2) may hold spaces; utime and stime are fields 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicksPerSecond;
+}
+
+/** Resident and peak resident memory of a process in bytes (VmRSS, VmHWM), undefined without /proc. */
+export function memoryOf(pid: number | undefined): { rssBytes: number; peakRssBytes: number } | undefined {
+  if (pid === undefined) return undefined;
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+  return { rssBytes: kib('VmRSS'), peakRssBytes: kib('VmHWM') };
+}
+
+/** Whether processes can be pinned to single cores here (taskset, and at least two CPUs). */
+export function canPin(cpuCount: number): { ok: true } | { ok: false; reason: string } {
+  if (cpuCount < 2) return { ok: false, reason: `${cpuCount} CPU: nothing to pin the load generator and the server apart on` };
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, reason: `taskset is not usable (${error instanceof Error ? error.message : String(error)})` };
+  }
+}
+
+/** Moves every thread of a running process to `cpus` (taskset -a -p -c). */
+export function pin(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+/** A free TCP port on 127.0.0.1, for servers that cannot be told to pick one and report it. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
 }

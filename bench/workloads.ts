@@ -55,12 +55,14 @@ export function realisticPod(containers: number): Record<string, unknown> {
   };
 }
 
-export function admissionReviewFor(pod: Record<string, unknown>): Record<string, unknown> {
+export const REVIEW_UID = '705ab4f5-6393-11e8-b7cc-42010a800002';
+
+export function admissionReviewFor(pod: Record<string, unknown>, apiVersion: 'admission.k8s.io/v1' | 'admission.k8s.io/v1beta1' = 'admission.k8s.io/v1'): Record<string, unknown> {
   return {
-    apiVersion: 'admission.k8s.io/v1',
+    apiVersion,
     kind: 'AdmissionReview',
     request: {
-      uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+      uid: REVIEW_UID,
       kind: { group: '', version: 'v1', kind: 'Pod' },
       resource: { group: '', version: 'v1', resource: 'pods' },
       requestKind: { group: '', version: 'v1', kind: 'Pod' },
