@@ -8,12 +8,25 @@ import { packageRoot } from '../src/shared/package-info.js';
 
 export const argv = process.argv.slice(2);
 export const quick = argv.includes('--quick');
-export const DURATION = quick ? 1 : 4;
-export const RUNS = quick ? 1 : 3;
 
 export function option(name: string): string | undefined {
   return argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 }
+
+function countOption(name: string, fallback: number, max: number): number {
+  const raw = option(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    process.stderr.write(`--${name} takes a whole number from 1 to ${max}, got "${raw}"\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+/** Seconds per measurement and rounds per case (`--duration`, `--runs`: many short rounds ride out a busy machine). */
+export const DURATION = countOption('duration', quick ? 1 : 4, 60);
+export const RUNS = countOption('runs', quick ? 1 : 3, 50);
 
 /** `--name=1,10`: whole numbers from 1 to 1000, deduplicated and sorted; `fallback` without it. */
 export function listOption(name: string, fallback: number[]): number[] {

@@ -270,7 +270,7 @@ async function run(peer: PeerResolution): Promise<void> {
   lines.push('', `finished in ${seconds} s; logs of every process in ${work} (removed on success)`);
   process.stdout.write(`${lines.join('\n')}\n`);
 
-  const narrowed = only !== undefined || argv.some((arg) => /^--(sizes|connections|busy-wait|compare|no-pin|kubernetes|api-containers)(=|$)/.test(arg));
+  const narrowed = only !== undefined || argv.some((arg) => /^--(sizes|connections|busy-wait|compare|no-pin|kubernetes|api-containers|runs|duration)(=|$)/.test(arg));
   if (!narrowed) {
     writeFileSync(
       join(root, 'bench', 'results.json'),
