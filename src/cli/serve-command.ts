@@ -9,6 +9,7 @@ import { createRegistry } from '../shared/metrics.js';
 import { type RunningWebhook, startWebhook, ServiceStartError } from '../webhook/server/webhook.js';
 import type { ServiceAccountSource } from '../webhook/serviceaccounts/source.js';
 import { StaticServiceAccountSource } from '../webhook/serviceaccounts/static-source.js';
+import { withPodIdentities } from '../webhook/pod-identity/source.js';
 import { addMutationFlags, flagValue, logLevelFrom, logLevelOption, mutationOptionsFrom, parseBindAddress, parseIntegerFlag, parsePort } from './flags.js';
 import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
@@ -36,6 +37,12 @@ function addServerFlags(command: Command): Command {
     .addOption(new Option('--kubeconfig <file>', 'cluster mode: kubeconfig to watch ServiceAccounts with (default: in-cluster config)'))
     .addOption(
       new Option('--watch-config-map <namespace/name>', 'cluster mode: ConfigMap mapping namespace/serviceaccount to role settings').argParser(
+        parseObjectReference,
+      ),
+    )
+    .addOption(new Option('--watch-container-credentials-config <file>', 'EKS Pod Identity: identities JSON file ({"identities":[{"namespace","serviceAccount"}]}), watched'))
+    .addOption(
+      new Option('--watch-container-credentials-config-map <namespace/name>', 'cluster mode, EKS Pod Identity: ConfigMap whose config key holds the identities JSON, watched').argParser(
         parseObjectReference,
       ),
     )
@@ -92,7 +99,13 @@ async function runServer(values: OptionValues, tls: { cert: string; key: string 
   const options = mutationOptionsFrom(values);
   const logger = createLogger(undefined, logLevelFrom(values));
   const metrics = createWebhookMetrics(createRegistry());
-  const source = await buildSource(values, options, logger, metrics);
+  const { podIdentitySource } = await import('./pod-identity-flags.js');
+  const identities = await podIdentitySource(values, logger, metrics);
+  const serviceAccounts = await buildSource(values, options, logger, metrics).catch(async (error: unknown) => {
+    await identities?.stop();
+    throw error;
+  });
+  const source = identities ? withPodIdentities(serviceAccounts, identities) : serviceAccounts;
   let webhook: RunningWebhook;
   try {
     webhook = await startWebhook({
