@@ -4,6 +4,7 @@ import { registerAuthenticator, registerLintAwsAuth, registerTokenExec } from '.
 import { registerCerts } from './certs-command.js';
 import { registerDemo, registerIssuer, registerSts, registerToken } from './lab-commands.js';
 import { registerManifests } from './manifests-command.js';
+import { registerPodIdentityAgent, registerPodIdentityConfig } from './pod-identity-commands.js';
 import { registerRender } from './render-command.js';
 import { registerServe, registerStart } from './serve-command.js';
 
@@ -51,6 +52,8 @@ export function buildProgram(): Command {
   registerToken(program);
   registerSts(program);
   registerDemo(program);
+  registerPodIdentityAgent(program);
+  registerPodIdentityConfig(program);
   registerTokenExec(program);
   registerAuthenticator(program);
   registerLintAwsAuth(program);

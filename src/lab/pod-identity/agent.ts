@@ -30,6 +30,8 @@ export interface AgentOptions {
   readonly metricsPort?: number;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Called with every /v1/credentials answer (status and body), for the demo and tests. */
+  readonly onAnswer?: (status: number, body: string) => void;
 }
 
 export interface RunningAgent {
@@ -99,10 +101,12 @@ export async function startPodIdentityAgent(options: AgentOptions): Promise<Runn
     metrics.responses.inc({ code: String(status) });
     if (typeof body === 'string') {
       plainError(res, status, body);
+      options.onAnswer?.(status, `${body}\n`);
       return;
     }
     const text = `${JSON.stringify({ AccessKeyId: body.accessKeyId, SecretAccessKey: body.secretAccessKey, Token: body.sessionToken, AccountId: body.accountId, Expiration: goTime(body.expiration) })}\n`;
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+    options.onAnswer?.(200, text);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
