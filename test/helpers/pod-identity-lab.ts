@@ -27,6 +27,7 @@ export const PI_ROLES = {
   untagged: role('pi-untagged'),
   externalIdTarget: role('pi-external-id-target'),
   reader: role('pi-reader'),
+  irsa: role('irsa-app'),
 };
 
 const podsPrincipal = { Service: 'pods.eks.amazonaws.com' };
@@ -80,6 +81,21 @@ export function podIdentityConfig(issuer: string): LabConfig {
         },
       },
       {
+        // IRSA for default/app, for the pods that carry both sets of variables.
+        arn: PI_ROLES.irsa,
+        trustPolicy: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${issuer.replace(/^https?:\/\//, '')}` },
+              Action: 'sts:AssumeRoleWithWebIdentity',
+              Condition: { StringEquals: { [`${issuer.replace(/^https?:\/\//, '')}:sub`]: 'system:serviceaccount:default:app' } },
+            },
+          ],
+        },
+      },
+      {
         // Chained from a pod's session by the pod itself: the session tags decide.
         arn: PI_ROLES.reader,
         trustPolicy: {
@@ -119,6 +135,12 @@ export interface PodIdentityLabOptions {
   readonly agent?: Partial<Omit<AgentOptions, 'fetchCredentials' | 'logger' | 'bindAddress' | 'port' | 'clusterName'>>;
   readonly logger?: Logger;
   readonly stsNow?: () => Date;
+  readonly sessionSeconds?: number;
+  /** Sign the agent's EKS Auth calls with another role's session, or another server key's. */
+  readonly nodeRoleArn?: string;
+  readonly nodeServerKey?: Buffer;
+  readonly eksAuthUrl?: string;
+  readonly clusterName?: string;
 }
 
 /** Issuer, STS with EKS Auth, and an agent calling it over HTTP with node-role credentials, all on 127.0.0.1. */
@@ -129,13 +151,27 @@ export async function startPodIdentityLab(options: PodIdentityLabOptions = {}): 
   const serverKey = randomBytes(32);
   const grants: PodIdentityGrant[] = [];
   const logger = options.logger ?? silentLogger;
-  const sts = await startSts({ config, serverKey, bindAddress: '127.0.0.1', port: 0, logger, now: options.stsNow, onPodIdentityGrant: (grant) => grants.push(grant) });
+  const sts = await startSts({
+    config,
+    serverKey,
+    bindAddress: '127.0.0.1',
+    port: 0,
+    logger,
+    now: options.stsNow,
+    podIdentitySessionSeconds: options.sessionSeconds,
+    onPodIdentityGrant: (grant) => grants.push(grant),
+  });
   let calls = 0;
-  const client = new EksAuthClient({ endpoint: sts.url, region: REGION, credentials: nodeRoleCredentials(new SessionAuthority(serverKey), NODE_ROLE_ARN), timeoutMs: 5000 });
+  const client = new EksAuthClient({
+    endpoint: options.eksAuthUrl ?? sts.url,
+    region: REGION,
+    credentials: nodeRoleCredentials(new SessionAuthority(options.nodeServerKey ?? serverKey), options.nodeRoleArn ?? NODE_ROLE_ARN),
+    timeoutMs: 5000,
+  });
   const agent = await startPodIdentityAgent({
     bindAddress: '127.0.0.1',
     port: 0,
-    clusterName: CLUSTER,
+    clusterName: options.clusterName ?? CLUSTER,
     fetchCredentials: (cluster, token) => {
       calls += 1;
       return client.assumeRoleForPodIdentity(cluster, token);

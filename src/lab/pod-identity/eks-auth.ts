@@ -41,6 +41,8 @@ export interface EksAuthOptions {
   readonly sts: StsService;
   readonly token: PodTokenOptions;
   readonly now: () => Date;
+  /** Lifetime of the credentials for the associated role (default 6 h; shorter to try refreshes). */
+  readonly sessionSeconds?: number;
 }
 
 /** The six session tags EKS sets, all transitive. */
@@ -153,7 +155,7 @@ export class EksAuthService {
         service: PODS_SERVICE_PRINCIPAL,
         roleArn: association.roleArn,
         sessionName,
-        durationSeconds: POD_IDENTITY_SESSION_SECONDS,
+        durationSeconds: this.options.sessionSeconds ?? POD_IDENTITY_SESSION_SECONDS,
         tags,
         transitiveTagKeys: tags.map((tag) => tag.key),
         sourceAccount: cluster.account,
@@ -167,7 +169,7 @@ export class EksAuthService {
       return this.options.sts.assumeRoleFromSession(first.session, {
         roleArn: association.targetRoleArn,
         sessionName,
-        durationSeconds: TARGET_ROLE_SESSION_SECONDS,
+        durationSeconds: Math.min(TARGET_ROLE_SESSION_SECONDS, this.options.sessionSeconds ?? TARGET_ROLE_SESSION_SECONDS),
         // Without session tags EKS names the pod's ServiceAccount in the ExternalId instead (EKS user guide).
         externalId: association.disableSessionTags ? `${cluster.region}/${cluster.account}/${cluster.name}/${subject.namespace}/${subject.serviceAccount}` : undefined,
       });

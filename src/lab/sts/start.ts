@@ -24,6 +24,8 @@ export interface StsOptions {
   readonly onAssumeRole?: (assumed: AssumedRole) => void;
   /** Called after every EKS Auth credential grant (AssumeRoleForPodIdentity). */
   readonly onPodIdentityGrant?: (grant: PodIdentityGrant) => void;
+  /** Lifetime of EKS Auth credentials (default 6 h, as EKS). */
+  readonly podIdentitySessionSeconds?: number;
 }
 
 export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
@@ -53,6 +55,7 @@ export async function startSts(options: StsOptions): Promise<RunningHttpServer> 
       sts: service,
       token: { clockToleranceSeconds, jwksTimeoutMs: options.jwksTimeoutMs ?? 5000, jwksRefetchCooldownMs: options.jwksRefetchCooldownMs ?? DEFAULT_JWKS_REFETCH_COOLDOWN_MS, now },
       now,
+      sessionSeconds: options.podIdentitySessionSeconds,
     }),
     logger: options.logger,
     now,
