@@ -3,6 +3,7 @@ import { fromHttp } from '@aws-sdk/credential-provider-http';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -319,6 +320,38 @@ describe('EKS Pod Identity in the lab, driven by the real AWS SDK for JavaScript
         assert.notEqual(refreshed, first, 'a new session (a new UUID in its name)');
         assert.equal(refreshed, lab.grants[1]!.assumedRoleArn);
       });
+    });
+  });
+
+  describe('botocore (the AWS CLI v1 on PATH)', () => {
+    it('reads the token file, gets the associated role, and shows the agent’s text on an error', async function () {
+      const aws = spawnSync('aws', ['--version'], { encoding: 'utf8' });
+      if (aws.status !== 0) this.skip();
+      await start();
+      const env = {
+        PATH: process.env.PATH ?? '',
+        HOME: dir,
+        AWS_CONFIG_FILE: join(dir, 'no-config'),
+        AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'),
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: lab.credentialsUri,
+        AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile(),
+        AWS_DEFAULT_REGION: REGION,
+      };
+      const cli = (): Promise<{ code: number; stdout: string; stderr: string }> =>
+        new Promise((resolve) => {
+          execFile('aws', ['sts', 'get-caller-identity', '--endpoint-url', lab.sts.url], { env, timeout: 20_000 }, (error, stdout, stderr) =>
+            resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr }),
+          );
+        });
+      writeToken(await lab.mint());
+      const allowed = await cli();
+      assert.equal(allowed.code, 0, allowed.stderr);
+      assert.match((JSON.parse(allowed.stdout) as { Arn: string }).Arn, /:assumed-role\/pi-app\/eks-lab-/);
+      writeToken(await lab.mint({ serviceAccount: 'nobody' }));
+      const refused = await cli();
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /Received non 200 response 404 from container metadata: \[[0-9a-f-]+\]: \(ResourceNotFoundException\): No Pod Identity Association found/);
     });
   });
 
