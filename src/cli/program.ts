@@ -37,7 +37,7 @@ class CliCommand extends Command {
  */
 export function buildProgram(): Command {
   const program = new CliCommand('pod-identity-webhook')
-    .description('IAM roles for service accounts (IRSA) for Kubernetes: the mutating webhook and an offline OIDC/STS lab')
+    .description('IAM roles for service accounts (IRSA) and EKS Pod Identity for Kubernetes: the mutating webhook and an offline OIDC, STS, EKS Auth and agent lab')
     .version(packageVersion())
     .exitOverride()
     // One prefix for every error, commander's own included ("error: unknown option" otherwise).
