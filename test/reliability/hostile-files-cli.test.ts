@@ -51,6 +51,16 @@ describe('hostile input files: every file-reading command exits with one line', 
       // No ServiceAccounts: an empty file, an empty directory of manifests, a ConfigMap (other kinds are ignored).
       accepts: ['an empty file', 'a directory', 'an unclosed template and 10,000 spaces'],
     },
+    { name: 'render --watch-container-credentials-config', args: (file) => ['render', '--pod', join(dir, 'pod.yaml'), '--service-account', join(dir, 'sa.yaml'), '--watch-container-credentials-config', file], codes: [2], accepts: ['an empty file'] },
+    { name: 'pod-identity-config --config', args: (file) => ['pod-identity-config', '--config', file, '--cluster-name', 'lab'], codes: [2] },
+    { name: 'pod-identity-agent --config', args: (file) => ['pod-identity-agent', '--config', file, '--cluster-name', 'lab', '--port', '0', '--metrics-port', '0', '--secret-file', join(dir, 'sts.key')], codes: [2] },
+    {
+      name: 'serve --watch-container-credentials-config',
+      args: (file) => ['serve', '--service-accounts', join(dir, 'sa.yaml'), '--port', '0', '--metrics-port', '0', '--tls-cert', join(dir, 'certs', 'tls.crt'), '--tls-key', join(dir, 'certs', 'tls.key'), '--watch-container-credentials-config', file],
+      codes: [2],
+      // The empty set, as the Go webhook reads a missing or empty file: the server starts.
+      accepts: ['an empty file', 'a dangling link'],
+    },
     {
       name: 'serve --tls-cert',
       args: (file) => ['serve', '--service-accounts', join(dir, 'sa.yaml'), '--port', '0', '--metrics-port', '0', '--tls-cert', file, '--tls-key', join(dir, 'certs', 'tls.key')],

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
-import { ANNOTATION, TOKEN_FILE_NAME, TOKEN_VOLUME_NAME } from './defaults.js';
-import { annotationKeys, type InjectedIdentity, quoteValue, resolveIdentity, skippedContainers } from './identity.js';
+import { ANNOTATION, POD_IDENTITY_LABEL, POD_IDENTITY_LABEL_VALUE, TOKEN_FILE_NAME, TOKEN_VOLUME_NAME } from './defaults.js';
+import { annotationKeys, quoteValue, resolveIdentity, resolvePodIdentity, skippedContainers } from './identity.js';
 import { trimTrailing } from '../../shared/text.js';
 import { jsonPointer } from './pointer.js';
 import { boundWarnings } from './warnings.js';
@@ -33,9 +33,9 @@ function windowsPath(path: string): string {
 }
 
 /** Where the token file is, given the directory the token volume is mounted at. */
-export function tokenFilePath(mountPath: string, windows: boolean): string {
-  if (!windows) return `${trimTrailingSlashes(mountPath)}/${TOKEN_FILE_NAME}`;
-  return `${windowsPath(mountPath)}\\${TOKEN_FILE_NAME}`;
+export function tokenFilePath(mountPath: string, windows: boolean, fileName: string = TOKEN_FILE_NAME): string {
+  if (!windows) return `${trimTrailingSlashes(mountPath)}/${fileName}`;
+  return `${windowsPath(mountPath)}\\${fileName.replaceAll('/', '\\')}`;
 }
 
 const trimTrailingSlashes = (path: string): string => trimTrailing(path, '/');
@@ -46,24 +46,55 @@ function cleanMountPath(path: string): string {
 }
 
 /**
+ * What one mode injects: IRSA (a web identity token and the role) or EKS Pod Identity (a token for
+ * the agent and its URI). The container and volume rules are the same for both.
+ */
+interface Injection {
+  readonly volumeName: string;
+  readonly audience: string;
+  readonly expirationSeconds: number;
+  /** Directory the token volume is mounted at. */
+  readonly mountPath: string;
+  /** File name of the token inside the volume. */
+  readonly tokenFileName: string;
+  readonly stsRegionalEndpoints: boolean;
+  /** The variables that name the identity, last in the injection order, given the token file the container sees. */
+  identityEnv(tokenFile: string): EnvVar[];
+  /** The flag that moves the mount, for the warning about an occupied mount path. */
+  readonly mountPathFlag: string;
+  /** Adds the pod-level metadata ops (the marker annotation, or the Pod Identity label). */
+  addMetadataOps(pod: PodView, patch: PatchOperation[]): void;
+}
+
+/**
  * A mount of another volume at the directory the token volume would be mounted at. The API server
  * refuses a container with two mounts at one path (`mountPath: must be unique`), so such a container
  * cannot be given the token mount; it is left alone, with a warning.
  */
-function occupiedTokenPath(container: ContainerView, options: MutationOptions): VolumeMountView | undefined {
+function occupiedTokenPath(container: ContainerView, injection: Injection): VolumeMountView | undefined {
   if (container.volumeMounts === undefined) return undefined;
-  const wanted = cleanMountPath(options.tokenMountPath);
+  const wanted = cleanMountPath(injection.mountPath);
   return container.volumeMounts.find(
-    (mount) => mount.name !== TOKEN_VOLUME_NAME && mount.mountPath !== undefined && cleanMountPath(mount.mountPath) === wanted,
+    (mount) => mount.name !== injection.volumeName && mount.mountPath !== undefined && cleanMountPath(mount.mountPath) === wanted,
   );
 }
 
-/** JSON Pointers of annotation keys, escaped once per key (the marker's is needed on every pod). */
-const annotationPointers = new Map<string, string>();
-function annotationPointer(key: string): string {
-  let pointer = annotationPointers.get(key);
-  if (pointer === undefined) annotationPointers.set(key, (pointer = jsonPointer('metadata', 'annotations', key)));
+/** JSON Pointers of metadata map keys, escaped once per key (the marker's is needed on every pod). */
+const metadataPointers = new Map<string, string>();
+function metadataPointer(map: 'annotations' | 'labels', key: string): string {
+  const cacheKey = `${map}\n${key}`;
+  let pointer = metadataPointers.get(cacheKey);
+  if (pointer === undefined) metadataPointers.set(cacheKey, (pointer = jsonPointer('metadata', map, key)));
   return pointer;
+}
+
+/** Sets `key` to `value` in the pod's annotations or labels, creating the map (and metadata) when absent. */
+function setMetadataOps(pod: PodView, patch: PatchOperation[], map: 'annotations' | 'labels', key: string, value: string): void {
+  const current = map === 'annotations' ? pod.annotations : pod.labels;
+  if (!pod.hasMetadata) patch.push({ op: 'add', path: '/metadata', value: { [map]: { [key]: value } } });
+  else if (current === undefined) patch.push({ op: 'add', path: `/metadata/${map}`, value: { [key]: value } });
+  else if (!(key in current)) patch.push({ op: 'add', path: metadataPointer(map, key), value });
+  else if (current[key] !== value) patch.push({ op: 'replace', path: metadataPointer(map, key), value });
 }
 
 /** True when the container declares `name` (any entry, with a value or valueFrom). */
@@ -72,19 +103,18 @@ function declares(env: readonly EnvVarView[] | undefined, name: string): boolean
 }
 
 /** The variables to inject that the container does not declare itself, in injection order. */
-function desiredEnv(identity: InjectedIdentity, options: MutationOptions, tokenFile: string, env: readonly EnvVarView[] | undefined): EnvVar[] {
+function desiredEnv(injection: Injection, options: MutationOptions, tokenFile: string, env: readonly EnvVarView[] | undefined): EnvVar[] {
   const wanted: EnvVar[] = [];
   const want = (name: string, value: string): void => {
     if (!declares(env, name)) wanted.push({ name, value });
   };
-  if (identity.stsRegionalEndpoints) want('AWS_STS_REGIONAL_ENDPOINTS', 'regional');
+  if (injection.stsRegionalEndpoints) want('AWS_STS_REGIONAL_ENDPOINTS', 'regional');
   if (options.awsDefaultRegion && !declares(env, 'AWS_DEFAULT_REGION') && !declares(env, 'AWS_REGION')) {
     want('AWS_DEFAULT_REGION', options.awsDefaultRegion);
     want('AWS_REGION', options.awsDefaultRegion);
   }
   if (options.stsEndpointUrl) want('AWS_ENDPOINT_URL_STS', options.stsEndpointUrl);
-  want('AWS_ROLE_ARN', identity.roleArn);
-  want('AWS_WEB_IDENTITY_TOKEN_FILE', tokenFile);
+  for (const variable of injection.identityEnv(tokenFile)) want(variable.name, variable.value);
   return wanted;
 }
 
@@ -118,55 +148,116 @@ function addContainerOps(
   patch: PatchOperation[],
   container: ContainerView,
   path: string,
-  identity: InjectedIdentity,
+  injection: Injection,
   options: MutationOptions,
   windows: boolean,
   defaultTokenFile: string,
   warnings: string[],
 ): void {
   // A container that already mounts the token volume (say at another path) keeps its mount, and
-  // the token file variable points into it: at <mount>/token, or at the mount itself when it mounts
-  // just the token file (subPath: token).
-  const tokenMount = container.volumeMounts?.find((mount) => mount.name === TOKEN_VOLUME_NAME);
+  // the token file variable points into it: at <mount>/<file>, or at the mount itself when it mounts
+  // just the token file (subPath: <file>).
+  const { volumeName, tokenFileName } = injection;
+  const tokenMount = container.volumeMounts?.find((mount) => mount.name === volumeName);
   let tokenFile = defaultTokenFile;
-  if (tokenMount?.mountPath && !tokenMount.subPath) tokenFile = tokenFilePath(tokenMount.mountPath, windows);
-  else if (tokenMount?.mountPath && tokenMount.subPath === TOKEN_FILE_NAME) tokenFile = windows ? windowsPath(tokenMount.mountPath) : tokenMount.mountPath;
+  if (tokenMount?.mountPath && !tokenMount.subPath) tokenFile = tokenFilePath(tokenMount.mountPath, windows, tokenFileName);
+  else if (tokenMount?.mountPath && tokenMount.subPath === tokenFileName) tokenFile = windows ? windowsPath(tokenMount.mountPath) : tokenMount.mountPath;
   else if (tokenMount) {
     warnings.push(
-      `container ${quoteValue(container.name)} mounts ${TOKEN_VOLUME_NAME} with subPath ${quoteValue(tokenMount.subPath ?? '')}, ` +
+      `container ${quoteValue(container.name)} mounts ${volumeName} with subPath ${quoteValue(tokenMount.subPath ?? '')}, ` +
         `which does not hold the token; ${quoteValue(tokenFile)} will not exist in it`,
     );
   }
   // A container's own setting always stays; say so when it points somewhere other than our identity.
-  warnIfSetOtherwise(container, 'AWS_ROLE_ARN', identity.roleArn, warnings);
-  warnIfSetOtherwise(container, 'AWS_WEB_IDENTITY_TOKEN_FILE', tokenFile, warnings);
+  for (const variable of injection.identityEnv(tokenFile)) warnIfSetOtherwise(container, variable.name, variable.value, warnings);
 
-  appendOps(patch, `${path}/env`, container.env !== undefined, desiredEnv(identity, options, tokenFile, container.env));
+  appendOps(patch, `${path}/env`, container.env !== undefined, desiredEnv(injection, options, tokenFile, container.env));
   if (tokenMount === undefined) {
     appendOps(patch, `${path}/volumeMounts`, container.volumeMounts !== undefined, [
-      { name: TOKEN_VOLUME_NAME, mountPath: options.tokenMountPath, readOnly: true },
+      { name: volumeName, mountPath: injection.mountPath, readOnly: true },
     ]);
   }
 }
 
 /**
- * Computes the JSON patch that gives a pod the AWS identity of its ServiceAccount. Pure: the same
- * inputs always give the same patch, and running it on its own output gives an empty patch.
+ * Computes the JSON patch that gives a pod the AWS identity of its ServiceAccount: IRSA, or EKS Pod
+ * Identity when the ServiceAccount is marked `podIdentity`. Pure: the same inputs always give the
+ * same patch, and running it on its own output gives an empty patch. `expirationJitter` in [0, 1)
+ * chooses the lifetime of a Pod Identity token that would last the default 86400 seconds.
  */
 export function mutatePod(
   pod: PodView,
   serviceAccount: ServiceAccountView | undefined,
   options: MutationOptions,
+  expirationJitter = 0,
 ): MutationResult {
-  const result = mutate(pod, serviceAccount, options);
+  const result = mutate(pod, serviceAccount, options, expirationJitter);
   return { patch: result.patch, warnings: boundWarnings(result.warnings) };
 }
 
-function mutate(pod: PodView, serviceAccount: ServiceAccountView | undefined, options: MutationOptions): MutationResult {
+/** The IRSA injection for the ServiceAccount's role, or undefined when it has no (valid) role. */
+function irsaInjection(serviceAccount: ServiceAccountView, podAnnotations: Readonly<Record<string, string>>, options: MutationOptions, warnings: string[]): Injection | undefined {
+  const resolved = resolveIdentity(serviceAccount, podAnnotations, options);
+  warnings.push(...resolved.warnings);
+  const identity = resolved.identity;
+  if (identity === undefined) return undefined;
+  const markerKey = annotationKeys(options.annotationPrefix)(ANNOTATION.injectedRoleArn);
+  return {
+    volumeName: TOKEN_VOLUME_NAME,
+    audience: identity.audience,
+    expirationSeconds: identity.expirationSeconds,
+    mountPath: options.tokenMountPath,
+    tokenFileName: TOKEN_FILE_NAME,
+    stsRegionalEndpoints: identity.stsRegionalEndpoints,
+    identityEnv: (tokenFile) => [
+      { name: 'AWS_ROLE_ARN', value: identity.roleArn },
+      { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: tokenFile },
+    ],
+    mountPathFlag: '--token-mount-path',
+    addMetadataOps: (view, patch) => setMetadataOps(view, patch, 'annotations', markerKey, identity.roleArn),
+  };
+}
+
+/** The EKS Pod Identity injection: the agent's URI and a token for it (the role is the agent's business). */
+function podIdentityInjection(serviceAccount: ServiceAccountView, podAnnotations: Readonly<Record<string, string>>, options: MutationOptions, jitter: number, warnings: string[]): Injection {
+  const resolved = resolvePodIdentity(serviceAccount, podAnnotations, options, jitter);
+  warnings.push(...resolved.warnings);
+  const { settings } = resolved;
+  const credentials = options.containerCredentials;
+  return {
+    volumeName: credentials.tokenVolumeName,
+    audience: settings.audience,
+    expirationSeconds: settings.expirationSeconds,
+    mountPath: credentials.tokenMountPath,
+    tokenFileName: credentials.tokenPath,
+    stsRegionalEndpoints: settings.stsRegionalEndpoints,
+    identityEnv: (tokenFile) => [
+      { name: 'AWS_CONTAINER_CREDENTIALS_FULL_URI', value: credentials.fullUri },
+      { name: 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', value: tokenFile },
+    ],
+    mountPathFlag: '--container-credentials-token-mount-path',
+    addMetadataOps: (view, patch) => setMetadataOps(view, patch, 'labels', POD_IDENTITY_LABEL, POD_IDENTITY_LABEL_VALUE),
+  };
+}
+
+/** The AWS SDKs try web identity before container credentials: a container that sets both IRSA variables never uses Pod Identity. */
+function warnIfWebIdentityWins(container: ContainerView, warnings: string[]): void {
+  if (container.env === undefined || !declares(container.env, 'AWS_ROLE_ARN') || !declares(container.env, 'AWS_WEB_IDENTITY_TOKEN_FILE')) return;
+  warnings.push(
+    `container ${quoteValue(container.name)} sets AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE: the AWS SDKs use web identity ` +
+      'before container credentials, so it will not use EKS Pod Identity',
+  );
+}
+
+function mutate(pod: PodView, serviceAccount: ServiceAccountView | undefined, options: MutationOptions, jitter: number): MutationResult {
   if (serviceAccount === undefined) return { patch: [], warnings: [] };
   const podAnnotations = pod.annotations ?? {};
-  const { identity, warnings } = resolveIdentity(serviceAccount, podAnnotations, options);
-  if (identity === undefined) return { patch: [], warnings };
+  const warnings: string[] = [];
+  // A ServiceAccount listed for Pod Identity gets it even when it also names a role (as the Go webhook).
+  const injection = serviceAccount.podIdentity
+    ? podIdentityInjection(serviceAccount, podAnnotations, options, jitter, warnings)
+    : irsaInjection(serviceAccount, podAnnotations, options, warnings);
+  if (injection === undefined) return { patch: [], warnings };
 
   const windows = isWindowsPod(pod);
   const skipped = skippedContainers(podAnnotations, options);
@@ -185,28 +276,28 @@ function mutate(pod: PodView, serviceAccount: ServiceAccountView | undefined, op
   const conflicts = new Set<ContainerView>();
   for (const container of [...pod.containers, ...initContainers]) {
     if (skipped.has(container.name)) continue;
-    const occupant = occupiedTokenPath(container, options);
+    const occupant = occupiedTokenPath(container, injection);
     if (occupant === undefined) continue;
     conflicts.add(container);
     warnings.push(
       `container ${quoteValue(container.name)} mounts volume ${quoteValue(occupant.name ?? '')} at ${quoteValue(occupant.mountPath ?? '')}, ` +
-        'the token mount path: it gets no AWS identity (move that mount or change --token-mount-path)',
+        `the token mount path: it gets no AWS identity (move that mount or change ${injection.mountPathFlag})`,
     );
   }
   const mutates = (container: ContainerView): boolean => !skipped.has(container.name) && !conflicts.has(container);
   if (!pod.containers.some(mutates) && !initContainers.some(mutates)) return { patch: [], warnings };
 
   const patch: PatchOperation[] = [];
-  if (!pod.volumeNames?.includes(TOKEN_VOLUME_NAME)) {
+  if (!pod.volumeNames?.includes(injection.volumeName)) {
     const volume = {
-      name: TOKEN_VOLUME_NAME,
+      name: injection.volumeName,
       projected: {
         sources: [
           {
             serviceAccountToken: {
-              audience: identity.audience,
-              expirationSeconds: identity.expirationSeconds,
-              path: TOKEN_FILE_NAME,
+              audience: injection.audience,
+              expirationSeconds: injection.expirationSeconds,
+              path: injection.tokenFileName,
             },
           },
         ],
@@ -214,26 +305,17 @@ function mutate(pod: PodView, serviceAccount: ServiceAccountView | undefined, op
     };
     appendOps(patch, '/spec/volumes', pod.volumeNames !== undefined, [volume]);
   }
-  const defaultTokenFile = tokenFilePath(options.tokenMountPath, windows);
+  const defaultTokenFile = tokenFilePath(injection.mountPath, windows, injection.tokenFileName);
   const addGroup = (field: string, containers: readonly ContainerView[]): void => {
     for (let index = 0; index < containers.length; index += 1) {
       const container = containers[index]!;
-      if (mutates(container)) addContainerOps(patch, container, `/spec/${field}/${index}`, identity, options, windows, defaultTokenFile, warnings);
+      if (!mutates(container)) continue;
+      if (serviceAccount.podIdentity) warnIfWebIdentityWins(container, warnings);
+      addContainerOps(patch, container, `/spec/${field}/${index}`, injection, options, windows, defaultTokenFile, warnings);
     }
   };
   addGroup('containers', pod.containers);
   addGroup('initContainers', initContainers);
-
-  const markerKey = annotationKeys(options.annotationPrefix)(ANNOTATION.injectedRoleArn);
-  const markerPath = annotationPointer(markerKey);
-  if (!pod.hasMetadata) {
-    patch.push({ op: 'add', path: '/metadata', value: { annotations: { [markerKey]: identity.roleArn } } });
-  } else if (pod.annotations === undefined) {
-    patch.push({ op: 'add', path: '/metadata/annotations', value: { [markerKey]: identity.roleArn } });
-  } else if (!(markerKey in pod.annotations)) {
-    patch.push({ op: 'add', path: markerPath, value: identity.roleArn });
-  } else if (pod.annotations[markerKey] !== identity.roleArn) {
-    patch.push({ op: 'replace', path: markerPath, value: identity.roleArn });
-  }
+  injection.addMetadataOps(pod, patch);
   return { patch, warnings };
 }
