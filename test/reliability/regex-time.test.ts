@@ -79,6 +79,13 @@ describe('no pattern backtracks on user data (long adversarial inputs, bounded t
   it('lab config, provider ids, query strings and tokens', () => {
     run('providerId', () => providerId(`http://a${'/'.repeat(LONG)}x`));
     run('parseLabConfig', () => parseLabConfig({ providers: [{ issuer: `http://a${'/'.repeat(LONG)}x`, audiences: ['a'], jwksUrl: 'http://a/keys' }], roles: [] }));
+    run('parseLabConfig clusters', () =>
+      parseLabConfig({
+        providers: [{ issuer: 'http://a', audiences: ['a'], jwksUrl: 'http://a/keys' }],
+        roles: [{ arn: 'arn:aws:iam::111122223333:role/r', trustPolicy: { Statement: [{ Effect: 'Allow', Principal: '*', Action: 'sts:*' }] } }],
+        clusters: [{ name: 'c', region: 'us-east-1', account: '111122223333', nodeRoleArn: 'arn:aws:iam::111122223333:role/r', issuer: `http://a${'/'.repeat(LONG)}x`, jwksUrl: `http://a${'/'.repeat(LONG)}x` }],
+      }),
+    );
     run('formPairs', () => formPairs(`${'%'.repeat(LONG)}=${'+'.repeat(LONG)}&${'a=b&'.repeat(LONG / 4)}`));
     run('parseCompactJwt', () => parseCompactJwt(`${'a'.repeat(LONG)}.${'-'.repeat(LONG)}.${'_'.repeat(LONG)}!`));
     run('parseCompactJwt dots', () => parseCompactJwt('.'.repeat(LONG)));

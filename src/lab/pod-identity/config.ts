@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isAccountId, parseRoleArn } from '../../shared/aws/arn.js';
 import { isJsonObject } from '../../shared/json.js';
+import { trimTrailing } from '../../shared/text.js';
 
 /**
  * The EKS side of the lab config: clusters (what EKS knows of each: its account and region, the
@@ -56,7 +57,7 @@ function url(value: unknown, where: string): string {
     throw new Error(`${where} "${raw}" is not a URL`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`${where} must be http:// or https://`);
-  return raw.replace(/\/+$/, '');
+  return trimTrailing(raw, '/');
 }
 
 function roleArn(value: unknown, where: string): string {

@@ -1,4 +1,5 @@
 import { type AwsCredentials, signRequest } from '../../shared/aws/presign.js';
+import { trimTrailing } from '../../shared/text.js';
 import { isJsonObject } from '../../shared/json.js';
 import { parseJsonText } from '../../shared/yaml.js';
 
@@ -67,7 +68,7 @@ export class EksAuthClient {
   constructor(private readonly options: EksAuthClientOptions) {}
 
   async assumeRoleForPodIdentity(clusterName: string, token: string): Promise<PodCredentials> {
-    const url = new URL(`${this.options.endpoint.replace(/\/+$/, '')}/clusters/${encodeURIComponent(clusterName)}/assume-role-for-pod-identity`);
+    const url = new URL(`${trimTrailing(this.options.endpoint, '/')}/clusters/${encodeURIComponent(clusterName)}/assume-role-for-pod-identity`);
     const body = JSON.stringify({ token });
     const signal = AbortSignal.timeout(this.options.timeoutMs);
     let response: Response;
