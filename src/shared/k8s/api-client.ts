@@ -13,6 +13,14 @@ export class ApiStatusError extends Error {
   }
 }
 
+/** A kept-alive connection that did not answer in time: the request is resent on a new one. */
+class StaleConnectionError extends Error {
+  override readonly name = 'StaleConnectionError';
+  constructor() {
+    super('no answer on a reused connection');
+  }
+}
+
 /**
  * A page of 500 ServiceAccounts is a few hundred kilobytes; a single object is at most the API
  * server's 3 MiB request limit. An answer larger than this is refused rather than buffered.
@@ -21,6 +29,12 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 export interface ApiClientOptions {
   readonly maxResponseBytes?: number;
+  /**
+   * A GET sent on a kept-alive connection that has no answer's headers after this long is sent
+   * again, once, on a new connection: an idle connection a middlebox dropped without a reset would
+   * otherwise eat the caller's whole budget. Default 1000 ms.
+   */
+  readonly reusedConnectionPatienceMs?: number;
 }
 
 /**
@@ -34,12 +48,14 @@ export class ApiClient {
   private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 16 });
   private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 16 });
   private readonly maxResponseBytes: number;
+  private readonly reusedConnectionPatienceMs: number;
 
   constructor(
     private readonly kubeConfig: KubeConfig,
     options: ApiClientOptions = {},
   ) {
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.reusedConnectionPatienceMs = options.reusedConnectionPatienceMs ?? 1000;
   }
 
   getJson(path: string, signal: AbortSignal): Promise<unknown> {
@@ -61,12 +77,36 @@ export class ApiClient {
     const options: Parameters<KubeConfig['applyToHTTPSOptions']>[0] = { method, headers };
     await this.kubeConfig.applyToHTTPSOptions(options);
     const http = url.protocol === 'http:';
-    const send = http ? requestHttp : request;
+    // Through a proxy, the client library's proxy agent; otherwise ours, which keeps connections alive.
+    const pooled = cluster.proxyUrl ? options.agent : http ? this.httpAgent : this.httpsAgent;
+    const attempt = (agent: typeof pooled | false, patience: number | undefined): Promise<unknown> =>
+      this.send(http ? requestHttp : request, url, { ...(options as object), agent, signal }, method, payload, patience);
+    if (method !== 'GET' || cluster.proxyUrl) return attempt(pooled, undefined);
+    try {
+      return await attempt(pooled, this.reusedConnectionPatienceMs);
+    } catch (error) {
+      if (!(error instanceof StaleConnectionError)) throw error;
+      return attempt(false, undefined);
+    }
+  }
+
+  /**
+   * One request. With `patience`, a request that went out on a reused connection and has no
+   * answer's headers by then fails with StaleConnectionError (the caller resends it).
+   */
+  private send(
+    send: typeof request,
+    url: URL,
+    requestOptions: Parameters<typeof request>[1],
+    method: string,
+    payload: Buffer | undefined,
+    patience: number | undefined,
+  ): Promise<unknown> {
     const limit = this.maxResponseBytes;
     return new Promise((resolve, reject) => {
-      // Through a proxy, the client library's proxy agent; otherwise ours, which keeps connections alive.
-      const agent = cluster.proxyUrl ? options.agent : http ? this.httpAgent : this.httpsAgent;
-      const req = send(url, { ...(options as object), agent, signal }, (res) => {
+      let patienceTimer: NodeJS.Timeout | undefined;
+      const req = send(url, requestOptions, (res) => {
+        clearTimeout(patienceTimer);
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
@@ -96,7 +136,18 @@ export class ApiClient {
           resolve(body);
         });
       });
-      req.on('error', reject);
+      if (patience !== undefined) {
+        req.on('socket', () => {
+          if (!req.reusedSocket) return;
+          patienceTimer = setTimeout(() => req.destroy(new StaleConnectionError()), patience);
+          patienceTimer.unref();
+        });
+      }
+      req.on('error', (error) => {
+        clearTimeout(patienceTimer);
+        reject(error);
+      });
+      req.on('close', () => clearTimeout(patienceTimer));
       req.end(payload);
     });
   }
