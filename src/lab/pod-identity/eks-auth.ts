@@ -3,13 +3,13 @@ import { canonicalize } from '../../shared/aws/arn.js';
 import { checkSignatureTime, readSignature, type SignedRequest, SigV4Error, verifySignature } from '../../shared/aws/sigv4.js';
 import type { LabConfig } from '../sts/config.js';
 import { StsError } from '../sts/errors.js';
-import type { IssuedSession, SessionTag, StsService } from '../sts/service.js';
+import type { IssuedSession, StsService } from '../sts/service.js';
+import { PODS_SERVICE_PRINCIPAL, podIdentityTags as sessionTagsOf, type SessionTag } from '../../shared/aws/trust-requests.js';
 import { CLUSTER_NAME, type LabCluster, type PodIdentityAssociation } from './config.js';
 import { EKS_CANNOT_ASSUME, EksAuthError } from './eks-auth-errors.js';
 import { POD_IDENTITY_AUDIENCE, type PodTokenOptions, type PodTokenSubject, PodTokenVerifier } from './pod-token.js';
 
-/** The service principal EKS assumes Pod Identity roles as. */
-export const PODS_SERVICE_PRINCIPAL = 'pods.eks.amazonaws.com';
+export { PODS_SERVICE_PRINCIPAL };
 /** Credentials for the associated role last 6 hours; 59 minutes when chained to a target role (EKS user guide). */
 export const POD_IDENTITY_SESSION_SECONDS = 6 * 3600;
 export const TARGET_ROLE_SESSION_SECONDS = 59 * 60;
@@ -47,14 +47,7 @@ export interface EksAuthOptions {
 
 /** The six session tags EKS sets, all transitive. */
 export function podIdentityTags(cluster: LabCluster, subject: PodTokenSubject): SessionTag[] {
-  return [
-    { key: 'eks-cluster-arn', value: cluster.arn },
-    { key: 'eks-cluster-name', value: cluster.name },
-    { key: 'kubernetes-namespace', value: subject.namespace },
-    { key: 'kubernetes-service-account', value: subject.serviceAccount },
-    { key: 'kubernetes-pod-name', value: subject.podName },
-    { key: 'kubernetes-pod-uid', value: subject.podUid },
-  ];
+  return sessionTagsOf({ clusterArn: cluster.arn, clusterName: cluster.name, ...subject });
 }
 
 /** `eks-CLUSTER-POD-UUID`, cut to STS's 64 characters (how EKS shortens it is not documented). */

@@ -7,6 +7,7 @@ import { readTextFile } from '../../shared/files/read-file.js';
 import { trimTrailing } from '../../shared/text.js';
 import { parseYaml } from '../../shared/yaml.js';
 import { parseTrustPolicy, type TrustPolicy } from '../../shared/aws/iam-policy.js';
+import { oidcProviderId } from '../../shared/aws/trust-requests.js';
 import { type LabCluster, parseAssociation, parseCluster, type PodIdentityAssociation } from '../pod-identity/config.js';
 
 export const LAB_CONFIG_API_VERSION = 'pod-identity-webhook.io/v1alpha1';
@@ -42,9 +43,7 @@ export interface LabConfig {
   readonly podIdentityAssociations: readonly PodIdentityAssociation[];
 }
 
-export function providerId(issuer: string): string {
-  return trimTrailing(issuer.replace(/^https?:\/\//, ''), '/');
-}
+export const providerId = oidcProviderId;
 
 /** IAM role ids are `AROA` and 17 upper-case letters and digits. */
 function roleIdFor(arn: string): string {

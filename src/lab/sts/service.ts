@@ -4,6 +4,7 @@ import { accessDenied, StsError, validationError } from './errors.js';
 import type { IssuedCredentials, Session, SessionAuthority } from './sessions.js';
 import { checkSignatureTime, readSignature, type SignedRequest, verifySignature } from '../../shared/aws/sigv4.js';
 import { evaluateTrustPolicy } from '../../shared/aws/iam-policy.js';
+import { oidcProviderArn, type SessionTag, serviceRequests, webIdentityRequest } from '../../shared/aws/trust-requests.js';
 import type { VerifiedWebIdentity, WebIdentityVerifier } from './web-identity.js';
 import type { XmlTree } from './responses.js';
 
@@ -25,10 +26,7 @@ export interface AssumedRole {
 }
 
 /** A session tag: `aws:RequestTag/KEY` while the role is assumed, `aws:PrincipalTag/KEY` after. */
-export interface SessionTag {
-  readonly key: string;
-  readonly value: string;
-}
+export type { SessionTag } from '../../shared/aws/trust-requests.js';
 
 /** A role assumed by an AWS service on someone's behalf (EKS Pod Identity's `pods.eks.amazonaws.com`). */
 export interface ServiceAssumeRoleRequest {
@@ -85,24 +83,6 @@ function required(params: ReadonlyMap<string, string>, name: string, member: str
     throw validationError(`1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`);
   }
   return value;
-}
-
-/**
- * What AssumeRoleWithWebIdentity puts in the request context: the provider's keys from the token
- * (`sub`, `aud`, and `amr`/`azp` when the token has them), the provider's ARN and the session name.
- */
-export function webIdentityContext(identity: VerifiedWebIdentity, providerArn: string, sessionName: string): Map<string, string[]> {
-  const prefix = identity.provider.id.toLowerCase();
-  const context = new Map<string, string[]>([
-    [`${prefix}:sub`, [identity.subject]],
-    [`${prefix}:aud`, [identity.audience]],
-    ['aws:federatedprovider', [providerArn]],
-    ['sts:rolesessionname', [sessionName]],
-  ]);
-  const { amr, azp } = identity.claims;
-  if (Array.isArray(amr) && amr.every((value) => typeof value === 'string')) context.set(`${prefix}:amr`, amr);
-  if (typeof azp === 'string') context.set(`${prefix}:azp`, [azp]);
-  return context;
 }
 
 /** The STS actions the lab implements, independent of HTTP. */
@@ -201,12 +181,20 @@ export class StsService {
     if (durationSeconds !== undefined && durationSeconds > role.maxSessionDuration) {
       throw validationError(`The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`);
     }
-    const providerArn = `arn:${role.partition}:iam::${role.account}:oidc-provider/${identity.provider.id}`;
-    const decision = evaluateTrustPolicy(role.trustPolicy, {
-      action: 'sts:AssumeRoleWithWebIdentity',
-      principal: { type: 'Federated', ids: [providerArn] },
-      context: webIdentityContext(identity, providerArn, sessionName),
-    });
+    const providerArn = oidcProviderArn(role.partition, role.account, identity.provider.id);
+    const { amr, azp } = identity.claims;
+    const decision = evaluateTrustPolicy(
+      role.trustPolicy,
+      webIdentityRequest({
+        providerId: identity.provider.id,
+        providerArn,
+        subject: identity.subject,
+        audience: identity.audience,
+        sessionName,
+        amr: Array.isArray(amr) && amr.every((value) => typeof value === 'string') ? amr : undefined,
+        azp: typeof azp === 'string' ? azp : undefined,
+      }),
+    );
     if (!decision.allowed) throw accessDenied(`${identity.subject} may not assume ${roleArn}: ${decision.reason}`);
 
     const issued = this.issue(role, sessionName, durationSeconds ?? 3600);
@@ -303,17 +291,11 @@ export class StsService {
       new StsError('AccessDenied', `${request.service} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, reason);
     if (!role) throw denied(`role ${roleArn} is not in the lab config`);
     if (!SESSION_NAME.test(sessionName)) throw validationError(`RoleSessionName ${sessionName.slice(0, 100)} is not 2 to 64 of [\\w+=,.@-]`);
-    const context = new Map<string, string[]>([['sts:rolesessionname', [sessionName]]]);
-    if (request.sourceAccount !== undefined) context.set('aws:sourceaccount', [request.sourceAccount]);
-    if (request.sourceArn !== undefined) context.set('aws:sourcearn', [request.sourceArn]);
-    for (const { key, value } of request.tags) context.set(`aws:requesttag/${key.toLowerCase()}`, [value]);
-    if (request.tags.length > 0) context.set('aws:tagkeys', request.tags.map((tag) => tag.key));
-    if (request.transitiveTagKeys.length > 0) context.set('sts:transitivetagkeys', [...request.transitiveTagKeys]);
-    const principal = { type: 'Service' as const, ids: [request.service] };
-    const decision = evaluateTrustPolicy(role.trustPolicy, { action: 'sts:AssumeRole', principal, context });
+    const requests = serviceRequests(request);
+    const decision = evaluateTrustPolicy(role.trustPolicy, requests.assume);
     if (!decision.allowed) throw denied(`${request.service} may not assume ${roleArn}: ${decision.reason}`);
-    if (request.tags.length > 0) {
-      const tagging = evaluateTrustPolicy(role.trustPolicy, { action: 'sts:TagSession', principal, context });
+    if (requests.tagSession !== undefined) {
+      const tagging = evaluateTrustPolicy(role.trustPolicy, requests.tagSession);
       if (!tagging.allowed) throw denied(`${request.service} may not tag its session of ${roleArn}: sts:TagSession: ${tagging.reason}`);
     }
     const tags = Object.fromEntries(request.tags.map(({ key, value }) => [key, value]));

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { ANNOTATION, POD_IDENTITY_LABEL, POD_IDENTITY_LABEL_VALUE, TOKEN_FILE_NAME, TOKEN_VOLUME_NAME } from './defaults.js';
-import { annotationKeys, quoteValue, resolveIdentity, resolvePodIdentity, skippedContainers } from './identity.js';
+import { annotationKeys, type IdentityResolution, quoteValue, resolveIdentity, resolvePodIdentity, skippedContainers } from './identity.js';
 import { trimTrailing } from '../../shared/text.js';
 import { jsonPointer } from './pointer.js';
 import { boundWarnings } from './warnings.js';
@@ -124,16 +124,6 @@ function firstEnv(env: readonly EnvVarView[], name: string): EnvVarView | undefi
   return undefined;
 }
 
-function warnIfSetOtherwise(container: ContainerView, name: string, value: string, warnings: string[]): void {
-  const theirs = container.env === undefined ? undefined : firstEnv(container.env, name);
-  if (theirs === undefined || theirs.value === value) return;
-  warnings.push(
-    `container ${quoteValue(container.name)} already sets ${name}` +
-      (theirs.value === undefined ? ' (from valueFrom)' : ` to ${quoteValue(theirs.value)}`) +
-      `; kept it instead of injecting ${quoteValue(value)}`,
-  );
-}
-
 /** Adds ops appending `items` to the array at `path`, creating the array when the object has none. */
 function appendOps(patch: PatchOperation[], path: string, exists: boolean, items: readonly unknown[]): void {
   if (items.length === 0) return;
@@ -144,37 +134,48 @@ function appendOps(patch: PatchOperation[], path: string, exists: boolean, items
   for (const value of items) patch.push({ op: 'add', path: `${path}/-`, value });
 }
 
-function addContainerOps(
-  patch: PatchOperation[],
-  container: ContainerView,
-  path: string,
-  injection: Injection,
-  options: MutationOptions,
-  windows: boolean,
-  defaultTokenFile: string,
-  warnings: string[],
-): void {
+/** The token file a container's variable names: in its own mount of the token volume when it has one. */
+function containerTokenFile(container: ContainerView, injection: Injection, windows: boolean, defaultTokenFile: string, warnings: string[]): { readonly tokenFile: string; readonly mounted: boolean } {
   // A container that already mounts the token volume (say at another path) keeps its mount, and
   // the token file variable points into it: at <mount>/<file>, or at the mount itself when it mounts
   // just the token file (subPath: <file>).
   const { volumeName, tokenFileName } = injection;
   const tokenMount = container.volumeMounts?.find((mount) => mount.name === volumeName);
-  let tokenFile = defaultTokenFile;
-  if (tokenMount?.mountPath && !tokenMount.subPath) tokenFile = tokenFilePath(tokenMount.mountPath, windows, tokenFileName);
-  else if (tokenMount?.mountPath && tokenMount.subPath === tokenFileName) tokenFile = windows ? windowsPath(tokenMount.mountPath) : tokenMount.mountPath;
-  else if (tokenMount) {
+  if (tokenMount?.mountPath && !tokenMount.subPath) return { tokenFile: tokenFilePath(tokenMount.mountPath, windows, tokenFileName), mounted: true };
+  if (tokenMount?.mountPath && tokenMount.subPath === tokenFileName) return { tokenFile: windows ? windowsPath(tokenMount.mountPath) : tokenMount.mountPath, mounted: true };
+  if (tokenMount) {
     warnings.push(
       `container ${quoteValue(container.name)} mounts ${volumeName} with subPath ${quoteValue(tokenMount.subPath ?? '')}, ` +
-        `which does not hold the token; ${quoteValue(tokenFile)} will not exist in it`,
+        `which does not hold the token; ${quoteValue(defaultTokenFile)} will not exist in it`,
     );
   }
-  // A container's own setting always stays; say so when it points somewhere other than our identity.
-  for (const variable of injection.identityEnv(tokenFile)) warnIfSetOtherwise(container, variable.name, variable.value, warnings);
+  return { tokenFile: defaultTokenFile, mounted: tokenMount !== undefined };
+}
 
-  appendOps(patch, `${path}/env`, container.env !== undefined, desiredEnv(injection, options, tokenFile, container.env));
-  if (tokenMount === undefined) {
+/** The identity variables the container sets itself to other values than the injection's: its own stay. */
+function overriddenVariables(container: ContainerView, identityEnv: readonly EnvVar[]): OverriddenVariable[] {
+  if (container.env === undefined) return [];
+  const overridden: OverriddenVariable[] = [];
+  for (const variable of identityEnv) {
+    const theirs = firstEnv(container.env, variable.name);
+    if (theirs !== undefined && theirs.value !== variable.value) overridden.push({ name: variable.name, theirs: theirs.value, ours: variable.value });
+  }
+  return overridden;
+}
+
+function addContainerOps(patch: PatchOperation[], container: ContainerView, plan: ContainerPlan, path: string, injection: Injection, options: MutationOptions, warnings: string[]): void {
+  // A container's own setting always stays; say so when it points somewhere other than our identity.
+  for (const variable of plan.overridden) {
+    warnings.push(
+      `container ${quoteValue(container.name)} already sets ${variable.name}` +
+        (variable.theirs === undefined ? ' (from valueFrom)' : ` to ${quoteValue(variable.theirs)}`) +
+        `; kept it instead of injecting ${quoteValue(variable.ours)}`,
+    );
+  }
+  appendOps(patch, `${path}/env`, container.env !== undefined, desiredEnv(injection, options, plan.tokenFile, container.env));
+  if (!plan.tokenVolumeMounted) {
     appendOps(patch, `${path}/volumeMounts`, container.volumeMounts !== undefined, [
-      { name: volumeName, mountPath: injection.mountPath, readOnly: true },
+      { name: injection.volumeName, mountPath: injection.mountPath, readOnly: true },
     ]);
   }
 }
@@ -196,8 +197,7 @@ export function mutatePod(
 }
 
 /** The IRSA injection for the ServiceAccount's role, or undefined when it has no (valid) role. */
-function irsaInjection(serviceAccount: ServiceAccountView, podAnnotations: Readonly<Record<string, string>>, options: MutationOptions, warnings: string[]): Injection | undefined {
-  const resolved = resolveIdentity(serviceAccount, podAnnotations, options);
+function irsaInjection(resolved: IdentityResolution, options: MutationOptions, warnings: string[]): Injection | undefined {
   warnings.push(...resolved.warnings);
   const identity = resolved.identity;
   if (identity === undefined) return undefined;
@@ -249,15 +249,58 @@ function warnIfWebIdentityWins(container: ContainerView, warnings: string[]): vo
   );
 }
 
-function mutate(pod: PodView, serviceAccount: ServiceAccountView | undefined, options: MutationOptions, jitter: number): MutationResult {
-  if (serviceAccount === undefined) return { patch: [], warnings: [] };
+/** What the engine decided for one container. */
+export interface ContainerPlan {
+  readonly group: 'containers' | 'initContainers';
+  readonly index: number;
+  readonly name: string;
+  /** `inject`, or why the container is left alone. */
+  readonly outcome: 'inject' | 'skipped' | 'mount-path-occupied';
+  /** The other volume mounted at the token mount path (outcome `mount-path-occupied`). */
+  readonly occupant: VolumeMountView | undefined;
+  /** The token file the container's variable names (in its own mount of the token volume when it has one). */
+  readonly tokenFile: string;
+  readonly tokenVolumeMounted: boolean;
+  /** Identity variables the container sets itself to other values: its own stay. */
+  readonly overridden: readonly OverriddenVariable[];
+  /** The variables that name the identity, as injected for this container. */
+  readonly identityEnv: readonly EnvVar[];
+}
+
+export interface OverriddenVariable {
+  readonly name: string;
+  /** Undefined when the container's value comes from valueFrom. */
+  readonly theirs: string | undefined;
+  readonly ours: string;
+}
+
+/** What the engine would give the pod: the mode, the token volume and each container's outcome. */
+export interface InjectionPlan {
+  readonly mode: 'irsa' | 'pod-identity';
+  /** The role (IRSA); Pod Identity names it in the association, not on the pod. */
+  readonly roleArn: string | undefined;
+  readonly audience: string;
+  readonly expirationSeconds: number;
+  readonly volumeName: string;
+  readonly mountPath: string;
+  readonly tokenFileName: string;
+  readonly containers: readonly ContainerPlan[];
+}
+
+interface PlannedInjection {
+  readonly injection: Injection;
+  readonly plan: InjectionPlan;
+}
+
+function plan(pod: PodView, serviceAccount: ServiceAccountView | undefined, options: MutationOptions, jitter: number, warnings: string[]): PlannedInjection | undefined {
+  if (serviceAccount === undefined) return undefined;
   const podAnnotations = pod.annotations ?? {};
-  const warnings: string[] = [];
   // A ServiceAccount listed for Pod Identity gets it even when it also names a role (as the Go webhook).
+  const identity = serviceAccount.podIdentity ? undefined : resolveIdentity(serviceAccount, podAnnotations, options);
   const injection = serviceAccount.podIdentity
     ? podIdentityInjection(serviceAccount, podAnnotations, options, jitter, warnings)
-    : irsaInjection(serviceAccount, podAnnotations, options, warnings);
-  if (injection === undefined) return { patch: [], warnings };
+    : irsaInjection(identity!, options, warnings);
+  if (injection === undefined) return undefined;
 
   const windows = isWindowsPod(pod);
   const skipped = skippedContainers(podAnnotations, options);
@@ -273,19 +316,69 @@ function mutate(pod: PodView, serviceAccount: ServiceAccountView | undefined, op
       );
     }
   }
-  const conflicts = new Set<ContainerView>();
+  const occupants = new Map<ContainerView, VolumeMountView>();
   for (const container of [...pod.containers, ...initContainers]) {
     if (skipped.has(container.name)) continue;
     const occupant = occupiedTokenPath(container, injection);
     if (occupant === undefined) continue;
-    conflicts.add(container);
+    occupants.set(container, occupant);
     warnings.push(
       `container ${quoteValue(container.name)} mounts volume ${quoteValue(occupant.name ?? '')} at ${quoteValue(occupant.mountPath ?? '')}, ` +
         `the token mount path: it gets no AWS identity (move that mount or change ${injection.mountPathFlag})`,
     );
   }
-  const mutates = (container: ContainerView): boolean => !skipped.has(container.name) && !conflicts.has(container);
-  if (!pod.containers.some(mutates) && !initContainers.some(mutates)) return { patch: [], warnings };
+  const defaultTokenFile = tokenFilePath(injection.mountPath, windows, injection.tokenFileName);
+  const containers: ContainerPlan[] = [];
+  const planGroup = (group: ContainerPlan['group'], list: readonly ContainerView[]): void => {
+    for (let index = 0; index < list.length; index += 1) {
+      const container = list[index]!;
+      const occupant = occupants.get(container);
+      const outcome = skipped.has(container.name) ? 'skipped' : occupant !== undefined ? 'mount-path-occupied' : 'inject';
+      if (outcome !== 'inject') {
+        const identityEnv = injection.identityEnv(defaultTokenFile);
+        containers.push({ group, index, name: container.name, outcome, occupant, tokenFile: defaultTokenFile, tokenVolumeMounted: false, overridden: [], identityEnv });
+        continue;
+      }
+      if (serviceAccount.podIdentity) warnIfWebIdentityWins(container, warnings);
+      const { tokenFile, mounted } = containerTokenFile(container, injection, windows, defaultTokenFile, warnings);
+      const identityEnv = injection.identityEnv(tokenFile);
+      containers.push({ group, index, name: container.name, outcome, occupant, tokenFile, tokenVolumeMounted: mounted, overridden: overriddenVariables(container, identityEnv), identityEnv });
+    }
+  };
+  planGroup('containers', pod.containers);
+  planGroup('initContainers', initContainers);
+  return {
+    injection,
+    plan: {
+      mode: serviceAccount.podIdentity ? 'pod-identity' : 'irsa',
+      roleArn: identity?.identity?.roleArn,
+      audience: injection.audience,
+      expirationSeconds: injection.expirationSeconds,
+      volumeName: injection.volumeName,
+      mountPath: injection.mountPath,
+      tokenFileName: injection.tokenFileName,
+      containers,
+    },
+  };
+}
+
+/**
+ * The engine's decisions without the patch, for `explain`: the same code path as `mutatePod`, so
+ * what it reports is what the webhook does. Undefined when the pod gets no identity at all.
+ */
+export function planInjection(pod: PodView, serviceAccount: ServiceAccountView | undefined, options: MutationOptions, expirationJitter = 0): { readonly plan: InjectionPlan | undefined; readonly warnings: string[] } {
+  const warnings: string[] = [];
+  const planned = plan(pod, serviceAccount, options, expirationJitter, warnings);
+  return { plan: planned?.plan, warnings: boundWarnings(warnings) };
+}
+
+function mutate(pod: PodView, serviceAccount: ServiceAccountView | undefined, options: MutationOptions, jitter: number): MutationResult {
+  const warnings: string[] = [];
+  const planned = plan(pod, serviceAccount, options, jitter, warnings);
+  if (planned === undefined) return { patch: [], warnings };
+  const { injection, plan: decided } = planned;
+  const containers = decided.containers.filter((container) => container.outcome === 'inject');
+  if (containers.length === 0) return { patch: [], warnings };
 
   const patch: PatchOperation[] = [];
   if (!pod.volumeNames?.includes(injection.volumeName)) {
@@ -305,17 +398,10 @@ function mutate(pod: PodView, serviceAccount: ServiceAccountView | undefined, op
     };
     appendOps(patch, '/spec/volumes', pod.volumeNames !== undefined, [volume]);
   }
-  const defaultTokenFile = tokenFilePath(injection.mountPath, windows, injection.tokenFileName);
-  const addGroup = (field: string, containers: readonly ContainerView[]): void => {
-    for (let index = 0; index < containers.length; index += 1) {
-      const container = containers[index]!;
-      if (!mutates(container)) continue;
-      if (serviceAccount.podIdentity) warnIfWebIdentityWins(container, warnings);
-      addContainerOps(patch, container, `/spec/${field}/${index}`, injection, options, windows, defaultTokenFile, warnings);
-    }
-  };
-  addGroup('containers', pod.containers);
-  addGroup('initContainers', initContainers);
+  for (const container of containers) {
+    const view = container.group === 'containers' ? pod.containers[container.index]! : pod.initContainers![container.index]!;
+    addContainerOps(patch, view, container, `/spec/${container.group}/${container.index}`, injection, options, warnings);
+  }
   injection.addMetadataOps(pod, patch);
   return { patch, warnings };
 }
