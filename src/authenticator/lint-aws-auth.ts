@@ -1,5 +1,6 @@
 import { isAssumedRoleArn, parseRoleArn, parseUserArn } from '../shared/aws/arn.js';
-import { type MappingEntry, readAwsAuth, TEMPLATE_VARIABLES, templateVariables } from './aws-auth.js';
+import { type AwsAuthConfig, type MappingEntry, mappingFor, readAwsAuth } from './aws-auth.js';
+import { TEMPLATE_VARIABLES, templateVariables } from './templates.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -26,7 +27,11 @@ const EXPLANATIONS: Record<string, { severity: Severity; explanation: string }> 
     severity: 'error',
     explanation: 'Assumed-role sessions do not carry the role path, so a rolearn with a path never matches: write arn:aws:iam::ACCOUNT:role/NAME.',
   },
-  'duplicate-arn': { severity: 'error', explanation: 'Only the first entry for an ARN is used; the later one silently does nothing.' },
+  'duplicate-arn': {
+    severity: 'error',
+    explanation:
+      'aws-iam-authenticator keys mapRoles and mapUsers by the lowercased ARN and searches mapRoles first, so the last mapRoles entry for an ARN is in force and the others silently do nothing; eksctl utils migrate-to-access-entry keeps the first instead, so migrating would change this principal\'s username and groups.',
+  },
   'unknown-template': {
     severity: 'error',
     explanation: `Only ${TEMPLATE_VARIABLES.map((name) => `{{${name}}}`).join(', ')} are expanded; authentication fails for this entry.`,
@@ -93,18 +98,39 @@ function lintEntry(entry: MappingEntry): Finding[] {
   return findings;
 }
 
-/** Every mistake found in an aws-auth ConfigMap, in file order. */
+/**
+ * Entries the authenticator never uses because another entry maps the same ARN (see mappingFor): one
+ * finding per ignored entry, naming the one in force.
+ */
+function duplicateFindings(config: AwsAuthConfig): Finding[] {
+  const groups = new Map<string, MappingEntry[]>();
+  for (const entry of [...config.roles, ...config.users]) {
+    const key = entry.arn.toLowerCase();
+    const group = groups.get(key);
+    if (group) group.push(entry);
+    else groups.set(key, [entry]);
+  }
+  const findings: Finding[] = [];
+  for (const entries of groups.values()) {
+    if (entries.length < 2) continue;
+    const inForce = mappingFor(entries[0]!.arn, config)!;
+    const users = entries.filter((entry) => entry.kind === 'user');
+    const caseOnly = inForce.kind === 'user' && new Set(users.map((entry) => entry.arn)).size > 1;
+    for (const entry of entries) {
+      if (entry === inForce) continue;
+      const note = caseOnly ? ' (aws-iam-authenticator keys mapUsers by the exact ARN and picks between entries that differ only in case at random)' : '';
+      findings.push(finding('duplicate-arn', entry.where, `${entry.where} (${entry.arn}) is ignored: ${inForce.where} maps the same ARN and is the one in force${note}`));
+    }
+  }
+  return findings;
+}
+
+/** Every mistake found in an aws-auth ConfigMap: problems reading it, then each entry's, then duplicates. */
 export function lintAwsAuth(text: string): Finding[] {
   const { config, problems } = readAwsAuth(text);
   const findings = problems.map((problem) => finding(problem.rule, problem.where, problem.message));
-  const seen = new Map<string, string>();
-  for (const entry of [...config.roles, ...config.users]) {
-    findings.push(...lintEntry(entry));
-    const key = entry.arn.toLowerCase();
-    const first = seen.get(key);
-    if (first) findings.push(finding('duplicate-arn', entry.where, `${entry.where} repeats ${entry.arn} from ${first}`));
-    else seen.set(key, entry.where);
-  }
+  for (const entry of [...config.roles, ...config.users]) findings.push(...lintEntry(entry));
+  findings.push(...duplicateFindings(config));
   return findings;
 }
 

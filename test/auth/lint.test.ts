@@ -30,6 +30,27 @@ describe('lint-aws-auth: one fixture per rule (test/fixtures/aws-auth/<rule>.yam
     });
   }
 
+  it('duplicate-arn names the entry in force: the last mapRoles one, else the last mapUsers one', () => {
+    const messages = (text: string): string[] => lintAwsAuth(text).filter((finding) => finding.rule === 'duplicate-arn').map((finding) => finding.message);
+    assert.deepEqual(messages(readFileSync(join(DIRECTORY, 'duplicate-arn.yaml'), 'utf8')), [
+      'mapRoles[0] (arn:aws:iam::111122223333:role/admins) is ignored: mapRoles[1] maps the same ARN and is the one in force',
+    ]);
+    const crossList = `apiVersion: v1
+kind: ConfigMap
+data:
+  mapUsers: |
+    - {userarn: "arn:aws:iam::111122223333:user/Dave", username: d1}
+    - {userarn: "arn:aws:iam::111122223333:user/dave", username: d2}
+    - {userarn: "arn:aws:iam::111122223333:user/erin", username: e1}
+  mapRoles: |
+    - {rolearn: "arn:aws:iam::111122223333:user/erin", username: e2}
+`;
+    assert.deepEqual(messages(crossList), [
+      'mapUsers[2] (arn:aws:iam::111122223333:user/erin) is ignored: mapRoles[0] maps the same ARN and is the one in force',
+      'mapUsers[0] (arn:aws:iam::111122223333:user/Dave) is ignored: mapUsers[1] maps the same ARN and is the one in force (aws-iam-authenticator keys mapUsers by the exact ARN and picks between entries that differ only in case at random)',
+    ]);
+  });
+
   it('the lab aws-auth ConfigMap is clean', () => {
     assert.deepEqual(lintAwsAuth(readFileSync(join(ROOT, 'manifests', 'lab', 'aws-auth.yaml'), 'utf8')), []);
   });

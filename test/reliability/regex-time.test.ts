@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mapIdentity, templateVariables } from '../../src/authenticator/aws-auth.js';
+import { mapIdentity } from '../../src/authenticator/aws-auth.js';
+import { templateVariables } from '../../src/authenticator/templates.js';
 import { lintAwsAuth } from '../../src/authenticator/lint-aws-auth.js';
 import { parseClusterToken } from '../../src/authenticator/token.js';
 import { parseDnsSubdomain, parseHttpUrl } from '../../src/cli/flags.js';
