@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
+import { AUTHENTICATION_MODES, type AuthenticationMode } from '../authenticator/access-entry-rules.js';
 import { formatFindings, lintAwsAuth } from '../authenticator/lint-aws-auth.js';
 import type { AwsCredentials } from '../authenticator/token.js';
 import { parseRoleArn } from '../shared/aws/arn.js';
@@ -12,6 +13,7 @@ import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
 const { typed, isString, isNumber, isOptionalString } = flagValue;
+const isAuthenticationMode = (value: unknown): value is AuthenticationMode => (AUTHENTICATION_MODES as readonly unknown[]).includes(value);
 
 function parseClusterId(raw: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(raw)) throw new InvalidArgumentError(`"${raw}" is not a cluster id (letters, digits, ".", "_", "-")`);
@@ -71,9 +73,13 @@ export function registerTokenExec(program: Command): void {
 export function registerAuthenticator(program: Command): void {
   program
     .command('authenticator')
-    .description('serve the TokenReview authentication webhook (POST /authenticate) mapping IAM identities through aws-auth')
+    .description('serve the TokenReview authentication webhook (POST /authenticate) mapping IAM identities through aws-auth and EKS access entries')
     .addOption(new Option('--cluster-id <id>', 'the cluster id tokens must be made for (their signed x-k8s-aws-id header)').makeOptionMandatory().argParser(parseClusterId))
-    .addOption(new Option('--aws-auth <file>', 'aws-auth ConfigMap (YAML); reloaded when it changes').makeOptionMandatory())
+    .addOption(new Option('--aws-auth <file>', 'aws-auth ConfigMap (YAML), read in modes CONFIG_MAP and API_AND_CONFIG_MAP; reloaded when it changes'))
+    .addOption(
+      new Option('--access-entries <file>', 'access entries and their policies as describe-access-entry and list-associated-access-policies print them, read in modes API_AND_CONFIG_MAP and API; reloaded when it changes'),
+    )
+    .addOption(new Option('--authentication-mode <mode>', 'EKS authentication mode: which of aws-auth and access entries are read, an entry overriding aws-auth').choices(AUTHENTICATION_MODES).default('CONFIG_MAP'))
     .addOption(new Option('--allow-sts-url <url>', 'a lab STS accepted besides AWS STS hosts; repeat for several').argParser(collectOrigin))
     .addOption(new Option('--port <port>', 'port to listen on').default(21362).argParser(parsePort))
     .addOption(new Option('--bind-address <address>', 'address to listen on').default('127.0.0.1').argParser(parseBindAddress))
@@ -89,7 +95,9 @@ export function registerAuthenticator(program: Command): void {
         const { startAuthenticator } = await import('../authenticator/authenticator.js');
         running = await startAuthenticator({
           clusterId: typed(values, 'clusterId', isString),
-          awsAuthPath: typed(values, 'awsAuth', isString),
+          authenticationMode: typed(values, 'authenticationMode', isAuthenticationMode),
+          awsAuthPath: typed(values, 'awsAuth', isOptionalString),
+          accessEntriesPath: typed(values, 'accessEntries', isOptionalString),
           labStsOrigins: (values.allowStsUrl as string[] | undefined) ?? [],
           stsTimeoutMs: typed(values, 'stsTimeout', isNumber),
           bindAddress: typed(values, 'bindAddress', isString),
