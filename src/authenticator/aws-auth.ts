@@ -15,10 +15,21 @@ export interface MappingEntry {
   readonly where: string;
 }
 
+/** aws-iam-authenticator's `sso:` matcher (every AWSReservedSSO_<set>_<suffix> role of an account); this authenticator does not apply it. */
+export interface SsoMatcher {
+  readonly permissionSetName: string;
+  readonly accountId: string;
+  readonly username: string;
+  readonly groups: readonly string[];
+  readonly where: string;
+}
+
 export interface AwsAuthConfig {
   readonly roles: readonly MappingEntry[];
   readonly users: readonly MappingEntry[];
   readonly accounts: readonly string[];
+  /** Read so the access-entry conversion can report them; never used to log in. */
+  readonly ssoMatchers: readonly SsoMatcher[];
 }
 
 /** A problem found while reading the ConfigMap: `where` names the entry, `rule` the kind of problem. */
@@ -54,13 +65,28 @@ function readList(data: Record<string, unknown>, key: string, problems: AwsAuthP
   return value;
 }
 
-function readEntries(data: Record<string, unknown>, key: 'mapRoles' | 'mapUsers', problems: AwsAuthProblem[]): MappingEntry[] {
+function readSso(item: Record<string, unknown>, where: string, problems: AwsAuthProblem[]): SsoMatcher | undefined {
+  const sso = item.sso;
+  const groups = item.groups ?? [];
+  const message = `${where} uses an sso matcher, which this authenticator does not apply: map each AWSReservedSSO_ role by its rolearn`;
+  problems.push({ rule: 'invalid-entry', where, message });
+  if (!isJsonObject(sso) || typeof sso.permissionSetName !== 'string' || typeof sso.accountID !== 'string' || !isAccountId(sso.accountID)) return undefined;
+  if (typeof item.username !== 'string' || !Array.isArray(groups) || !groups.every((group) => typeof group === 'string')) return undefined;
+  return { permissionSetName: sso.permissionSetName, accountId: sso.accountID, username: item.username, groups, where };
+}
+
+function readEntries(data: Record<string, unknown>, key: 'mapRoles' | 'mapUsers', problems: AwsAuthProblem[], ssoMatchers: SsoMatcher[]): MappingEntry[] {
   const arnKey = key === 'mapRoles' ? 'rolearn' : 'userarn';
   const entries: MappingEntry[] = [];
   for (const [index, item] of readList(data, key, problems).entries()) {
     const where = `${key}[${index}]`;
     if (!isJsonObject(item)) {
       problems.push({ rule: 'invalid-entry', where, message: `${where} must be a mapping with ${arnKey}, username and groups` });
+      continue;
+    }
+    if (key === 'mapRoles' && item.rolearn === undefined && item.sso !== undefined) {
+      const matcher = readSso(item, where, problems);
+      if (matcher) ssoMatchers.push(matcher);
       continue;
     }
     const arn = item[arnKey];
@@ -89,7 +115,7 @@ function readEntries(data: Record<string, unknown>, key: 'mapRoles' | 'mapUsers'
  */
 export function readAwsAuth(text: string): ReadAwsAuth {
   const problems: AwsAuthProblem[] = [];
-  const empty: AwsAuthConfig = { roles: [], users: [], accounts: [] };
+  const empty: AwsAuthConfig = { roles: [], users: [], accounts: [], ssoMatchers: [] };
   const parsed = parseYaml(text);
   if (!parsed.ok) {
     problems.push({ rule: 'invalid-yaml', where: 'file', message: parsed.error });
@@ -100,8 +126,9 @@ export function readAwsAuth(text: string): ReadAwsAuth {
     problems.push({ rule: 'not-a-configmap', where: 'file', message: 'expected a ConfigMap with data (kube-system/aws-auth)' });
     return { config: empty, problems };
   }
-  const roles = readEntries(value.data, 'mapRoles', problems);
-  const users = readEntries(value.data, 'mapUsers', problems);
+  const ssoMatchers: SsoMatcher[] = [];
+  const roles = readEntries(value.data, 'mapRoles', problems, ssoMatchers);
+  const users = readEntries(value.data, 'mapUsers', problems, ssoMatchers);
   const accounts: string[] = [];
   for (const [index, account] of readList(value.data, 'mapAccounts', problems).entries()) {
     const id = typeof account === 'number' ? String(account) : account;
@@ -111,7 +138,7 @@ export function readAwsAuth(text: string): ReadAwsAuth {
     }
     accounts.push(id);
   }
-  return { config: { roles, users, accounts }, problems };
+  return { config: { roles, users, accounts, ssoMatchers }, problems };
 }
 
 export type MappedUser =

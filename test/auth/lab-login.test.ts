@@ -202,7 +202,7 @@ describe('cluster login with lab credentials: pod identity → STS → token-exe
         const { status } = await reviewToken(token, {
           clusterId: 'lab-cluster',
           labStsOrigins: [origin],
-          identitySources: () => ({ mode: 'CONFIG_MAP', awsAuth: { roles: [], users: [], accounts: [] }, accessEntries: undefined }),
+          identitySources: () => ({ mode: 'CONFIG_MAP', awsAuth: { roles: [], users: [], accounts: [], ssoMatchers: [] }, accessEntries: undefined }),
           stsTimeoutMs: 10_000,
         });
         assert.deepEqual(status, { authenticated: false, error: 'STS answered with more than 65536 bytes' }, `content-length declared: ${declared}`);

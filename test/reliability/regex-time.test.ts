@@ -41,7 +41,7 @@ describe('no pattern backtracks on user data (long adversarial inputs, bounded t
     const identity = { arn: 'arn:aws:sts::111122223333:assumed-role/r/s', canonicalArn: 'arn:aws:iam::111122223333:role/r', partition: 'aws', account: '111122223333', sessionName: 's', userId: 'AROA', accessKeyId: 'ASIA' };
     for (const text of [`{{${' '.repeat(LONG)}`, '{{'.repeat(LONG), `${'{{a}'.repeat(LONG / 4)}`, `{{${'}'.repeat(LONG)}`]) {
       run('templateVariables', () => templateVariables(text));
-      run('mapIdentity', () => mapIdentity(identity, { roles: [{ kind: 'role', arn: identity.canonicalArn, username: text, groups: [text], where: 'mapRoles[0]' }], users: [], accounts: [] }));
+      run('mapIdentity', () => mapIdentity(identity, { roles: [{ kind: 'role', arn: identity.canonicalArn, username: text, groups: [text], where: 'mapRoles[0]' }], users: [], accounts: [], ssoMatchers: [] }));
     }
     const configMap = (value: string) => `kind: ConfigMap\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/${value}\n      username: "{{${' '.repeat(8000)}"\n`;
     run('lintAwsAuth', () => lintAwsAuth(configMap('a/'.repeat(LONG / 4))));
