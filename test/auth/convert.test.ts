@@ -179,6 +179,17 @@ describe('aws-auth → access entries: one case per row of the mapping table (ir
     assert.deepEqual(rules(report), ['error ae-username', 'error ae-username']);
   });
 
+  it('a templated group: none; groups an entry cannot carry are dropped, and said so', () => {
+    const templated = convert(configMap(`- {rolearn: "${role('t')}", username: "t:{{SessionName}}", groups: ["team-{{AccountID}}"]}`), paths('t'));
+    assert.deepEqual(rules(templated), ['error ae-group-template']);
+    const dropped = convert(
+      configMap(`- {rolearn: "${role('ng')}", username: "system:node:{{EC2PrivateDNSName}}", groups: [system:nodes, monitoring]}\n- {rolearn: "${role('adm')}", username: "adm", groups: [system:masters, system:bootstrappers]}`),
+      paths('ng', 'adm'),
+    );
+    assert.deepEqual(rules(dropped), ['warning ae-dropped-groups', 'warning ae-masters', 'warning ae-dropped-groups']);
+    assert.deepEqual(dropped.conversions.map((conversion) => conversion.outcomes[0]!.kind === 'entry' && conversion.outcomes[0]!.entry.kubernetesGroups), [[], []]);
+  });
+
   it('duplicate ARNs: one entry, from the entry the authenticator uses (the last), and the divergence from eksctl (the first) reported', () => {
     const report = convert(configMap(`- {rolearn: "${role('admins')}", username: first, groups: [one]}\n- {rolearn: "${role('Admins')}", username: second, groups: [two]}`), paths('admins'));
     assert.deepEqual(report.conversions[0]!.outcomes, [{ kind: 'ignored', inForce: 'mapRoles[1]' }]);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lintAwsAuth } from '../../src/authenticator/lint-aws-auth.js';
+import { CONVERSION_RULES } from '../../src/authenticator/convert-aws-auth.js';
+import { LINT_RULES, lintAwsAuth } from '../../src/authenticator/lint-aws-auth.js';
 import { runCli } from '../helpers/cli.js';
 import { FIXTURES, ROOT } from '../helpers/paths.js';
 
@@ -49,6 +50,18 @@ data:
       'mapUsers[2] (arn:aws:iam::111122223333:user/erin) is ignored: mapRoles[0] maps the same ARN and is the one in force',
       'mapUsers[0] (arn:aws:iam::111122223333:user/Dave) is ignored: mapUsers[1] maps the same ARN and is the one in force (aws-iam-authenticator keys mapUsers by the exact ARN and picks between entries that differ only in case at random)',
     ]);
+  });
+
+  it('every rule is in a README rules table with its severity, and has a fixture (lint) or a conversion test (ae-)', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const [id, rule] of Object.entries({ ...LINT_RULES, ...CONVERSION_RULES })) {
+      const row = new RegExp(`^\\| \`${id}\` \\| ([^|]+) \\|`, 'm').exec(readme);
+      assert.ok(row, `README has no row for ${id}`);
+      assert.ok(row[1]!.startsWith(rule.severity), `${id}: README says ${row[1]}, the rule ${rule.severity}`);
+    }
+    assert.deepEqual(Object.keys(LINT_RULES).sort(), readdirSync(DIRECTORY).filter((file) => file.endsWith('.yaml') && file !== 'valid.yaml').map((file) => file.replace(/\.yaml$/, '')).sort());
+    const conversionTests = readFileSync(join(ROOT, 'test', 'auth', 'convert.test.ts'), 'utf8');
+    for (const id of Object.keys(CONVERSION_RULES)) assert.ok(conversionTests.includes(`${id}'`), `no conversion test expects ${id}`);
   });
 
   it('the lab aws-auth ConfigMap is clean', () => {
