@@ -218,8 +218,9 @@ export function readAccessEntries(text: string, options: ReadAccessEntriesOption
     entries.push(entry);
     byKey.set(key, entry);
   }
+  const listed = new Set(entries.map((entry) => entry.principalArn));
   for (const associations of rawAssociations) {
-    if (!entries.some((entry) => entry.principalArn === associations.principalArn)) {
+    if (!listed.has(associations.principalArn)) {
       return problem(`${associations.path}: ResourceNotFoundException: no access entry for ${associations.principalArn} (policies are associated with an entry)`);
     }
   }

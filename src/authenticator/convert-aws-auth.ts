@@ -1,7 +1,7 @@
 import { accessPolicyArn, formatIamArn, iamArnWithoutPath, type IamArn, isAssumedRoleArn, isServiceLinkedRole, parseRoleArn, parseUserArn } from '../shared/aws/arn.js';
 import { type AccessEntries, accessEntryFor } from './access-entries.js';
 import { type AccessEntryType, type AccessScope, usernameProblem } from './access-entry-rules.js';
-import { type AwsAuthConfig, type MappingEntry, mappingFor, type SsoMatcher } from './aws-auth.js';
+import type { AwsAuthConfig, MappingEntry, SsoMatcher } from './aws-auth.js';
 import { type Finding, makeFinding, type Rule, type RuleSet } from './findings.js';
 import { type RolePaths, roleWithPath } from './role-paths.js';
 import { placeholders } from './templates.js';
@@ -401,14 +401,20 @@ export function convertAwsAuth(config: AwsAuthConfig, options: ConversionOptions
   const findings: Finding[] = [];
   const conversions: Conversion[] = [];
   const all = [...config.roles, ...config.users];
+  // Per lowercased ARN: the entry eksctl takes (the first) and the one the authenticator uses (mappingFor: the last mapRoles one, else the last mapUsers one).
+  const chosen = new Map<string, { eksctl: MappingEntry; inForce: MappingEntry }>();
+  for (const entry of all) {
+    const key = entry.arn.toLowerCase();
+    const known = chosen.get(key);
+    if (!known) chosen.set(key, { eksctl: entry, inForce: entry });
+    else if (entry.kind === 'role' || known.inForce.kind === 'user') chosen.set(key, { eksctl: known.eksctl, inForce: entry });
+  }
   for (const entry of all) {
     const at = new EntryConversion(entry.where, entry.arn, findings, options.targetMode);
-    const inForce = mappingFor(entry.arn, config)!;
+    const { inForce, eksctl } = chosen.get(entry.arn.toLowerCase())!;
     if (inForce !== entry) {
       at.outcomes.push({ kind: 'ignored', inForce: inForce.where });
     } else {
-      const duplicates = all.filter((other) => other.arn.toLowerCase() === entry.arn.toLowerCase());
-      const eksctl = duplicates[0]!;
       if (eksctl !== entry && (eksctl.username !== entry.username || eksctl.groups.join('\n') !== entry.groups.join('\n'))) {
         at.note(
           'ae-duplicate',

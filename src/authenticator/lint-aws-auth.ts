@@ -1,5 +1,5 @@
 import { isAssumedRoleArn, parseRoleArn, parseUserArn } from '../shared/aws/arn.js';
-import { type AwsAuthConfig, type MappingEntry, mappingFor, readAwsAuth, type ReadAwsAuth } from './aws-auth.js';
+import { type AwsAuthConfig, type MappingEntry, readAwsAuth, type ReadAwsAuth } from './aws-auth.js';
 import { type Finding, makeFinding, type RuleSet } from './findings.js';
 import { TEMPLATE_VARIABLES, templateVariables } from './templates.js';
 
@@ -104,7 +104,7 @@ function lintEntry(entry: MappingEntry): Finding[] {
 }
 
 /**
- * Entries the authenticator never uses because another entry maps the same ARN (see mappingFor): one
+ * Entries the authenticator never uses because another entry maps the same ARN (see mappingFor in aws-auth.ts): one
  * finding per ignored entry, naming the one in force.
  */
 function duplicateFindings(config: AwsAuthConfig): Finding[] {
@@ -118,7 +118,8 @@ function duplicateFindings(config: AwsAuthConfig): Finding[] {
   const findings: Finding[] = [];
   for (const entries of groups.values()) {
     if (entries.length < 2) continue;
-    const inForce = mappingFor(entries[0]!.arn, config)!;
+    // As mappingFor decides: the last mapRoles entry, else the last mapUsers one.
+    const inForce = entries.findLast((entry) => entry.kind === 'role') ?? entries.at(-1)!;
     const users = entries.filter((entry) => entry.kind === 'user');
     const caseOnly = inForce.kind === 'user' && new Set(users.map((entry) => entry.arn)).size > 1;
     for (const entry of entries) {
