@@ -2,7 +2,9 @@ import { accessPolicyArn, formatIamArn, iamArnWithoutPath, type IamArn, isAssume
 import { type AccessEntries, accessEntryFor } from './access-entries.js';
 import { type AccessEntryType, type AccessScope, usernameProblem } from './access-entry-rules.js';
 import type { AwsAuthConfig, MappingEntry, SsoMatcher } from './aws-auth.js';
-import { type Finding, makeFinding, type Rule, type RuleSet } from './findings.js';
+import { commandsFor } from './conversion-output.js';
+import { CONVERSION_RULE_INFO, CONVERSION_RULES } from './conversion-rules.js';
+import { type Finding, makeFinding } from './findings.js';
 import { type RolePaths, roleWithPath } from './role-paths.js';
 import { placeholders } from './templates.js';
 
@@ -65,109 +67,6 @@ export interface ConversionOptions {
   readonly rolePaths: RolePaths | undefined;
   readonly existing: AccessEntries | undefined;
 }
-
-/** `blocking`: an error when the target is API (someone is locked out), a warning when aws-auth stays. */
-type RuleInfo = Rule & { readonly blocking?: boolean };
-
-const CONVERSION_RULE_INFO: Readonly<Record<string, RuleInfo>> = {
-  'ae-system-group': {
-    severity: 'error',
-    blocking: true,
-    summary: 'a system: group other than system:masters on a principal that is not a node: no access entry has it',
-    explanation:
-      'Access entries refuse kubernetesGroups starting with system: (InvalidParameterException: The kubernetes group name … cannot start with system:). Bind a group of your own to the same ClusterRoles, or keep the principal on aws-auth (API_AND_CONFIG_MAP).',
-  },
-  'ae-map-accounts': {
-    severity: 'error',
-    blocking: true,
-    summary: 'mapAccounts: access entries have no account-wide equivalent',
-    explanation: 'Every principal of the account needs its own access entry; in API mode nobody from this account who is not listed can log in.',
-  },
-  'ae-sso-matcher': {
-    severity: 'error',
-    blocking: true,
-    summary: 'an sso matcher: access entries name one role each',
-    explanation: 'Access entries have no wildcard principals: create one entry per AWSReservedSSO_<permission set>_<suffix> role, with its path (give --role-paths to have them listed).',
-  },
-  'ae-service-linked-role': {
-    severity: 'error',
-    blocking: true,
-    summary: 'a service-linked role: access entries do not accept one',
-    explanation: 'EKS does not support access entries for service-linked roles (/aws-service-role/); such a role keeps working only through aws-auth.',
-  },
-  'ae-invalid-principal': {
-    severity: 'error',
-    blocking: true,
-    summary: 'an ARN that is no IAM role or user (an STS session ARN, a typo): no access entry can name it',
-    explanation: 'Access entries name IAM roles and users; an assumed-role session ARN is a temporary principal and is refused (InvalidParameterException: The specified principalArn is invalid).',
-  },
-  'ae-username': {
-    severity: 'error',
-    blocking: true,
-    summary: 'a username the access-entry API refuses (reserved prefix, template without a colon before it, undocumented template)',
-    explanation:
-      'Access-entry usernames may not start with system:, eks:, aws:, amazon: or iam:, and may use only {{SessionName}} and {{SessionNameRaw}}, each after a colon. Changing the username breaks RBAC bindings to kind: User, so this is not changed for you.',
-  },
-  'ae-group-template': {
-    severity: 'error',
-    blocking: true,
-    summary: 'a group with a {{template}}: access entries do not expand templates in kubernetesGroups',
-    explanation: 'Access entries document templates only in usernames; a templated group name would be taken literally.',
-  },
-  'ae-node-username': {
-    severity: 'error',
-    blocking: true,
-    summary: 'a role in system:nodes whose username matches no node entry type',
-    explanation:
-      'Node entries (EC2_LINUX, EC2_WINDOWS: system:node:{{EC2PrivateDNSName}}; FARGATE_LINUX, HYBRID_LINUX: system:node:{{SessionName}}) set the username themselves; any other username cannot be expressed.',
-  },
-  'ae-role-path-missing': {
-    severity: 'error',
-    blocking: true,
-    summary: "a role whose path is needed and unknown: not in --role-paths, or an SSO role's /aws-reserved/ path",
-    explanation:
-      'aws-auth names roles without their path, access entries with it (a path-less ARN of a role that has one is refused). The path is not guessed: add the role to the --role-paths file (aws iam list-roles --query "Roles[].Arn").',
-  },
-  'ae-role-path-unverified': {
-    severity: 'warning',
-    summary: 'a role ARN used without its path because no --role-paths was given',
-    explanation: 'If the role has a path (service-role/, a team path), create-access-entry needs it: give --role-paths to check.',
-  },
-  'ae-duplicate': {
-    severity: 'warning',
-    summary: 'duplicate aws-auth entries: the authenticator (last) and eksctl (first) would convert different ones',
-    explanation:
-      'aws-iam-authenticator uses the last mapRoles entry for an ARN, eksctl utils migrate-to-access-entry the first; this conversion follows the authenticator (what logins get today). Delete the entry that is not in force.',
-  },
-  'ae-masters': {
-    severity: 'warning',
-    summary: 'system:masters becomes AmazonEKSClusterAdminPolicy: close, not identical',
-    explanation:
-      'system:masters bypasses every authorizer inside the API server; the access policy is applied by EKS\'s authorizer, is dropped under impersonation (--as), is invisible to kubectl auth can-i --list, and admission policies that exempt the group system:masters no longer match.',
-  },
-  'ae-dropped-groups': {
-    severity: 'warning',
-    summary: 'groups an access entry cannot carry are dropped (on node entries, or system: groups beside system:masters)',
-    explanation: 'Node entries take no kubernetesGroups and STANDARD entries no system: groups; whatever those groups granted through RBAC is gone after the switch.',
-  },
-  'ae-account-template': {
-    severity: 'warning',
-    summary: '{{AccountID}} in a username is replaced by the account of the principal',
-    explanation: 'Access entries do not document {{AccountID}}; the principal\'s account is the value it would take at every login.',
-  },
-  'ae-path-never-matched': {
-    severity: 'warning',
-    summary: 'an aws-auth rolearn with a path never matched: the access entry grants access aws-auth never gave',
-    explanation: 'Sessions carry no path, so aws-auth never matched this entry; the access entry (which needs the path) will let the role in.',
-  },
-  'ae-existing-entry': {
-    severity: 'warning',
-    summary: 'the principal already has an access entry that differs from its aws-auth mapping',
-    explanation: 'In API_AND_CONFIG_MAP the entry already overrides aws-auth for this principal; the aws-auth mapping is dead and only the entry counts.',
-  },
-};
-
-export const CONVERSION_RULES: RuleSet = CONVERSION_RULE_INFO;
 
 const NODE_GROUPS = new Set(['system:nodes', 'system:bootstrappers', 'system:node-proxier', 'eks:kube-proxy-windows']);
 const CLUSTER_ADMIN = 'AmazonEKSClusterAdminPolicy';
@@ -363,39 +262,6 @@ function convertSso(matcher: SsoMatcher, options: ConversionOptions, report: Fin
   return { where: matcher.where, subject, outcomes: at.outcomes };
 }
 
-const SAFE_WORD = /^[A-Za-z0-9_./:=,@+-]+$/;
-const shellWord = (value: string): string => (SAFE_WORD.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`);
-
-function entryCommands(entry: ProposedEntry): string[] {
-  const create = ['aws eks create-access-entry --cluster-name "$CLUSTER"', `--principal-arn ${shellWord(entry.principalArn)}`, `--type ${entry.type}`];
-  if (entry.username !== undefined) create.push(`--username ${shellWord(entry.username)}`);
-  if (entry.kubernetesGroups.length > 0) create.push(`--kubernetes-groups ${entry.kubernetesGroups.map(shellWord).join(' ')}`);
-  const associate = entry.policies.map((policy) =>
-    [
-      'aws eks associate-access-policy --cluster-name "$CLUSTER"',
-      `--principal-arn ${shellWord(entry.principalArn)}`,
-      `--policy-arn ${policy.policyArn}`,
-      `--access-scope ${policy.scope.type === 'cluster' ? 'type=cluster' : `type=namespace,namespaces=${policy.scope.namespaces.join(',')}`}`,
-    ].join(' '),
-  );
-  return [create.join(' '), ...associate];
-}
-
-function commandsFor(conversions: readonly Conversion[], targetMode: TargetMode, lockedOut: number): string[] {
-  const entries = conversions.flatMap((conversion) => conversion.outcomes.flatMap((outcome) => (outcome.kind === 'entry' ? [outcome.entry] : [])));
-  const commands = [
-    '# CLUSTER=<cluster name>. First the access-entry API beside aws-auth (one way: it cannot be turned off again):',
-    'aws eks update-cluster-config --name "$CLUSTER" --access-config authenticationMode=API_AND_CONFIG_MAP',
-    `# ${entries.length} access entr${entries.length === 1 ? 'y' : 'ies'}; each overrides the aws-auth mapping of its principal from the moment it exists:`,
-    ...entries.flatMap(entryCommands),
-  ];
-  if (targetMode === 'API') {
-    if (lockedOut > 0) commands.push(`# Not API yet: it would lock out ${lockedOut} aws-auth entr${lockedOut === 1 ? 'y' : 'ies'} (see "locked out"). aws-auth keeps serving them meanwhile.`);
-    else commands.push('# Once every login works through its entry: aws-auth is no longer read (CONFIG_MAP cannot be turned back on):', 'aws eks update-cluster-config --name "$CLUSTER" --access-config authenticationMode=API');
-  }
-  return commands;
-}
-
 /** Converts a read aws-auth ConfigMap. */
 export function convertAwsAuth(config: AwsAuthConfig, options: ConversionOptions): ConversionReport {
   const findings: Finding[] = [];
@@ -443,36 +309,4 @@ export function convertAwsAuth(config: AwsAuthConfig, options: ConversionOptions
     lockedOut,
     remainOnAwsAuth: options.targetMode === 'API' ? [] : unconverted,
   };
-}
-
-function describeEntry(entry: ProposedEntry): string {
-  const parts = [`${entry.type} ${entry.principalArn}`];
-  if (entry.username !== undefined) parts.push(`username ${entry.username}`);
-  if (entry.kubernetesGroups.length > 0) parts.push(`groups ${entry.kubernetesGroups.join(', ')}`);
-  const policies = entry.policies.map((policy) => `${policy.policyName} (${policy.scope.type === 'cluster' ? 'cluster' : `namespaces ${policy.scope.namespaces.join(', ')}`})`);
-  if (policies.length > 0) parts.push(`policies ${policies.join(', ')}`);
-  return parts.join('  ');
-}
-
-/** The report as text: each aws-auth entry and what it becomes, the commands, who is locked out. */
-export function formatConversion(source: string, report: ConversionReport): string {
-  const lines = [`${source}: access entries for authentication mode ${report.targetMode}`, ''];
-  for (const conversion of report.conversions) {
-    lines.push(`${conversion.where} ${conversion.subject}`);
-    for (const outcome of conversion.outcomes) {
-      if (outcome.kind === 'entry') lines.push(`  → ${describeEntry(outcome.entry)}`);
-      else if (outcome.kind === 'existing') lines.push(`  → already has the access entry ${outcome.principalArn}, which overrides this mapping: nothing to create`);
-      else if (outcome.kind === 'ignored') lines.push(`  → nothing: ${outcome.inForce} maps the same ARN and is the one in force`);
-      else lines.push(`  → no access entry: ${outcome.reason}`);
-    }
-  }
-  lines.push('', 'commands:', ...report.commands.map((command) => `  ${command}`), '');
-  if (report.targetMode === 'API') {
-    if (report.lockedOut.length === 0) lines.push('locked out by API: nobody');
-    else lines.push(`locked out by API (${report.lockedOut.length}):`, ...report.lockedOut.map((item) => `  ${item.where} ${item.subject}: ${item.reason}`));
-  } else {
-    lines.push('locked out by API_AND_CONFIG_MAP: nobody (aws-auth stays in force for principals without an entry)');
-    if (report.remainOnAwsAuth.length > 0) lines.push(`staying on aws-auth (${report.remainOnAwsAuth.length}):`, ...report.remainOnAwsAuth.map((item) => `  ${item.where} ${item.subject}: ${item.reason}`));
-  }
-  return `${lines.join('\n')}\n`;
 }

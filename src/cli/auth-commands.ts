@@ -3,7 +3,9 @@ import { AUTHENTICATION_MODES, type AuthenticationMode } from '../authenticator/
 import { readAccessEntries } from '../authenticator/access-entries.js';
 import { awsAuthLocator } from '../authenticator/aws-auth-locations.js';
 import { readAwsAuth } from '../authenticator/aws-auth.js';
-import { CONVERSION_RULES, type ConversionReport, convertAwsAuth, formatConversion, TARGET_MODES, type TargetMode } from '../authenticator/convert-aws-auth.js';
+import { formatConversion } from '../authenticator/conversion-output.js';
+import { CONVERSION_RULES } from '../authenticator/conversion-rules.js';
+import { type ConversionReport, convertAwsAuth, TARGET_MODES, type TargetMode } from '../authenticator/convert-aws-auth.js';
 import { countErrors, findingsJson, findingsSarif, formatFindings, OUTPUT_FORMATS, type OutputFormat } from '../authenticator/findings.js';
 import { LINT_RULES, lintReadAwsAuth } from '../authenticator/lint-aws-auth.js';
 import { readRolePaths } from '../authenticator/role-paths.js';

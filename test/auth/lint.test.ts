@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONVERSION_RULES } from '../../src/authenticator/convert-aws-auth.js';
+import { CONVERSION_RULES } from '../../src/authenticator/conversion-rules.js';
 import { LINT_RULES, lintAwsAuth } from '../../src/authenticator/lint-aws-auth.js';
 import { runCli } from '../helpers/cli.js';
 import { FIXTURES, ROOT } from '../helpers/paths.js';
