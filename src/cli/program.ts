@@ -1,5 +1,6 @@
 import { Command, type ParseOptionsResult } from 'commander';
 import { packageVersion } from '../shared/package-info.js';
+import { registerAccessEntries } from './access-entries-command.js';
 import { registerAuthenticator, registerLintAwsAuth, registerTokenExec } from './auth-commands.js';
 import { registerCerts } from './certs-command.js';
 import { registerDemo, registerIssuer, registerSts, registerToken } from './lab-commands.js';
@@ -57,5 +58,6 @@ export function buildProgram(): Command {
   registerTokenExec(program);
   registerAuthenticator(program);
   registerLintAwsAuth(program);
+  registerAccessEntries(program);
   return program;
 }

@@ -45,6 +45,21 @@ describe('hostile input files: every file-reading command exits with one line', 
       codes: [2],
     },
     {
+      name: 'authenticator --access-entries',
+      args: (file) => ['authenticator', '--cluster-id', 'c', '--authentication-mode', 'API', '--access-entries', file, '--port', '0', '--tls-cert', join(dir, 'certs', 'tls.crt'), '--tls-key', join(dir, 'certs', 'tls.key')],
+      codes: [2],
+      // No entries: nobody can log in, but the file is valid.
+      accepts: ['an empty file'],
+    },
+    { name: 'lint-aws-auth --role-paths', args: (file) => ['lint-aws-auth', join(FIXTURES, 'aws-auth', 'valid.yaml'), '--to-access-entries', '--role-paths', file], codes: [2] },
+    {
+      name: 'lint-aws-auth --access-entries',
+      args: (file) => ['lint-aws-auth', join(FIXTURES, 'aws-auth', 'valid.yaml'), '--to-access-entries', '--target-mode', 'API_AND_CONFIG_MAP', '--access-entries', file],
+      codes: [2],
+      accepts: ['an empty file'],
+    },
+    { name: 'access-entries rbac', args: (file) => ['access-entries', 'rbac', file], codes: [2], accepts: ['an empty file'] },
+    {
       name: 'serve --service-accounts',
       args: (file) => ['serve', '--service-accounts', file, '--port', '0', '--metrics-port', '0', '--tls-cert', join(dir, 'certs', 'tls.crt'), '--tls-key', join(dir, 'certs', 'tls.key')],
       codes: [2],
