@@ -4,6 +4,7 @@ import { registerAccessEntries } from './access-entries-command.js';
 import { registerAuthenticator, registerLintAwsAuth, registerTokenExec } from './auth-commands.js';
 import { registerCerts } from './certs-command.js';
 import { registerDemo, registerIssuer, registerSts, registerToken } from './lab-commands.js';
+import { registerExplain } from './explain-command.js';
 import { registerManifests } from './manifests-command.js';
 import { registerPodIdentityAgent, registerPodIdentityConfig } from './pod-identity-commands.js';
 import { registerRender } from './render-command.js';
@@ -59,5 +60,6 @@ export function buildProgram(): Command {
   registerAuthenticator(program);
   registerLintAwsAuth(program);
   registerAccessEntries(program);
+  registerExplain(program);
   return program;
 }

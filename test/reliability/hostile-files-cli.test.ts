@@ -76,6 +76,15 @@ describe('hostile input files: every file-reading command exits with one line', 
       // The empty set, as the Go webhook reads a missing or empty file: the server starts.
       accepts: ['an empty file', 'a dangling link'],
     },
+    { name: 'explain --pod', args: (file) => ['explain', '--pod', file, '--service-account', join(dir, 'sa.yaml')], codes: [2] },
+    // An empty file holds no ServiceAccounts, or no identities: a valid input, and a report.
+    { name: 'explain --service-account', args: (file) => ['explain', '--pod', join(dir, 'pod.yaml'), '--service-account', file], codes: [2], accepts: ['an empty file'] },
+    ...['--trust-policy', '--token', '--webhook-config', '--lab-config'].map((flag) => ({
+      name: `explain ${flag}`,
+      args: (file: string) => ['explain', '--pod', join(dir, 'pod.yaml'), '--service-account', join(dir, 'sa.yaml'), flag, file],
+      codes: [2],
+    })),
+    { name: 'explain --watch-container-credentials-config', args: (file) => ['explain', '--pod', join(dir, 'pod.yaml'), '--service-account', join(dir, 'sa.yaml'), '--watch-container-credentials-config', file], codes: [2], accepts: ['an empty file'] },
     {
       name: 'serve --tls-cert',
       args: (file) => ['serve', '--service-accounts', join(dir, 'sa.yaml'), '--port', '0', '--metrics-port', '0', '--tls-cert', file, '--tls-key', join(dir, 'certs', 'tls.key')],
