@@ -177,7 +177,8 @@ async function objectsFromCluster(sources: ExplainSources, kubeconfig: string): 
       get(`/api/v1/namespaces/${encode(namespace)}/serviceaccounts/${encode(name)}`, `ServiceAccount ${namespace}/${name}`),
       get(`/api/v1/namespaces/${encode(namespace)}`, `namespace ${namespace}`),
       get(`/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encode(sources.webhookConfiguration ?? DEFAULT_WEBHOOK_CONFIGURATION)}`, 'the MutatingWebhookConfiguration'),
-      sources.issuerUrl === undefined && sources.token === undefined ? get('/.well-known/openid-configuration', "the cluster's OIDC discovery document") : Promise.resolve(undefined),
+      // Discovery is readable by ServiceAccounts and admins by default, not by every user: without it the issuer is just unknown.
+      sources.issuerUrl === undefined && sources.token === undefined ? get('/.well-known/openid-configuration', "the cluster's OIDC discovery document").catch(() => undefined) : Promise.resolve(undefined),
     ]);
     let serviceAccount: ServiceAccountView | undefined;
     if (accountObject !== undefined) {
