@@ -2,6 +2,7 @@ import { Command, type ParseOptionsResult } from 'commander';
 import { packageVersion } from '../shared/package-info.js';
 import { registerAuthenticator, registerLintAwsAuth, registerTokenExec } from './auth-commands.js';
 import { registerCerts } from './certs-command.js';
+import { registerDoctor } from './doctor-command.js';
 import { registerDemo, registerIssuer, registerSts, registerToken } from './lab-commands.js';
 import { registerManifests } from './manifests-command.js';
 import { registerPodIdentityAgent, registerPodIdentityConfig } from './pod-identity-commands.js';
@@ -57,5 +58,6 @@ export function buildProgram(): Command {
   registerTokenExec(program);
   registerAuthenticator(program);
   registerLintAwsAuth(program);
+  registerDoctor(program);
   return program;
 }
