@@ -156,7 +156,7 @@ export function namespaceLabels(namespace: string, labels: Readonly<Record<strin
 }
 
 /** Whether any pod webhook would be called for a pod with these labels in a namespace with these; why not, when not. */
-export type Selection = { readonly called: true } | { readonly called: false; readonly by: 'namespace' | 'object'; readonly why: string };
+export type Selection = { readonly called: true } | { readonly called: false; readonly by: 'namespace' | 'object' | 'none'; readonly why: string };
 
 export function selection(webhooks: readonly ParsedWebhook[], nsLabels: Readonly<Record<string, string>>, podLabels: Readonly<Record<string, string>> | undefined): Selection {
   const reasons: Array<{ by: 'namespace' | 'object'; why: string }> = [];
@@ -176,7 +176,7 @@ export function selection(webhooks: readonly ParsedWebhook[], nsLabels: Readonly
     }
     return { called: true };
   }
-  if (reasons.length === 0) return { called: false, by: 'namespace', why: 'no webhook is called for pods' };
+  if (reasons.length === 0) return { called: false, by: 'none', why: 'no webhook of the configuration is called for pods' };
   // A namespace reason only when every webhook excludes the namespace.
   const by = reasons.every((reason) => reason.by === 'namespace') ? 'namespace' : 'object';
   return { called: false, by, why: reasons.map((reason) => reason.why).join('; ') };

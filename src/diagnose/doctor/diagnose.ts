@@ -88,7 +88,7 @@ export async function diagnose(facts: DoctorFacts, pods: PodPages | undefined): 
     for await (const page of pods.pages) for (const pod of page) checker.check(pod);
     const outcome = pods.outcome();
     if (outcome.failure) findings.push(unreadFinding(outcome.failure, 'the pods', undefined, 'pods') ?? noted('pods', undefined, 'the pods could not be listed'));
-    findings.push(...checker.result(outcome.truncated, facts.maxPods));
+    findings.push(...checker.result(outcome.truncated, facts.maxPods, outcome.failure !== undefined));
   }
 
   findings.push(...checkOidc(facts.oidc.discovery, facts.oidc.jwks));

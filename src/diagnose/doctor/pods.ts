@@ -169,14 +169,16 @@ export class PodChecker {
 
   private unmutated(pod: PodView, object: string, metadata: Record<string, unknown>, saName: string, identity: string, serviceAccount: KnownServiceAccount, fix: () => string): void {
     const { webhooks } = this.context;
+    let notCalled: string | undefined;
     if (webhooks !== undefined) {
       const selected = selection(webhooks, this.context.labelsOf(pod.namespace ?? 'default'), pod.labels ?? {});
-      if (!selected.called && selected.by === 'namespace') {
+      if (!selected.called && selected.by === 'none') notCalled = selected.why;
+      else if (!selected.called && selected.by === 'namespace') {
         // The namespace finding (NAMESPACE_EXCLUDED) covers its pods.
         this.namespaceExcluded += 1;
         return;
       }
-      if (!selected.called) {
+      if (!selected.called && selected.by === 'object') {
         this.report('POD_NOT_SELECTED', object, `${saName} ${identity}, but the webhook is not called for this pod: ${selected.why}`);
         return;
       }
@@ -186,6 +188,8 @@ export class PodChecker {
     let why: string;
     if (this.context.configurationMissing) {
       why = `no MutatingWebhookConfiguration ${this.context.configurationName}: the webhook is not called`;
+    } else if (notCalled !== undefined) {
+      why = `${notCalled} (${this.context.configurationName})`;
     } else if (serviceAccount.roleArnWrittenAt && created && serviceAccount.roleArnWrittenAt > created) {
       why = `the role-arn annotation was written at ${serviceAccount.roleArnWrittenAt.toISOString()} (managedFields), after the pod was created at ${at}: the webhook mutates pods only when they are created`;
     } else {
@@ -199,14 +203,15 @@ export class PodChecker {
   }
 
   /** The findings, with the counts of what was not listed and a summary line. */
-  result(truncated: boolean, maxPods: number): Finding[] {
+  result(truncated: boolean, maxPods: number, failed = false): Finding[] {
     const findings = [...this.findings];
     for (const [code, count] of this.perCode) {
       if (count > MAX_FINDINGS_PER_CODE) findings.push(noted('pods', undefined, `and ${count - MAX_FINDINGS_PER_CODE} more pods with ${code} (only the first ${MAX_FINDINGS_PER_CODE} are listed)`));
     }
     const problems = [...this.perCode.values()].reduce((sum, count) => sum + count, 0);
-    const summary = `${this.scanned} running pod${this.scanned === 1 ? '' : 's'} scanned${truncated ? ` (the first ${maxPods} only: --max-pods)` : ''}, ${this.withIdentity} whose ServiceAccount has an identity, ${this.carrying} of them carrying exactly what the webhook would inject`;
-    findings.push(problems === 0 ? passed('pods', undefined, summary) : noted('pods', undefined, summary));
+    const summary = `${this.scanned} pod${this.scanned === 1 ? '' : 's'} scanned (not finished, not being deleted)${truncated ? ` (the first ${maxPods} only: --max-pods)` : ''}, ${this.withIdentity} whose ServiceAccount has an identity, ${this.carrying} of them carrying exactly what the webhook would inject`;
+    if (failed && this.scanned === 0) return findings;
+    findings.push(problems === 0 && !failed ? passed('pods', undefined, summary) : noted('pods', undefined, summary));
     if (truncated) findings.push(noted('pods', undefined, `stopped after ${maxPods} pods: the rest were not checked (raise --max-pods, or narrow with --namespace)`));
     if (this.namespaceExcluded > 0) findings.push(noted('pods', undefined, `${this.namespaceExcluded} pod${this.namespaceExcluded === 1 ? '' : 's'} without identity in namespaces the namespaceSelector excludes (see NAMESPACE_EXCLUDED)`));
     if (this.unknownServiceAccount > 0) findings.push(noted('pods', undefined, `${this.unknownServiceAccount} pod${this.unknownServiceAccount === 1 ? '' : 's'} whose ServiceAccount was not in the list read: not judged`));
