@@ -110,7 +110,11 @@ export function checkReadiness(webhook: ParsedWebhook, readyz: Fetched<HttpAnswe
   if (readyz.status === 'missing') return [noted('webhook-endpoints', object, `GET /readyz ${via}: 404, not this project's webhook? readiness not checked`)];
   const { status, body } = readyz.value;
   const apiError = statusMessage(body);
-  if (apiError !== undefined) return [coded('WEBHOOK_UNREACHABLE', object, `GET /readyz ${via}: HTTP ${status}: ${shown(apiError, 300)}`)];
+  if (apiError !== undefined) {
+    // Measured: kube-apiserver 1.30 answers 404 "services ... not found" for a Service that exists but has no Endpoints object.
+    const hint = status === 404 && webhook.clientConfig.kind === 'service' ? ' (the API server answers so for a missing Service, and, before 1.31 or so, for a Service without an Endpoints object)' : '';
+    return [coded('WEBHOOK_UNREACHABLE', object, `GET /readyz ${via}: HTTP ${status}: ${shown(apiError, 300)}${hint}`)];
+  }
   const checks = isJsonObject(body) && isJsonObject(body.checks) ? body.checks : undefined;
   const listed = checks ? Object.entries(checks).map(([key, value]) => `${key} ${String(value)}`).join(', ') : 'no checks listed';
   if (status === 200) {
