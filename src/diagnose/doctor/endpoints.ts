@@ -112,7 +112,7 @@ export function checkReadiness(webhook: ParsedWebhook, readyz: Fetched<HttpAnswe
   const apiError = statusMessage(body);
   if (apiError !== undefined) {
     // Measured: kube-apiserver 1.30 answers 404 "services ... not found" for a Service that exists but has no Endpoints object.
-    const hint = status === 404 && webhook.clientConfig.kind === 'service' ? ' (the API server answers so for a missing Service, and, before 1.31 or so, for a Service without an Endpoints object)' : '';
+    const hint = status === 404 && webhook.clientConfig.kind === 'service' ? ' (the API server answers so for a missing Service; kube-apiserver 1.30 also for a Service without an Endpoints object, where 1.37 answers 503)' : '';
     return [coded('WEBHOOK_UNREACHABLE', object, `GET /readyz ${via}: HTTP ${status}: ${shown(apiError, 300)}${hint}`)];
   }
   const checks = isJsonObject(body) && isJsonObject(body.checks) ? body.checks : undefined;

@@ -196,7 +196,8 @@ export function probeUrl(url: URL, caBundle: string, timeoutMs: number, maxBytes
 
 /** GET /readyz through the API server's service proxy: the webhook's own answer, whatever its status. */
 async function proxyReadyz(api: JsonApi, namespace: string, name: string, port: number, timeoutMs: number): Promise<Fetched<HttpAnswer>> {
-  const path = `/api/v1/namespaces/${enc(namespace)}/services/${enc(`https:${name}:${port}`)}/proxy/readyz`;
+  // `https:NAME:PORT` unescaped, as kubectl writes it (NAME is a DNS label).
+  const path = `/api/v1/namespaces/${enc(namespace)}/services/https:${enc(name)}:${port}/proxy/readyz`;
   try {
     return { status: 'ok', value: { status: 200, body: await api.getJson(path, AbortSignal.timeout(timeoutMs)) } };
   } catch (error) {
