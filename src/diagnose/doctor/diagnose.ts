@@ -62,6 +62,9 @@ export async function diagnose(facts: DoctorFacts, pods: PodPages | undefined): 
     facts.serviceAccounts.status === 'ok' ? checkServiceAccounts(facts.serviceAccounts.value, facts.options, identities.identities) : undefined;
 
   let labelsOf = (namespace: string): Readonly<Record<string, string>> => namespaceLabels(namespace, undefined);
+  if (facts.namespace !== undefined && facts.namespaces.status === 'missing') {
+    findings.push(noted('webhook-selectors', `namespace/${facts.namespace}`, `namespace ${facts.namespace} (--namespace) does not exist: nothing in it to check`));
+  }
   if (configuration.webhooks) {
     const selectors = checkSelectors(configuration.webhooks, facts.configurationName, facts.namespaces, serviceAccounts?.identityNamespaces ?? new Map(), facts.namespace);
     findings.push(...selectors.findings);
