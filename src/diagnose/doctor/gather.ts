@@ -150,9 +150,12 @@ export function probeUrl(url: URL, caBundle: string, timeoutMs: number, maxBytes
   return new Promise((resolve) => {
     let handshake: { chain: string[]; authorizationError: string | undefined } | undefined;
     let settled = false;
+    // `timeout` below is the socket's idle time; this bounds the whole exchange (a server trickling bytes).
+    const deadline = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     const done = (observation: TlsObservation): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(deadline);
       resolve(observation);
     };
     const readyzFailed = (error: string): void =>
@@ -165,10 +168,14 @@ export function probeUrl(url: URL, caBundle: string, timeoutMs: number, maxBytes
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size <= maxBytes) chunks.push(chunk);
-          else res.destroy();
+          else res.destroy(new Error(`the answer to GET /readyz is larger than ${maxBytes} bytes`));
         });
         res.on('error', (error) => readyzFailed(errorMessage(error)));
         res.on('close', () => {
+          if (!res.complete) {
+            readyzFailed('the answer to GET /readyz was cut off');
+            return;
+          }
           const text = Buffer.concat(chunks).toString('utf8');
           let body: unknown = text.slice(0, 500);
           try {

@@ -120,6 +120,29 @@ describe('doctor: the served certificate, through a real TLS handshake', functio
     assert.deepEqual(raised(await servedFindings(served, '')), ['CA_BUNDLE_EMPTY']);
   });
 
+  it('a webhook that completes the handshake but never answers /readyz: the certificate is still judged, the probe ends at its timeout', async () => {
+    const served = generateCertificates(SERVICE);
+    // Sends a header byte by byte, slower than the idle timeout resets: only the overall deadline ends it.
+    const server = createServer({ cert: served.cert, key: served.key }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const timer = setInterval(() => res.write(' '), 100);
+      res.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = new URL(`https://127.0.0.1:${(server.address() as AddressInfo).port}/mutate`);
+      const started = Date.now();
+      const observation = await probeUrl(url, served.caCert, 1000);
+      assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+      assert.ok(observation.connected);
+      assert.deepEqual(raised(checkServedCertificate(urlWebhook(url, served.caCert), observation, new Date())), []);
+      assert.deepEqual(raised(checkReadiness(urlWebhook(url, served.caCert), observation.readyz, 'at the url')), ['CHECK_FAILED']);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
   it('nothing listening: WEBHOOK_UNREACHABLE', async () => {
     const url = new URL(`https://127.0.0.1:${await freePort()}/mutate`);
     const observation = await probeUrl(url, '', 2000);
