@@ -3,6 +3,7 @@ import { packageVersion } from '../shared/package-info.js';
 import { registerAccessEntries } from './access-entries-command.js';
 import { registerAuthenticator, registerLintAwsAuth, registerTokenExec } from './auth-commands.js';
 import { registerCerts } from './certs-command.js';
+import { registerDoctor } from './doctor-command.js';
 import { registerDemo, registerIssuer, registerSts, registerToken } from './lab-commands.js';
 import { registerExplain } from './explain-command.js';
 import { registerManifests } from './manifests-command.js';
@@ -61,5 +62,6 @@ export function buildProgram(): Command {
   registerLintAwsAuth(program);
   registerAccessEntries(program);
   registerExplain(program);
+  registerDoctor(program);
   return program;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateCertificates } from '../../src/shared/certs/generate.js';
@@ -22,6 +22,8 @@ describe('hostile input files: every file-reading command exits with one line', 
     await writeCertificateFiles(join(dir, 'certs'), generateCertificates({ service: 's', namespace: 'n', hosts: ['127.0.0.1'] }));
     copyFileSync(join(FIXTURES, 'mutation', 'minimal-pod', 'pod.yaml'), join(dir, 'pod.yaml'));
     copyFileSync(join(FIXTURES, 'mutation', 'minimal-pod', 'serviceaccount.yaml'), join(dir, 'sa.yaml'));
+    // A kubeconfig whose API server nobody answers at (port 1 on loopback is refused at once).
+    writeFileSync(join(dir, 'closed.kubeconfig'), ['apiVersion: v1', 'kind: Config', 'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]', 'users: [{name: u, user: {token: t}}]', 'contexts: [{name: c, context: {cluster: c, user: u}}]', 'current-context: c', ''].join('\n'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -85,6 +87,13 @@ describe('hostile input files: every file-reading command exits with one line', 
       codes: [2],
     })),
     { name: 'explain --watch-container-credentials-config', args: (file) => ['explain', '--pod', join(dir, 'pod.yaml'), '--service-account', join(dir, 'sa.yaml'), '--watch-container-credentials-config', file], codes: [2], accepts: ['an empty file'] },
+    // The API server there is closed: a kubeconfig doctor accepts still ends in exit 2 ("cannot reach").
+    { name: 'doctor --kubeconfig', args: (file) => ['doctor', '--kubeconfig', file, '--request-timeout', '2000'], codes: [2] },
+    {
+      name: 'doctor --watch-container-credentials-config',
+      args: (file) => ['doctor', '--kubeconfig', join(dir, 'closed.kubeconfig'), '--request-timeout', '2000', '--watch-container-credentials-config', file],
+      codes: [2],
+    },
     {
       name: 'serve --tls-cert',
       args: (file) => ['serve', '--service-accounts', join(dir, 'sa.yaml'), '--port', '0', '--metrics-port', '0', '--tls-cert', file, '--tls-key', join(dir, 'certs', 'tls.key')],

@@ -8,6 +8,8 @@ export class ApiStatusError extends Error {
   constructor(
     readonly code: number,
     message: string,
+    /** The answer's parsed JSON body, when it had one (a Status, or what a proxied service answered). */
+    readonly body?: unknown,
   ) {
     super(message);
   }
@@ -58,8 +60,9 @@ export class ApiClient {
     this.reusedConnectionPatienceMs = options.reusedConnectionPatienceMs ?? 1000;
   }
 
-  getJson(path: string, signal: AbortSignal): Promise<unknown> {
-    return this.requestJson('GET', path, undefined, signal);
+  /** `accept`: for the endpoints that refuse application/json (the JWKS answers only application/jwk-set+json). */
+  getJson(path: string, signal: AbortSignal, accept = 'application/json'): Promise<unknown> {
+    return this.requestJson('GET', path, undefined, signal, accept);
   }
 
   /** PUT of a whole object (carrying its resourceVersion: a 409 Conflict means someone else wrote first). */
@@ -67,12 +70,12 @@ export class ApiClient {
     return this.requestJson('PUT', path, body, signal);
   }
 
-  async requestJson(method: 'GET' | 'PUT', path: string, body: unknown, signal: AbortSignal): Promise<unknown> {
+  async requestJson(method: 'GET' | 'PUT', path: string, body: unknown, signal: AbortSignal, accept = 'application/json'): Promise<unknown> {
     const cluster = this.kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     const url = new URL(path, cluster.server);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept };
     if (payload) Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(payload.length) });
     const options: Parameters<KubeConfig['applyToHTTPSOptions']>[0] = { method, headers };
     await this.kubeConfig.applyToHTTPSOptions(options);
@@ -130,7 +133,7 @@ export class ApiClient {
           }
           if (res.statusCode !== 200 && res.statusCode !== 201) {
             const message = (body as { message?: unknown } | null)?.message;
-            reject(new ApiStatusError(res.statusCode ?? 0, `HTTP ${res.statusCode}${typeof message === 'string' ? `: ${message.slice(0, 500)}` : ''}`));
+            reject(new ApiStatusError(res.statusCode ?? 0, `HTTP ${res.statusCode}${typeof message === 'string' ? `: ${message.slice(0, 500)}` : ''}`, body));
             return;
           }
           resolve(body);
