@@ -29,6 +29,9 @@ class StaleConnectionError extends Error {
  */
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
+/** One watch event holds one object (at most the 3 MiB request limit) in its envelope. */
+export const DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024;
+
 export interface ApiClientOptions {
   readonly maxResponseBytes?: number;
   /**
@@ -152,6 +155,96 @@ export class ApiClient {
       });
       req.on('close', () => clearTimeout(patienceTimer));
       req.end(payload);
+    });
+  }
+
+  /**
+   * A watch: the newline-delimited events of `path` (a `watch=1` URL) passed to `onEvent` as they
+   * arrive. Every event is read up to `maxEventBytes` (a longer line ends the watch with an error,
+   * never an unbounded buffer). Resolves when the server ends the stream, rejects on a transport
+   * error, a non-200 answer (an ApiStatusError: 410 Gone when the resource version expired) or a
+   * line that is not JSON; aborting `signal` ends it. Its connection is its own, not the pool's.
+   */
+  async watch(path: string, signal: AbortSignal, onEvent: (type: string, object: unknown) => void, maxEventBytes = DEFAULT_MAX_EVENT_BYTES): Promise<void> {
+    const cluster = this.kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    const url = new URL(path, cluster.server);
+    const options: Parameters<KubeConfig['applyToHTTPSOptions']>[0] = { method: 'GET', headers: { accept: 'application/json' } };
+    await this.kubeConfig.applyToHTTPSOptions(options);
+    const http = url.protocol === 'http:';
+    const send = http ? requestHttp : request;
+    return new Promise<void>((resolve, reject) => {
+      const req = send(url, { ...(options as object), agent: cluster.proxyUrl ? options.agent : false, signal }, (res) => {
+        if (res.statusCode !== 200) {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size <= 64 * 1024) chunks.push(chunk);
+          });
+          res.on('error', reject);
+          res.on('end', () => {
+            let message = '';
+            try {
+              const status = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { message?: unknown };
+              if (typeof status.message === 'string') message = `: ${status.message.slice(0, 500)}`;
+            } catch {
+              // not a Status: the code says enough
+            }
+            reject(new ApiStatusError(res.statusCode ?? 0, `watch ${url.pathname}: HTTP ${res.statusCode}${message}`));
+          });
+          return;
+        }
+        let pending: Buffer[] = [];
+        let pendingBytes = 0;
+        const fail = (error: Error): void => {
+          res.destroy(error);
+        };
+        const line = (bytes: Buffer): void => {
+          if (bytes.length === 0) return;
+          let event: unknown;
+          try {
+            event = JSON.parse(bytes.toString('utf8'));
+          } catch {
+            throw new Error(`watch ${url.pathname}: an event that is not JSON`);
+          }
+          const { type, object } = (event ?? {}) as { type?: unknown; object?: unknown };
+          if (typeof type !== 'string') throw new Error(`watch ${url.pathname}: an event without a type`);
+          onEvent(type, object);
+        };
+        res.on('data', (chunk: Buffer) => {
+          try {
+            let from = 0;
+            for (let newline = chunk.indexOf(0x0a); newline >= 0; newline = chunk.indexOf(0x0a, from)) {
+              const piece = chunk.subarray(from, newline);
+              if (pendingBytes + piece.length > maxEventBytes) throw new Error(`watch ${url.pathname}: an event larger than ${maxEventBytes} bytes`);
+              line(pending.length === 0 ? piece : Buffer.concat([...pending, piece]));
+              pending = [];
+              pendingBytes = 0;
+              from = newline + 1;
+            }
+            const rest = chunk.subarray(from);
+            if (pendingBytes + rest.length > maxEventBytes) throw new Error(`watch ${url.pathname}: an event larger than ${maxEventBytes} bytes`);
+            if (rest.length > 0) {
+              pending.push(rest);
+              pendingBytes += rest.length;
+            }
+          } catch (error) {
+            fail(error as Error);
+          }
+        });
+        res.on('error', reject);
+        res.on('end', () => {
+          try {
+            if (pending.length > 0) line(Buffer.concat(pending));
+            resolve();
+          } catch (error) {
+            reject(error as Error);
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end();
     });
   }
 

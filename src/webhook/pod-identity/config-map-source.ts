@@ -40,7 +40,7 @@ export class ConfigMapPodIdentities implements PodIdentitySource {
     const fieldSelector = `metadata.name=${config.name}`;
     this.reflector = new Reflector<string | undefined>({
       name: `configmap ${config.namespace}/${config.name}`,
-      kubeConfig: config.kubeConfig,
+      api: this.api,
       logger: config.logger,
       events: config.reflectorEvents,
       initialBackoffMs: config.initialBackoffMs,

@@ -60,7 +60,7 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
   constructor(private readonly config: ClusterSourceConfig) {
     this.api = new ApiClient(config.kubeConfig);
     const common = {
-      kubeConfig: config.kubeConfig,
+      api: this.api,
       logger: config.logger,
       events: config.events,
       pageSize: config.pageSize,
