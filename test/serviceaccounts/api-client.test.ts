@@ -28,6 +28,18 @@ describe('API client: bounded answers', () => {
   });
 });
 
+/** A kubeconfig for a plain-HTTP server on loopback (the client speaks HTTP or HTTPS alike). */
+function plainHttpKubeConfig(port: number): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+    users: [{ name: 'u' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return kubeConfig;
+}
+
 describe('API client: a kept-alive connection that stopped answering', () => {
   it('resends a GET on a new connection when the reused one has not answered within its patience', async () => {
     // Answers the first request of each connection; every later request on it hangs, as behind a
@@ -43,13 +55,7 @@ describe('API client: a kept-alive connection that stopped answering', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'u' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
+    const kubeConfig = plainHttpKubeConfig(port);
     const client = new ApiClient(kubeConfig, { reusedConnectionPatienceMs: 200 });
     try {
       await client.getJson('/api/v1/namespaces/default/serviceaccounts/app', AbortSignal.timeout(2000));
@@ -74,13 +80,7 @@ describe('API client: watch streams are read event by event, each bounded', () =
     const server = createServer(handler);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'u' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
+    const kubeConfig = plainHttpKubeConfig(port);
     const client = new ApiClient(kubeConfig);
     try {
       await run(client);

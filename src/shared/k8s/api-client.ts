@@ -1,6 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Agent as HttpAgent, request as requestHttp } from 'node:http';
 import { Agent as HttpsAgent, request } from 'node:https';
+import { isJsonObject } from '../json.js';
 
 /** An HTTP error from the API server, with its status code (410 Gone, 404, ...) and message. */
 export class ApiStatusError extends Error {
@@ -13,6 +14,19 @@ export class ApiStatusError extends Error {
   ) {
     super(message);
   }
+}
+
+/** One page of a list call: its items as raw JSON, the list's resourceVersion and the continue token. */
+export interface ListPage {
+  readonly items: readonly unknown[];
+  readonly resourceVersion: string;
+  readonly continueToken: string | undefined;
+}
+
+export interface ListQuery {
+  readonly limit: number;
+  readonly continueToken: string | undefined;
+  readonly fieldSelector?: string;
 }
 
 /** A kept-alive connection that did not answer in time: the request is resent on a new one. */
@@ -66,6 +80,20 @@ export class ApiClient {
   /** `accept`: for the endpoints that refuse application/json (the JWKS answers only application/jwk-set+json). */
   getJson(path: string, signal: AbortSignal, accept = 'application/json'): Promise<unknown> {
     return this.requestJson('GET', path, undefined, signal, accept);
+  }
+
+  /** One page of the list at `path` (items left raw: the caller keeps only what it needs). */
+  async listPage(path: string, query: ListQuery, signal: AbortSignal): Promise<ListPage> {
+    const search = new URLSearchParams({ limit: String(query.limit) });
+    if (query.continueToken) search.set('continue', query.continueToken);
+    if (query.fieldSelector) search.set('fieldSelector', query.fieldSelector);
+    const list = await this.getJson(`${path}?${search}`, signal);
+    const metadata = isJsonObject(list) && isJsonObject(list.metadata) ? list.metadata : {};
+    return {
+      items: isJsonObject(list) && Array.isArray(list.items) ? list.items : [],
+      resourceVersion: typeof metadata.resourceVersion === 'string' ? metadata.resourceVersion : '',
+      continueToken: typeof metadata.continue === 'string' && metadata.continue !== '' ? metadata.continue : undefined,
+    };
   }
 
   /** PUT of a whole object (carrying its resourceVersion: a 409 Conflict means someone else wrote first). */

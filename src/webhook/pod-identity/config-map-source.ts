@@ -3,7 +3,7 @@ import { ApiClient } from '../../shared/k8s/api-client.js';
 import { isJsonObject } from '../../shared/json.js';
 import type { Logger } from '../../shared/log.js';
 import type { ServiceAccountSourceEvents } from '../serviceaccounts/source.js';
-import { type ListPage, Reflector } from '../serviceaccounts/reflector.js';
+import { Reflector } from '../serviceaccounts/reflector.js';
 import { NO_POD_IDENTITIES, type PodIdentities, parsePodIdentities } from './identities.js';
 import type { PodIdentityEvents, PodIdentitySource } from './source.js';
 
@@ -46,7 +46,8 @@ export class ConfigMapPodIdentities implements PodIdentitySource {
       initialBackoffMs: config.initialBackoffMs,
       maxBackoffMs: config.maxBackoffMs,
       watchTimeoutSeconds: config.watchTimeoutSeconds,
-      listPage: (continueToken, limit, signal) => this.listPage(path, fieldSelector, continueToken, limit, signal),
+      listPage: (continueToken, limit, stop) =>
+        this.api.listPage(path, { limit, continueToken, fieldSelector }, AbortSignal.any([stop, AbortSignal.timeout(this.config.listTimeoutMs ?? 60_000)])),
       watchPath: path,
       watchQuery: { fieldSelector },
       // A ConfigMap without the key reads as an empty string: the empty set.
@@ -59,19 +60,6 @@ export class ConfigMapPodIdentities implements PodIdentitySource {
       upsert: (item) => this.update(item),
       remove: () => this.update(undefined),
     });
-  }
-
-  private async listPage(path: string, fieldSelector: string, continueToken: string | undefined, limit: number, stop: AbortSignal): Promise<ListPage> {
-    const search = new URLSearchParams({ limit: String(limit), fieldSelector });
-    if (continueToken) search.set('continue', continueToken);
-    const signal = AbortSignal.any([stop, AbortSignal.timeout(this.config.listTimeoutMs ?? 60_000)]);
-    const list = await this.api.getJson(`${path}?${search}`, signal);
-    const metadata = isJsonObject(list) && isJsonObject(list.metadata) ? list.metadata : {};
-    return {
-      items: isJsonObject(list) && Array.isArray(list.items) ? list.items : [],
-      resourceVersion: typeof metadata.resourceVersion === 'string' ? metadata.resourceVersion : '',
-      continueToken: typeof metadata.continue === 'string' && metadata.continue !== '' ? metadata.continue : undefined,
-    };
   }
 
   private update(text: string | undefined): void {

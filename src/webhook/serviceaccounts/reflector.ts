@@ -1,14 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ApiClient } from '../../shared/k8s/api-client.js';
+import type { ApiClient, ListPage } from '../../shared/k8s/api-client.js';
 import { errorMessage, type Logger } from '../../shared/log.js';
 import type { ServiceAccountSourceEvents } from './source.js';
 
-/** One page of a list call. */
-export interface ListPage {
-  readonly items: readonly unknown[];
-  readonly resourceVersion: string;
-  readonly continueToken: string | undefined;
-}
+export type { ListPage };
 
 export interface ReflectorConfig<T> {
   /** For logs: what is being reflected. */
