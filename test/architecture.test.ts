@@ -63,6 +63,10 @@ describe('architecture: the dependency rules hold for every import in src/', () 
     );
   });
 
+  it('diagnostics (explain, doctor) read the webhook and shared code, never the lab, the authenticator or the command line', () => {
+    assert.deepEqual(violations((entry) => layer(entry.from) === 'diagnose' && !['diagnose', 'webhook', 'shared'].includes(layer(entry.to))), []);
+  });
+
   it('the mutation engine is pure: only the engine, AWS primitives and text helpers, no I/O module', () => {
     const engine = imports.filter((entry) => entry.from.startsWith('webhook/engine/'));
     const allowed = (to: string): boolean => to.startsWith('webhook/engine/') || to === 'shared/aws/arn.ts' || to === 'shared/text.ts' || to === 'node:path';

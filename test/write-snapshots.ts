@@ -15,7 +15,7 @@ import { loadMutationCase, mutationCaseNames } from './helpers/mutation-cases.js
 const forced = new Set(process.argv.slice(2).filter((arg) => arg !== '--force'));
 for (const name of mutationCaseNames()) {
   const fixture = loadMutationCase(name);
-  const result = mutatePod(fixture.pod.view, fixture.serviceAccount, fixture.options);
+  const result = mutatePod(fixture.pod.view, fixture.serviceAccount, fixture.options, fixture.expirationJitter);
   const files: Array<[string, string]> = [
     ['expected-patch.json', `${JSON.stringify(result.patch, null, 2)}\n`],
     ['expected-pod.yaml', stringify(applyPatch(fixture.pod.object, result.patch), { lineWidth: 0 })],

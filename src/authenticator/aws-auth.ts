@@ -1,7 +1,8 @@
 import { isJsonObject } from '../shared/json.js';
 import { errorMessage } from '../shared/log.js';
 import { parseYaml } from '../shared/yaml.js';
-import { type CanonicalIdentity, isAccountId } from '../shared/aws/arn.js';
+import { isAccountId } from '../shared/aws/arn.js';
+import { type CallerIdentity, expandTemplate } from './templates.js';
 
 /** One `mapRoles` or `mapUsers` entry as written. */
 export interface MappingEntry {
@@ -14,10 +15,21 @@ export interface MappingEntry {
   readonly where: string;
 }
 
+/** aws-iam-authenticator's `sso:` matcher (every AWSReservedSSO_<set>_<suffix> role of an account); this authenticator does not apply it. */
+export interface SsoMatcher {
+  readonly permissionSetName: string;
+  readonly accountId: string;
+  readonly username: string;
+  readonly groups: readonly string[];
+  readonly where: string;
+}
+
 export interface AwsAuthConfig {
   readonly roles: readonly MappingEntry[];
   readonly users: readonly MappingEntry[];
   readonly accounts: readonly string[];
+  /** Read so the access-entry conversion can report them; never used to log in. */
+  readonly ssoMatchers: readonly SsoMatcher[];
 }
 
 /** A problem found while reading the ConfigMap: `where` names the entry, `rule` the kind of problem. */
@@ -53,13 +65,28 @@ function readList(data: Record<string, unknown>, key: string, problems: AwsAuthP
   return value;
 }
 
-function readEntries(data: Record<string, unknown>, key: 'mapRoles' | 'mapUsers', problems: AwsAuthProblem[]): MappingEntry[] {
+function readSso(item: Record<string, unknown>, where: string, problems: AwsAuthProblem[]): SsoMatcher | undefined {
+  const sso = item.sso;
+  const groups = item.groups ?? [];
+  const message = `${where} uses an sso matcher, which this authenticator does not apply: map each AWSReservedSSO_ role by its rolearn`;
+  problems.push({ rule: 'invalid-entry', where, message });
+  if (!isJsonObject(sso) || typeof sso.permissionSetName !== 'string' || typeof sso.accountID !== 'string' || !isAccountId(sso.accountID)) return undefined;
+  if (typeof item.username !== 'string' || !Array.isArray(groups) || !groups.every((group) => typeof group === 'string')) return undefined;
+  return { permissionSetName: sso.permissionSetName, accountId: sso.accountID, username: item.username, groups, where };
+}
+
+function readEntries(data: Record<string, unknown>, key: 'mapRoles' | 'mapUsers', problems: AwsAuthProblem[], ssoMatchers: SsoMatcher[]): MappingEntry[] {
   const arnKey = key === 'mapRoles' ? 'rolearn' : 'userarn';
   const entries: MappingEntry[] = [];
   for (const [index, item] of readList(data, key, problems).entries()) {
     const where = `${key}[${index}]`;
     if (!isJsonObject(item)) {
       problems.push({ rule: 'invalid-entry', where, message: `${where} must be a mapping with ${arnKey}, username and groups` });
+      continue;
+    }
+    if (key === 'mapRoles' && item.rolearn === undefined && item.sso !== undefined) {
+      const matcher = readSso(item, where, problems);
+      if (matcher) ssoMatchers.push(matcher);
       continue;
     }
     const arn = item[arnKey];
@@ -88,7 +115,7 @@ function readEntries(data: Record<string, unknown>, key: 'mapRoles' | 'mapUsers'
  */
 export function readAwsAuth(text: string): ReadAwsAuth {
   const problems: AwsAuthProblem[] = [];
-  const empty: AwsAuthConfig = { roles: [], users: [], accounts: [] };
+  const empty: AwsAuthConfig = { roles: [], users: [], accounts: [], ssoMatchers: [] };
   const parsed = parseYaml(text);
   if (!parsed.ok) {
     problems.push({ rule: 'invalid-yaml', where: 'file', message: parsed.error });
@@ -99,8 +126,9 @@ export function readAwsAuth(text: string): ReadAwsAuth {
     problems.push({ rule: 'not-a-configmap', where: 'file', message: 'expected a ConfigMap with data (kube-system/aws-auth)' });
     return { config: empty, problems };
   }
-  const roles = readEntries(value.data, 'mapRoles', problems);
-  const users = readEntries(value.data, 'mapUsers', problems);
+  const ssoMatchers: SsoMatcher[] = [];
+  const roles = readEntries(value.data, 'mapRoles', problems, ssoMatchers);
+  const users = readEntries(value.data, 'mapUsers', problems, ssoMatchers);
   const accounts: string[] = [];
   for (const [index, account] of readList(value.data, 'mapAccounts', problems).entries()) {
     const id = typeof account === 'number' ? String(account) : account;
@@ -110,79 +138,7 @@ export function readAwsAuth(text: string): ReadAwsAuth {
     }
     accounts.push(id);
   }
-  return { config: { roles, users, accounts }, problems };
-}
-
-/** Everything the templates of an entry can draw on. */
-export interface CallerIdentity extends CanonicalIdentity {
-  readonly userId: string;
-  readonly accessKeyId: string;
-}
-
-export const TEMPLATE_VARIABLES = ['AccountID', 'SessionName', 'SessionNameRaw', 'EC2PrivateDNSName', 'AccessKeyID'] as const;
-
-interface Placeholder {
-  readonly start: number;
-  readonly end: number;
-  /** The text between the braces, without surrounding white space. */
-  readonly name: string;
-}
-
-/**
- * The `{{Name}}` placeholders of a string, left to right. A placeholder holds no `}`; one scan with
- * indexOf, so no input makes it slower than linear (a backtracking regex took seconds per login on
- * an unclosed `{{` followed by thousands of spaces).
- */
-function placeholders(text: string): Placeholder[] {
-  const found: Placeholder[] = [];
-  let from = 0;
-  for (;;) {
-    const open = text.indexOf('{{', from);
-    if (open < 0) break;
-    const brace = text.indexOf('}', open + 2);
-    if (brace < 0) break;
-    if (text.charCodeAt(brace + 1) === 0x7d) {
-      found.push({ start: open, end: brace + 2, name: text.slice(open + 2, brace).trim() });
-      from = brace + 2;
-    } else {
-      // No placeholder can start before this lone `}` and end after it.
-      from = brace + 1;
-    }
-  }
-  return found;
-}
-
-/** The `{{Name}}` variables a string uses. */
-export function templateVariables(text: string): string[] {
-  return placeholders(text).map((placeholder) => placeholder.name);
-}
-
-function value(name: string, identity: CallerIdentity): string {
-  switch (name) {
-    case 'AccountID':
-      return identity.account;
-    case 'AccessKeyID':
-      return identity.accessKeyId;
-    case 'SessionNameRaw':
-    case 'SessionName':
-    case 'EC2PrivateDNSName': {
-      if (identity.sessionName === undefined) throw new Error(`{{${name}}} needs a role session, and ${identity.arn} is not one`);
-      // In the lab there is no EC2 API to ask: a node role's session name stands for its private DNS name.
-      return name === 'SessionName' ? identity.sessionName.replaceAll('@', '-') : identity.sessionName;
-    }
-    default:
-      throw new Error(`unknown template variable {{${name}}}`);
-  }
-}
-
-function expand(text: string, identity: CallerIdentity): string {
-  let out = '';
-  let from = 0;
-  for (const placeholder of placeholders(text)) {
-    out += text.slice(from, placeholder.start) + value(placeholder.name, identity);
-    from = placeholder.end;
-  }
-  return out + text.slice(from);
+  return { config: { roles, users, accounts, ssoMatchers }, problems };
 }
 
 export type MappedUser =
@@ -190,15 +146,31 @@ export type MappedUser =
   | { readonly ok: false; readonly reason: string };
 
 /**
- * Maps a caller to a Kubernetes user: `mapRoles` by canonical role ARN, `mapUsers` by user ARN
- * (both case-insensitive, first match wins), then `mapAccounts` (username = the canonical ARN).
+ * The entry that maps a canonical ARN, as aws-iam-authenticator finds it: `mapRoles` first, then
+ * `mapUsers`, each keyed by the lowercased ARN, so of two entries for one ARN the **last** is in
+ * force (its `configmap.go` stores each list in a map, a later entry replacing an earlier one).
+ */
+export function mappingFor(canonicalArn: string, config: AwsAuthConfig): MappingEntry | undefined {
+  const wanted = canonicalArn.toLowerCase();
+  const matches = (candidate: MappingEntry): boolean => candidate.arn.toLowerCase() === wanted;
+  return config.roles.findLast(matches) ?? config.users.findLast(matches);
+}
+
+/** Expands an entry's username and groups for one caller. */
+export function expandMapping(entry: { readonly username: string; readonly groups: readonly string[] }, identity: CallerIdentity): { username: string; groups: string[] } {
+  return { username: expandTemplate(entry.username, identity), groups: entry.groups.map((group) => expandTemplate(group, identity)) };
+}
+
+/**
+ * Maps a caller to a Kubernetes user through aws-auth: `mapRoles` by canonical role ARN, `mapUsers`
+ * by user ARN (case-insensitive, the last of duplicate entries wins), then `mapAccounts` (username =
+ * the canonical ARN, no groups).
  */
 export function mapIdentity(identity: CallerIdentity, config: AwsAuthConfig): MappedUser {
-  const wanted = identity.canonicalArn.toLowerCase();
-  const entry = [...config.roles, ...config.users].find((candidate) => candidate.arn.toLowerCase() === wanted);
+  const entry = mappingFor(identity.canonicalArn, config);
   if (entry) {
     try {
-      return { ok: true, username: expand(entry.username, identity), groups: entry.groups.map((group) => expand(group, identity)), entry: entry.where };
+      return { ok: true, ...expandMapping(entry, identity), entry: entry.where };
     } catch (error) {
       return { ok: false, reason: `${entry.where}: ${errorMessage(error)}` };
     }

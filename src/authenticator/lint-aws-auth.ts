@@ -1,55 +1,65 @@
 import { isAssumedRoleArn, parseRoleArn, parseUserArn } from '../shared/aws/arn.js';
-import { type MappingEntry, readAwsAuth, TEMPLATE_VARIABLES, templateVariables } from './aws-auth.js';
+import { type AwsAuthConfig, type MappingEntry, readAwsAuth, type ReadAwsAuth } from './aws-auth.js';
+import { type Finding, makeFinding, type RuleSet } from './findings.js';
+import { TEMPLATE_VARIABLES, templateVariables } from './templates.js';
 
-export type Severity = 'error' | 'warning';
-
-export interface Finding {
-  readonly severity: Severity;
-  readonly rule: string;
-  readonly where: string;
-  readonly message: string;
-  /** Why it matters, in a sentence or two. */
-  readonly explanation: string;
-}
-
-const EXPLANATIONS: Record<string, { severity: Severity; explanation: string }> = {
-  'invalid-yaml': { severity: 'error', explanation: 'The authenticator cannot read the ConfigMap: nobody mapped in it can log in.' },
-  'not-a-configmap': { severity: 'error', explanation: 'The authenticator reads the data of the kube-system/aws-auth ConfigMap.' },
-  'invalid-entry': { severity: 'error', explanation: 'An entry needs rolearn (or userarn), a username and optionally a list of groups; this one is skipped.' },
-  'invalid-account': { severity: 'error', explanation: 'mapAccounts lists 12-digit AWS account ids; this entry never matches.' },
-  'invalid-arn': { severity: 'error', explanation: 'The ARN is not an IAM role (mapRoles) or user (mapUsers) ARN, so no caller ever matches it.' },
+/** The lint's rules: the README's lint-aws-auth table. */
+export const LINT_RULES: RuleSet = {
+  'invalid-yaml': { severity: 'error', summary: 'mapRoles, mapUsers or mapAccounts is not a YAML list', explanation: 'The authenticator cannot read the ConfigMap: nobody mapped in it can log in.' },
+  'not-a-configmap': { severity: 'error', summary: 'the file is not a ConfigMap with data', explanation: 'The authenticator reads the data of the kube-system/aws-auth ConfigMap.' },
+  'invalid-entry': {
+    severity: 'error',
+    summary: 'an entry without rolearn/userarn or username, with non-string groups, or an sso matcher',
+    explanation: 'An entry needs rolearn (or userarn), a username and optionally a list of groups; this one is skipped.',
+  },
+  'invalid-account': { severity: 'error', summary: 'a mapAccounts entry that is not a 12-digit account id', explanation: 'mapAccounts lists 12-digit AWS account ids; this entry never matches.' },
+  'invalid-arn': {
+    severity: 'error',
+    summary: 'a rolearn that is not a role ARN, a userarn that is not a user ARN',
+    explanation: 'The ARN is not an IAM role (mapRoles) or user (mapUsers) ARN, so no caller ever matches it.',
+  },
   'assumed-role-arn': {
     severity: 'error',
+    summary: 'an sts assumed-role session ARN where the role ARN belongs',
     explanation: 'Callers are matched by the role ARN their session was assumed from (arn:aws:iam::ACCOUNT:role/NAME), never by an sts assumed-role session ARN.',
   },
   'role-arn-path': {
     severity: 'error',
+    summary: 'a rolearn with a path: sessions carry no path, so it never matches',
     explanation: 'Assumed-role sessions do not carry the role path, so a rolearn with a path never matches: write arn:aws:iam::ACCOUNT:role/NAME.',
   },
-  'duplicate-arn': { severity: 'error', explanation: 'Only the first entry for an ARN is used; the later one silently does nothing.' },
+  'duplicate-arn': {
+    severity: 'error',
+    summary: 'the same ARN twice (case-insensitive): only one entry is in force',
+    explanation:
+      "aws-iam-authenticator keys mapRoles and mapUsers by the lowercased ARN and searches mapRoles first, so the last mapRoles entry for an ARN is in force and the others silently do nothing; eksctl utils migrate-to-access-entry keeps the first instead, so migrating would change this principal's username and groups.",
+  },
   'unknown-template': {
     severity: 'error',
+    summary: 'a {{Variable}} the authenticator does not expand',
     explanation: `Only ${TEMPLATE_VARIABLES.map((name) => `{{${name}}}`).join(', ')} are expanded; authentication fails for this entry.`,
   },
   'node-role-username': {
     severity: 'error',
+    summary: 'a role in system:nodes whose username is not system:node:{{EC2PrivateDNSName}} (Fargate: system:node:{{SessionName}})',
     explanation:
       'The Node authorizer only authorizes kubelets named system:node:<node name>: with any other username the kubelet cannot register or update its node and nodes go NotReady. Use system:node:{{EC2PrivateDNSName}} (Fargate: system:node:{{SessionName}}).',
   },
   'node-role-masters': {
     severity: 'error',
+    summary: 'a node role in system:masters',
     explanation:
       'It seems to work, but kubelets then get certificates whose names do not match their node, so kubectl logs and kubectl exec fail; nodes need only system:bootstrappers and system:nodes.',
   },
   'user-masters': {
     severity: 'warning',
+    summary: 'a user in system:masters',
     explanation: 'system:masters bypasses RBAC and cannot be revoked by any RoleBinding; bind a ClusterRole to a group instead.',
   },
 };
 
-function finding(rule: keyof typeof EXPLANATIONS, where: string, message: string): Finding {
-  const { severity, explanation } = EXPLANATIONS[rule]!;
-  return { severity, rule, where, message, explanation };
+function finding(rule: string, where: string, message: string): Finding {
+  return makeFinding(LINT_RULES, rule, where, message);
 }
 
 const NODE_USERNAMES = ['system:node:{{EC2PrivateDNSName}}', 'system:node:{{SessionName}}'];
@@ -93,24 +103,44 @@ function lintEntry(entry: MappingEntry): Finding[] {
   return findings;
 }
 
-/** Every mistake found in an aws-auth ConfigMap, in file order. */
-export function lintAwsAuth(text: string): Finding[] {
-  const { config, problems } = readAwsAuth(text);
-  const findings = problems.map((problem) => finding(problem.rule, problem.where, problem.message));
-  const seen = new Map<string, string>();
+/**
+ * Entries the authenticator never uses because another entry maps the same ARN (see mappingFor in aws-auth.ts): one
+ * finding per ignored entry, naming the one in force.
+ */
+function duplicateFindings(config: AwsAuthConfig): Finding[] {
+  const groups = new Map<string, MappingEntry[]>();
   for (const entry of [...config.roles, ...config.users]) {
-    findings.push(...lintEntry(entry));
     const key = entry.arn.toLowerCase();
-    const first = seen.get(key);
-    if (first) findings.push(finding('duplicate-arn', entry.where, `${entry.where} repeats ${entry.arn} from ${first}`));
-    else seen.set(key, entry.where);
+    const group = groups.get(key);
+    if (group) group.push(entry);
+    else groups.set(key, [entry]);
+  }
+  const findings: Finding[] = [];
+  for (const entries of groups.values()) {
+    if (entries.length < 2) continue;
+    // As mappingFor decides: the last mapRoles entry, else the last mapUsers one.
+    const inForce = entries.findLast((entry) => entry.kind === 'role') ?? entries.at(-1)!;
+    const users = entries.filter((entry) => entry.kind === 'user');
+    const caseOnly = inForce.kind === 'user' && new Set(users.map((entry) => entry.arn)).size > 1;
+    for (const entry of entries) {
+      if (entry === inForce) continue;
+      const note = caseOnly ? ' (aws-iam-authenticator keys mapUsers by the exact ARN and picks between entries that differ only in case at random)' : '';
+      findings.push(finding('duplicate-arn', entry.where, `${entry.where} (${entry.arn}) is ignored: ${inForce.where} maps the same ARN and is the one in force${note}`));
+    }
   }
   return findings;
 }
 
-export function formatFindings(source: string, findings: readonly Finding[]): string {
-  if (findings.length === 0) return `${source}: no problems found\n`;
-  const lines = findings.map((item) => `${source}: ${item.severity} [${item.rule}] ${item.message}\n    ${item.explanation}`);
-  const errors = findings.filter((item) => item.severity === 'error').length;
-  return `${lines.join('\n')}\n${errors} error(s), ${findings.length - errors} warning(s)\n`;
+/** Every mistake found in an aws-auth ConfigMap: problems reading it, then each entry's, then duplicates. */
+export function lintAwsAuth(text: string): Finding[] {
+  return lintReadAwsAuth(readAwsAuth(text));
 }
+
+/** The same, for a ConfigMap already read. */
+export function lintReadAwsAuth({ config, problems }: ReadAwsAuth): Finding[] {
+  const findings = problems.map((problem) => finding(problem.rule, problem.where, problem.message));
+  for (const entry of [...config.roles, ...config.users]) findings.push(...lintEntry(entry));
+  findings.push(...duplicateFindings(config));
+  return findings;
+}
+

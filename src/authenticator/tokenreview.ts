@@ -4,7 +4,7 @@ import { errorMessage, type Logger, millisecondsSince } from '../shared/log.js';
 import type { AuthenticatorMetrics } from './metrics.js';
 import { createProbeApp } from '../shared/http/probe-app.js';
 import { canonicalize } from '../shared/aws/arn.js';
-import { type AwsAuthConfig, mapIdentity } from './aws-auth.js';
+import { type IdentitySources, resolveIdentity } from './identity-mapping.js';
 import { CLUSTER_ID_HEADER, parseClusterToken, type PresignedRequest } from './token.js';
 
 const TOKEN_REVIEW_VERSIONS = ['authentication.k8s.io/v1', 'authentication.k8s.io/v1beta1'];
@@ -72,7 +72,8 @@ export interface AuthenticatorOptions {
   readonly clusterId: string;
   /** Lab STS origins accepted besides AWS STS (`http://127.0.0.1:8082`). */
   readonly labStsOrigins: readonly string[];
-  readonly awsAuth: () => AwsAuthConfig;
+  /** The mode and the mappings in force now (files reload). */
+  readonly identitySources: () => IdentitySources;
   readonly stsTimeoutMs: number;
   readonly now?: () => Date;
   readonly callerIdentity?: typeof fetchCallerIdentity;
@@ -85,24 +86,32 @@ export type TokenReviewStatus =
     }
   | { readonly authenticated: false; readonly error: string };
 
-/** Authenticates one token: format and host checks, STS verification, then the aws-auth mapping. */
-export async function reviewToken(token: string, options: AuthenticatorOptions): Promise<TokenReviewStatus> {
+export interface Review {
+  readonly status: TokenReviewStatus;
+  /** The mapping that authenticated the caller (`mapRoles[1]`, `access entry arn:…`), for the log. */
+  readonly mappedBy?: string;
+}
+
+const refused = (error: string): Review => ({ status: { authenticated: false, error } });
+
+/** Authenticates one token: format and host checks, STS verification, then aws-auth and access entries as the mode says. */
+export async function reviewToken(token: string, options: AuthenticatorOptions): Promise<Review> {
   const nowSeconds = Math.floor((options.now?.() ?? new Date()).getTime() / 1000);
   const presigned = parseClusterToken(token, { labStsOrigins: options.labStsOrigins, nowSeconds });
-  if (!presigned.ok) return { authenticated: false, error: `invalid token: ${presigned.error}` };
+  if (!presigned.ok) return refused(`invalid token: ${presigned.error}`);
   let answer: CallerIdentityAnswer;
   try {
     answer = await (options.callerIdentity ?? fetchCallerIdentity)(presigned.value, options.clusterId, options.stsTimeoutMs);
   } catch (error) {
     const message = (error as { name?: string }).name === 'TimeoutError' ? `STS did not answer within ${options.stsTimeoutMs} ms` : errorMessage(error);
-    return { authenticated: false, error: message };
+    return refused(message);
   }
   const identity = canonicalize(answer.arn);
-  if (!identity) return { authenticated: false, error: `STS returned an ARN that is not a role session or user: ${answer.arn}` };
+  if (!identity) return refused(`STS returned an ARN that is not a role session or user: ${answer.arn}`);
   const principalId = answer.userId.split(':')[0] ?? answer.userId;
-  const mapped = mapIdentity({ ...identity, userId: principalId, accessKeyId: presigned.value.accessKeyId }, options.awsAuth());
-  if (!mapped.ok) return { authenticated: false, error: mapped.reason };
-  return {
+  const mapped = resolveIdentity({ ...identity, userId: principalId, accessKeyId: presigned.value.accessKeyId }, options.identitySources());
+  if (!mapped.ok) return refused(mapped.reason);
+  const status: TokenReviewStatus = {
     authenticated: true,
     user: {
       username: mapped.username,
@@ -117,6 +126,7 @@ export async function reviewToken(token: string, options: AuthenticatorOptions):
       },
     },
   };
+  return { status, mappedBy: mapped.entry };
 }
 
 export interface AuthenticatorAppContext extends AuthenticatorOptions {
@@ -136,13 +146,14 @@ export function createAuthenticatorApp(context: AuthenticatorAppContext): expres
       return;
     }
     const token = isJsonObject(body.spec) && typeof body.spec.token === 'string' ? body.spec.token : '';
-    const status = token === '' ? ({ authenticated: false, error: 'spec.token is empty' } as const) : await reviewToken(token, context);
+    const { status, mappedBy } = token === '' ? refused('spec.token is empty') : await reviewToken(token, context);
     res.json({ apiVersion: body.apiVersion, kind: 'TokenReview', status });
     context.metrics.authentications.inc({ result: status.authenticated ? 'authenticated' : 'rejected' });
     context.logger.log(status.authenticated ? 'info' : 'warn', 'authenticate', {
       authenticated: status.authenticated,
       username: status.authenticated ? status.user.username : undefined,
       arn: status.authenticated ? status.user.extra.arn?.[0] : undefined,
+      mappedBy,
       reason: status.authenticated ? undefined : status.error,
       durationMs: millisecondsSince(started),
     });

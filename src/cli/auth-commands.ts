@@ -1,5 +1,16 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
-import { formatFindings, lintAwsAuth } from '../authenticator/lint-aws-auth.js';
+import { AUTHENTICATION_MODES, type AuthenticationMode } from '../authenticator/access-entry-rules.js';
+import { readAccessEntries } from '../authenticator/access-entries.js';
+import { awsAuthLocator } from '../authenticator/aws-auth-locations.js';
+import { readAwsAuth } from '../authenticator/aws-auth.js';
+import { formatConversion } from '../authenticator/conversion-output.js';
+import { CONVERSION_RULES } from '../authenticator/conversion-rules.js';
+import { type ConversionReport, convertAwsAuth, TARGET_MODES, type TargetMode } from '../authenticator/convert-aws-auth.js';
+import { countErrors, findingsJson, findingsSarif, formatFindings, OUTPUT_FORMATS, type OutputFormat } from '../authenticator/findings.js';
+import { LINT_RULES, lintReadAwsAuth } from '../authenticator/lint-aws-auth.js';
+import { readRolePaths } from '../authenticator/role-paths.js';
+import type { Parsed } from '../shared/result.js';
+import { packageVersion } from '../shared/package-info.js';
 import type { AwsCredentials } from '../authenticator/token.js';
 import { parseRoleArn } from '../shared/aws/arn.js';
 import { createLogger, errorMessage } from '../shared/log.js';
@@ -12,6 +23,7 @@ import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
 const { typed, isString, isNumber, isOptionalString } = flagValue;
+const isAuthenticationMode = (value: unknown): value is AuthenticationMode => (AUTHENTICATION_MODES as readonly unknown[]).includes(value);
 
 function parseClusterId(raw: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(raw)) throw new InvalidArgumentError(`"${raw}" is not a cluster id (letters, digits, ".", "_", "-")`);
@@ -71,9 +83,13 @@ export function registerTokenExec(program: Command): void {
 export function registerAuthenticator(program: Command): void {
   program
     .command('authenticator')
-    .description('serve the TokenReview authentication webhook (POST /authenticate) mapping IAM identities through aws-auth')
+    .description('serve the TokenReview authentication webhook (POST /authenticate) mapping IAM identities through aws-auth and EKS access entries')
     .addOption(new Option('--cluster-id <id>', 'the cluster id tokens must be made for (their signed x-k8s-aws-id header)').makeOptionMandatory().argParser(parseClusterId))
-    .addOption(new Option('--aws-auth <file>', 'aws-auth ConfigMap (YAML); reloaded when it changes').makeOptionMandatory())
+    .addOption(new Option('--aws-auth <file>', 'aws-auth ConfigMap (YAML), read in modes CONFIG_MAP and API_AND_CONFIG_MAP; reloaded when it changes'))
+    .addOption(
+      new Option('--access-entries <file>', 'access entries and their policies as describe-access-entry and list-associated-access-policies print them, read in modes API_AND_CONFIG_MAP and API; reloaded when it changes'),
+    )
+    .addOption(new Option('--authentication-mode <mode>', 'EKS authentication mode: which of aws-auth and access entries are read, an entry overriding aws-auth').choices(AUTHENTICATION_MODES).default('CONFIG_MAP'))
     .addOption(new Option('--allow-sts-url <url>', 'a lab STS accepted besides AWS STS hosts; repeat for several').argParser(collectOrigin))
     .addOption(new Option('--port <port>', 'port to listen on').default(21362).argParser(parsePort))
     .addOption(new Option('--bind-address <address>', 'address to listen on').default('127.0.0.1').argParser(parseBindAddress))
@@ -89,7 +105,9 @@ export function registerAuthenticator(program: Command): void {
         const { startAuthenticator } = await import('../authenticator/authenticator.js');
         running = await startAuthenticator({
           clusterId: typed(values, 'clusterId', isString),
-          awsAuthPath: typed(values, 'awsAuth', isString),
+          authenticationMode: typed(values, 'authenticationMode', isAuthenticationMode),
+          awsAuthPath: typed(values, 'awsAuth', isOptionalString),
+          accessEntriesPath: typed(values, 'accessEntries', isOptionalString),
           labStsOrigins: (values.allowStsUrl as string[] | undefined) ?? [],
           stsTimeoutMs: typed(values, 'stsTimeout', isNumber),
           bindAddress: typed(values, 'bindAddress', isString),
@@ -108,19 +126,58 @@ export function registerAuthenticator(program: Command): void {
     });
 }
 
+async function readInput<T>(path: string, maxBytes: number, parse: (text: string) => Parsed<T>): Promise<T> {
+  const text = await readTextFile(path, { maxBytes });
+  if (!text.ok) throw new UsageError(text.error);
+  const parsed = parse(text.value);
+  if (!parsed.ok) throw new UsageError(parsed.error);
+  return parsed.value;
+}
+
 export function registerLintAwsAuth(program: Command): void {
-  program
+  const command = program
     .command('lint-aws-auth')
-    .description('report aws-auth ConfigMap mistakes that break clusters; exits 1 when errors are found')
+    .description('report aws-auth ConfigMap mistakes that break clusters, and (--to-access-entries) the EKS access entries it becomes; exits 1 when errors are found')
     .argument('<file>', 'aws-auth ConfigMap (YAML), e.g. from kubectl -n kube-system get cm aws-auth -o yaml')
-    .action(async (file: string) => {
-      const text = await readTextFile(file, { maxBytes: 1024 * 1024 });
-      if (!text.ok) throw new UsageError(text.error);
-      const findings = lintAwsAuth(text.value);
-      // A file that is not YAML at all is unusable input (exit 2), not a finding about a mapping.
-      const unreadable = findings.find((item) => item.rule === 'invalid-yaml' && item.where === 'file');
-      if (unreadable) throw new UsageError(`${file}: ${unreadable.message}`);
-      process.stdout.write(formatFindings(file, findings));
-      if (findings.some((item) => item.severity === 'error')) process.exitCode = 1;
-    });
+    .addOption(new Option('--output <format>', 'text, json, or sarif (SARIF 2.1.0, for code scanning)').choices(OUTPUT_FORMATS).default('text'))
+    .addOption(new Option('--to-access-entries', 'also print the access entry each aws-auth entry becomes (or why none can), the aws eks commands, and who the target mode locks out'))
+    .addOption(new Option('--target-mode <mode>', 'with --to-access-entries: the authentication mode to move to').choices(TARGET_MODES).default('API'))
+    .addOption(new Option('--role-paths <file>', 'with --to-access-entries: role ARNs with their paths (aws iam list-roles output, or a list of ARNs)'))
+    .addOption(new Option('--access-entries <file>', 'with --to-access-entries: the access entries the cluster already has (describe-access-entry outputs)'));
+  command.action(async (file: string, values: OptionValues) => {
+    const format = typed(values, 'output', (value): value is OutputFormat => (OUTPUT_FORMATS as readonly unknown[]).includes(value));
+    const convert = values.toAccessEntries === true;
+    for (const flag of ['targetMode', 'rolePaths', 'accessEntries'] as const) {
+      if (!convert && command.getOptionValueSource(flag) === 'cli') throw new UsageError(`--${flag.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)} needs --to-access-entries`);
+    }
+    const text = await readTextFile(file, { maxBytes: 1024 * 1024 });
+    if (!text.ok) throw new UsageError(text.error);
+    const read = readAwsAuth(text.value);
+    // A file that is not YAML at all is unusable input (exit 2), not a finding about a mapping.
+    const unreadable = read.problems.find((item) => item.rule === 'invalid-yaml' && item.where === 'file');
+    if (unreadable) throw new UsageError(`${file}: ${unreadable.message}`);
+    let findings = lintReadAwsAuth(read);
+    let report: ConversionReport | undefined;
+    if (convert) {
+      const rolePathsFile = typed(values, 'rolePaths', isOptionalString);
+      const entriesFile = typed(values, 'accessEntries', isOptionalString);
+      report = convertAwsAuth(read.config, {
+        targetMode: typed(values, 'targetMode', (value): value is TargetMode => (TARGET_MODES as readonly unknown[]).includes(value)),
+        rolePaths: rolePathsFile === undefined ? undefined : await readInput(rolePathsFile, 16 * 1024 * 1024, (input) => readRolePaths(input, rolePathsFile)),
+        existing: entriesFile === undefined ? undefined : await readInput(entriesFile, 16 * 1024 * 1024, (input) => readAccessEntries(input, { source: entriesFile })),
+      });
+      findings = [...findings, ...report.findings];
+    }
+    const lineOf = awsAuthLocator(text.value);
+    if (format === 'sarif') {
+      const sarif = findingsSarif(findings, { source: file, version: packageVersion(), rules: { ...LINT_RULES, ...CONVERSION_RULES }, lineOf });
+      process.stdout.write(`${JSON.stringify(sarif, null, 2)}\n`);
+    } else if (format === 'json') {
+      const output = { file, findings: findingsJson(findings, lineOf), ...(report ? { accessEntries: report } : {}) };
+      process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+    } else {
+      process.stdout.write(`${report ? `${formatConversion(file, report)}\n` : ''}${formatFindings(file, findings)}`);
+    }
+    if (countErrors(findings) > 0) process.exitCode = 1;
+  });
 }

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
 import { isIP } from 'node:net';
 import {
+  DEFAULT_CONTAINER_CREDENTIALS,
   DEFAULT_MUTATION_OPTIONS,
   MAX_TOKEN_EXPIRATION_SECONDS,
   MIN_TOKEN_EXPIRATION_SECONDS,
@@ -105,6 +106,26 @@ export function parseHttpUrl(raw: string): string {
   return trimTrailing(raw, '/');
 }
 
+/** A Kubernetes volume name: a DNS label. */
+function parseVolumeName(raw: string): string {
+  if (raw.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(raw)) throw new InvalidArgumentError(`"${raw}" is not a volume name (a DNS label: lowercase letters, digits and "-", at most 63)`);
+  return raw;
+}
+
+/** A projected volume's file path: relative, without ".." (the API server refuses both). */
+function parseRelativePath(raw: string): string {
+  if (raw === '' || raw.startsWith('/') || raw.split('/').some((segment) => segment === '..' || segment === '')) {
+    throw new InvalidArgumentError(`"${raw}" must be a relative path without ".." or empty segments`);
+  }
+  return raw;
+}
+
+/** The URI the SDKs fetch container credentials from: http(s), kept as written. */
+function parseCredentialsUri(raw: string): string {
+  parseHttpUrl(raw);
+  return raw;
+}
+
 /** Adds the flags every command that runs the mutation engine shares (`render`, `serve`). */
 export function addMutationFlags(command: Command): Command {
   const d = DEFAULT_MUTATION_OPTIONS;
@@ -144,6 +165,31 @@ export function addMutationFlags(command: Command): Command {
       new Option('--sts-endpoint-url <url>', 'inject AWS_ENDPOINT_URL_STS (for the local lab STS)').argParser(
         parseHttpUrl,
       ),
+    )
+    .addOption(
+      new Option('--container-credentials-audience <audience>', 'Pod Identity: audience of the projected token')
+        .default(DEFAULT_CONTAINER_CREDENTIALS.audience)
+        .argParser(parseNonEmpty),
+    )
+    .addOption(
+      new Option('--container-credentials-token-mount-path <path>', 'Pod Identity: directory the token volume is mounted at')
+        .default(DEFAULT_CONTAINER_CREDENTIALS.tokenMountPath)
+        .argParser(parseAbsolutePath),
+    )
+    .addOption(
+      new Option('--container-credentials-token-volume-name <name>', 'Pod Identity: name of the token volume')
+        .default(DEFAULT_CONTAINER_CREDENTIALS.tokenVolumeName)
+        .argParser(parseVolumeName),
+    )
+    .addOption(
+      new Option('--container-credentials-token-path <path>', 'Pod Identity: file name of the token in its volume')
+        .default(DEFAULT_CONTAINER_CREDENTIALS.tokenPath)
+        .argParser(parseRelativePath),
+    )
+    .addOption(
+      new Option('--container-credentials-full-uri <url>', 'Pod Identity: AWS_CONTAINER_CREDENTIALS_FULL_URI, where the agent serves credentials')
+        .default(DEFAULT_CONTAINER_CREDENTIALS.fullUri)
+        .argParser(parseCredentialsUri),
     );
 }
 
@@ -169,6 +215,13 @@ export function mutationOptionsFrom(values: OptionValues): MutationOptions {
     awsDefaultRegion: typed(values, 'awsDefaultRegion', isOptionalString),
     stsRegionalEndpoints: typed(values, 'stsRegionalEndpoint', isBoolean),
     stsEndpointUrl: typed(values, 'stsEndpointUrl', isOptionalString),
+    containerCredentials: {
+      audience: typed(values, 'containerCredentialsAudience', isString),
+      tokenMountPath: typed(values, 'containerCredentialsTokenMountPath', isString),
+      tokenVolumeName: typed(values, 'containerCredentialsTokenVolumeName', isString),
+      tokenPath: typed(values, 'containerCredentialsTokenPath', isString),
+      fullUri: typed(values, 'containerCredentialsFullUri', isString),
+    },
   };
 }
 

@@ -88,10 +88,16 @@ export function registerToken(program: Command): void {
     .addOption(new Option('--pod <name>', 'pod the token is bound to (adds kubernetes.io.pod)').argParser(parseLabel))
     .addOption(new Option('--key <file>', 'PEM private key that signs the token').default(DEFAULT_ISSUER_KEY, `${DEFAULT_ISSUER_KEY}, generated on first run`))
     .addOption(new Option('--issuer-url <url>', 'the `iss` claim').default(DEFAULT_ISSUER_URL).argParser(parseHttpUrl))
+    .addOption(new Option('--pod-identity', 'an EKS Pod Identity token: audience pods.eks.amazonaws.com, bound to --pod, no trailing newline'))
+    .addOption(new Option('--out <file>', 'write the token to this file (mode 0600, replaced atomically, no trailing newline) instead of printing it'))
     .action(async (values: OptionValues) => {
+      const podIdentity = values.podIdentity === true;
+      const audienceGiven = values.audience !== DEFAULT_AUDIENCES;
+      if (podIdentity && audienceGiven) throw new UsageError('--pod-identity sets the audience (pods.eks.amazonaws.com): leave out --audience');
+      if (podIdentity && values.pod === undefined) throw new UsageError('--pod-identity needs --pod: EKS Auth only accepts tokens bound to a pod');
       const [key] = await issuerKeys([typed(values, 'key', isString)]);
       if (!key?.privateKey) throw new UsageError(`${key?.source ?? 'the key'} is a public key: a private key is needed to sign`);
-      const audiences = typed(values, 'audience', isStringList);
+      const audiences = podIdentity ? ['pods.eks.amazonaws.com'] : typed(values, 'audience', isStringList);
       if (audiences.some((audience) => audience.trim() === '')) throw new UsageError('--audience must not be empty');
       const pod = values.pod as string | undefined;
       const { mintProjectedToken } = await import('../lab/token.js');
@@ -103,14 +109,22 @@ export function registerToken(program: Command): void {
         pod: pod ? { name: pod } : undefined,
         expirationSeconds: typed(values, 'expiration', isNumber),
       });
-      process.stdout.write(`${token}\n`);
+      const out = values.out as string | undefined;
+      if (out !== undefined) {
+        // The AWS SDKs send a container token file's bytes as they are: botocore and the JS SDK refuse a newline.
+        const { writeFileAtomically } = await import('../lab/files.js');
+        const written = await writeFileAtomically(out, token, 0o600);
+        if (!written.ok) throw new UsageError(written.error);
+        return;
+      }
+      process.stdout.write(podIdentity ? token : `${token}\n`);
     });
 }
 
 export function registerSts(program: Command): void {
   program
     .command('sts')
-    .description('serve a local STS: AssumeRoleWithWebIdentity (real token and trust-policy checks) and GetCallerIdentity (SigV4)')
+    .description('serve a local STS: AssumeRoleWithWebIdentity (real token and trust-policy checks), AssumeRole, GetCallerIdentity (SigV4); and EKS Auth for the config\'s clusters')
     .addOption(new Option('--config <file>', 'lab config: OIDC providers and roles (see manifests/lab/lab.yaml)').makeOptionMandatory())
     .addOption(new Option('--port <port>', 'HTTP port').default(8082).argParser(parsePort))
     .addOption(new Option('--bind-address <address>', 'address to listen on').default('127.0.0.1').argParser(parseBindAddress))
@@ -142,6 +156,9 @@ export function registerSts(program: Command): void {
         address: sts.url,
         providers: config.value.providers.map((provider) => provider.issuer),
         roles: [...config.value.roles.keys()],
+        ...(config.value.clusters.size > 0
+          ? { eksAuth: `${sts.url}/clusters/NAME/assume-role-for-pod-identity`, clusters: [...config.value.clusters.keys()], podIdentityAssociations: config.value.podIdentityAssociations.length }
+          : {}),
       });
       closeOnSignal(() => sts.close(), logger);
     });
@@ -151,7 +168,13 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('run the whole IRSA loop offline: issuer, STS, webhook patch, real AWS SDK; then a denied ServiceAccount')
-    .action(async () => {
+    .addOption(new Option('--pod-identity', 'the EKS Pod Identity loop instead: webhook patch, lab agent, lab EKS Auth, real AWS SDK; then two denied pods'))
+    .action(async (values: OptionValues) => {
+      if (values.podIdentity === true) {
+        const { runPodIdentityDemoCommand } = await import('./pod-identity-demo.js');
+        await runPodIdentityDemoCommand();
+        return;
+      }
       const { runDemo } = await import('../lab/demo.js');
       const report = await runDemo();
       const line = (label: string, text: string): void => void process.stdout.write(`${label.padEnd(10)}${text}\n`);

@@ -1,9 +1,13 @@
 import { Command, type ParseOptionsResult } from 'commander';
 import { packageVersion } from '../shared/package-info.js';
+import { registerAccessEntries } from './access-entries-command.js';
 import { registerAuthenticator, registerLintAwsAuth, registerTokenExec } from './auth-commands.js';
 import { registerCerts } from './certs-command.js';
+import { registerDoctor } from './doctor-command.js';
 import { registerDemo, registerIssuer, registerSts, registerToken } from './lab-commands.js';
+import { registerExplain } from './explain-command.js';
 import { registerManifests } from './manifests-command.js';
+import { registerPodIdentityAgent, registerPodIdentityConfig } from './pod-identity-commands.js';
 import { registerRender } from './render-command.js';
 import { registerServe, registerStart } from './serve-command.js';
 
@@ -36,7 +40,7 @@ class CliCommand extends Command {
  */
 export function buildProgram(): Command {
   const program = new CliCommand('pod-identity-webhook')
-    .description('IAM roles for service accounts (IRSA) for Kubernetes: the mutating webhook and an offline OIDC/STS lab')
+    .description('IAM roles for service accounts (IRSA) and EKS Pod Identity for Kubernetes: the mutating webhook and an offline OIDC, STS, EKS Auth and agent lab')
     .version(packageVersion())
     .exitOverride()
     // One prefix for every error, commander's own included ("error: unknown option" otherwise).
@@ -51,8 +55,13 @@ export function buildProgram(): Command {
   registerToken(program);
   registerSts(program);
   registerDemo(program);
+  registerPodIdentityAgent(program);
+  registerPodIdentityConfig(program);
   registerTokenExec(program);
   registerAuthenticator(program);
   registerLintAwsAuth(program);
+  registerAccessEntries(program);
+  registerExplain(program);
+  registerDoctor(program);
   return program;
 }

@@ -12,6 +12,7 @@ import { createRegistry } from '../shared/metrics.js';
 import { type RunningWebhook, startWebhook, ServiceStartError } from '../webhook/server/webhook.js';
 import type { ServiceAccountSource } from '../webhook/serviceaccounts/source.js';
 import { StaticServiceAccountSource } from '../webhook/serviceaccounts/static-source.js';
+import { withPodIdentities } from '../webhook/pod-identity/source.js';
 import {
   addMutationFlags,
   flagValue,
@@ -55,6 +56,12 @@ function addServerFlags(command: Command): Command {
     .addOption(new Option('--kubeconfig <file>', 'cluster mode: kubeconfig to watch ServiceAccounts with (default: in-cluster config)'))
     .addOption(
       new Option('--watch-config-map <namespace/name>', 'cluster mode: ConfigMap mapping namespace/serviceaccount to role settings').argParser(
+        parseObjectReference,
+      ),
+    )
+    .addOption(new Option('--watch-container-credentials-config <file>', 'EKS Pod Identity: identities JSON file ({"identities":[{"namespace","serviceAccount"}]}), watched'))
+    .addOption(
+      new Option('--watch-container-credentials-config-map <namespace/name>', 'cluster mode, EKS Pod Identity: ConfigMap whose config key holds the identities JSON, watched').argParser(
         parseObjectReference,
       ),
     )
@@ -185,7 +192,17 @@ async function runServer(values: OptionValues, tls: { cert: string; key: string 
   const metrics = createWebhookMetrics(createRegistry());
   const kubeConfig = await clusterAccess(values);
   const certificates = await buildCertificates(values, kubeConfig, logger);
-  const source = await buildSource(values, options, logger, metrics, kubeConfig);
+  const { podIdentitySource } = await import('./pod-identity-flags.js');
+  const identities = await podIdentitySource(values, logger, metrics, kubeConfig).catch((error: unknown) => {
+    certificates.stop();
+    throw error;
+  });
+  const serviceAccounts = await buildSource(values, options, logger, metrics, kubeConfig).catch(async (error: unknown) => {
+    certificates.stop();
+    await identities?.stop();
+    throw error;
+  });
+  const source = identities ? withPodIdentities(serviceAccounts, identities) : serviceAccounts;
   let webhook: RunningWebhook | undefined;
   const readiness = certificates.readiness?.(() => webhook?.certificates.certificate() ?? Buffer.alloc(0));
   try {

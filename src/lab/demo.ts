@@ -34,7 +34,7 @@ export interface DemoReport {
   readonly denied: PodRun;
 }
 
-async function ephemeralKey(): Promise<IssuerKey> {
+export async function ephemeralKey(): Promise<IssuerKey> {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const publicKey = createPublicKey(privateKey);
   const kid = keyId(publicKey);
@@ -51,7 +51,7 @@ function demoPod(serviceAccount: string): Record<string, unknown> {
 }
 
 /** Runs the demo "pod" (AWS SDK default chain) as a child process with exactly `env`. */
-function runSdk(env: Record<string, string>, home: string): Promise<PodRun['result']> {
+export function runSdk(env: Record<string, string>, home: string): Promise<PodRun['result']> {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'demo-pod.js');
   const isolated = {
     ...env,

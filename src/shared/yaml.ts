@@ -141,7 +141,9 @@ export function parseJsonText(text: string, source?: string): Parsed<unknown> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { ok: false, error: `${prefix(source)}invalid JSON: ${(error as Error).message}` };
+    // JSON.parse quotes the text around the error, control characters and line breaks included: keep it one line.
+    const message = (error as Error).message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    return { ok: false, error: `${prefix(source)}invalid JSON: ${message}` };
   }
   // Valid JSON is YAML of the same structure: the YAML reader finds repeated keys and their paths.
   const structure = readDocuments(text);

@@ -126,6 +126,7 @@ export function readPod(value: unknown): Parsed<PodView> {
     if (containerItems === undefined) throw new ShapeError('spec.containers is missing');
     const volumes = optionalArray(spec, 'volumes', SPEC);
     const annotations = stringMap(optionalObject(metadata, 'annotations', METADATA));
+    const labels = stringMap(optionalObject(metadata, 'labels', METADATA));
     const nodeSelector = stringMap(optionalObject(spec, 'nodeSelector', SPEC)) ?? {};
     const volumeNames = readObjectList(volumes, 'volumes', SPEC, volumeName);
     const containers = readContainerList(containerItems, 'containers') ?? [];
@@ -140,6 +141,7 @@ export function readPod(value: unknown): Parsed<PodView> {
         serviceAccountName:
           optionalString(spec, 'serviceAccountName') || optionalString(spec, 'serviceAccount') || 'default',
         annotations,
+        labels,
         nodeSelector,
         volumeNames,
         containers,

@@ -59,8 +59,9 @@ export function render(
   serviceAccount: ServiceAccountView,
   options: MutationOptions,
   output: RenderOutput,
+  expirationJitter = 0,
 ): Rendered {
-  const result = mutatePod(pod.view, serviceAccount, options);
+  const result = mutatePod(pod.view, serviceAccount, options, expirationJitter);
   const text =
     output === 'patch'
       ? `${JSON.stringify(result.patch, null, 2)}\n`

@@ -3,7 +3,8 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AwsAuthFile } from '../../src/authenticator/authenticator.js';
+import { AwsAuthFile, type WatchedFile } from '../../src/authenticator/authenticator.js';
+import type { AwsAuthConfig } from '../../src/authenticator/aws-auth.js';
 import { createLogger } from '../../src/shared/log.js';
 import { LogCapture, waitFor } from '../helpers/wait.js';
 
@@ -15,7 +16,7 @@ function configMap(roleNames: string[]): string {
 describe('aws-auth file: reloaded when it changes', function () {
   this.timeout(20_000);
   let dir: string;
-  let file: AwsAuthFile | undefined;
+  let file: WatchedFile<AwsAuthConfig> | undefined;
   let logs: LogCapture;
 
   beforeEach(async () => {
@@ -32,7 +33,7 @@ describe('aws-auth file: reloaded when it changes', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const roleArns = (): string[] => file!.config.roles.map((role) => role.arn);
+  const roleArns = (): string[] => file!.value.roles.map((role) => role.arn);
 
   it('picks up a rewritten file and a ConfigMap volume style rename, and ignores other files in the directory', async () => {
     assert.deepEqual(roleArns(), ['arn:aws:iam::111122223333:role/first']);

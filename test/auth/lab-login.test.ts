@@ -39,7 +39,9 @@ describe('cluster login with lab credentials: pod identity → STS → token-exe
     await writeCertificateFiles(dir, certificates);
     authenticator = await startAuthenticator({
       clusterId: 'lab-cluster',
+      authenticationMode: 'CONFIG_MAP',
       awsAuthPath: join(ROOT, 'manifests', 'lab', 'aws-auth.yaml'),
+      accessEntriesPath: undefined,
       labStsOrigins: [new URL(lab.sts.url).origin],
       stsTimeoutMs: 5000,
       bindAddress: '127.0.0.1',
@@ -197,7 +199,12 @@ describe('cluster login with lab credentials: pod identity → STS → token-exe
         sent = 0;
         declareLength = declared;
         const heapBefore = process.memoryUsage().heapUsed;
-        const status = await reviewToken(token, { clusterId: 'lab-cluster', labStsOrigins: [origin], awsAuth: () => ({ roles: [], users: [], accounts: [] }), stsTimeoutMs: 10_000 });
+        const { status } = await reviewToken(token, {
+          clusterId: 'lab-cluster',
+          labStsOrigins: [origin],
+          identitySources: () => ({ mode: 'CONFIG_MAP', awsAuth: { roles: [], users: [], accounts: [], ssoMatchers: [] }, accessEntries: undefined }),
+          stsTimeoutMs: 10_000,
+        });
         assert.deepEqual(status, { authenticated: false, error: 'STS answered with more than 65536 bytes' }, `content-length declared: ${declared}`);
         assert.ok(process.memoryUsage().heapUsed - heapBefore < 32 * 1024 * 1024, 'the answer was read into memory');
         assert.ok(sent < 16 * 1024 * 1024, `${sent} bytes were sent before the authenticator stopped reading`);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lintAwsAuth } from '../../src/authenticator/lint-aws-auth.js';
+import { CONVERSION_RULES } from '../../src/authenticator/conversion-rules.js';
+import { LINT_RULES, lintAwsAuth } from '../../src/authenticator/lint-aws-auth.js';
 import { runCli } from '../helpers/cli.js';
 import { FIXTURES, ROOT } from '../helpers/paths.js';
 
@@ -29,6 +30,39 @@ describe('lint-aws-auth: one fixture per rule (test/fixtures/aws-auth/<rule>.yam
       }
     });
   }
+
+  it('duplicate-arn names the entry in force: the last mapRoles one, else the last mapUsers one', () => {
+    const messages = (text: string): string[] => lintAwsAuth(text).filter((finding) => finding.rule === 'duplicate-arn').map((finding) => finding.message);
+    assert.deepEqual(messages(readFileSync(join(DIRECTORY, 'duplicate-arn.yaml'), 'utf8')), [
+      'mapRoles[0] (arn:aws:iam::111122223333:role/admins) is ignored: mapRoles[1] maps the same ARN and is the one in force',
+    ]);
+    const crossList = `apiVersion: v1
+kind: ConfigMap
+data:
+  mapUsers: |
+    - {userarn: "arn:aws:iam::111122223333:user/Dave", username: d1}
+    - {userarn: "arn:aws:iam::111122223333:user/dave", username: d2}
+    - {userarn: "arn:aws:iam::111122223333:user/erin", username: e1}
+  mapRoles: |
+    - {rolearn: "arn:aws:iam::111122223333:user/erin", username: e2}
+`;
+    assert.deepEqual(messages(crossList), [
+      'mapUsers[2] (arn:aws:iam::111122223333:user/erin) is ignored: mapRoles[0] maps the same ARN and is the one in force',
+      'mapUsers[0] (arn:aws:iam::111122223333:user/Dave) is ignored: mapUsers[1] maps the same ARN and is the one in force (aws-iam-authenticator keys mapUsers by the exact ARN and picks between entries that differ only in case at random)',
+    ]);
+  });
+
+  it('every rule is in a README rules table with its severity, and has a fixture (lint) or a conversion test (ae-)', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const [id, rule] of Object.entries({ ...LINT_RULES, ...CONVERSION_RULES })) {
+      const row = new RegExp(`^\\| \`${id}\` \\| ([^|]+) \\|`, 'm').exec(readme);
+      assert.ok(row, `README has no row for ${id}`);
+      assert.ok(row[1]!.startsWith(rule.severity), `${id}: README says ${row[1]}, the rule ${rule.severity}`);
+    }
+    assert.deepEqual(Object.keys(LINT_RULES).sort(), readdirSync(DIRECTORY).filter((file) => file.endsWith('.yaml') && file !== 'valid.yaml').map((file) => file.replace(/\.yaml$/, '')).sort());
+    const conversionTests = readFileSync(join(ROOT, 'test', 'auth', 'convert.test.ts'), 'utf8');
+    for (const id of Object.keys(CONVERSION_RULES)) assert.ok(conversionTests.includes(`${id}'`), `no conversion test expects ${id}`);
+  });
 
   it('the lab aws-auth ConfigMap is clean', () => {
     assert.deepEqual(lintAwsAuth(readFileSync(join(ROOT, 'manifests', 'lab', 'aws-auth.yaml'), 'utf8')), []);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { canonicalize } from '../../src/shared/aws/arn.js';
-import { type CallerIdentity, mapIdentity, readAwsAuth } from '../../src/authenticator/aws-auth.js';
+import { mapIdentity, readAwsAuth } from '../../src/authenticator/aws-auth.js';
+import type { CallerIdentity } from '../../src/authenticator/templates.js';
 import { createClusterToken, execCredential, parseClusterToken, TOKEN_PREFIX } from '../../src/authenticator/token.js';
 
 const CREDENTIALS = { accessKeyId: 'ASIAEXAMPLEEXAMPLE12', secretAccessKey: 'secret', sessionToken: 'session-token' };
@@ -136,6 +137,24 @@ data:
     });
     const raw = mapIdentity(caller('arn:aws:sts::111122223333:assumed-role/raw/me@home'), config);
     assert.ok(raw.ok && raw.username === 'raw:me@home:ASIAKEY');
+  });
+
+  it('of duplicate entries the last is in force, as aws-iam-authenticator keys them by lowercased ARN; mapRoles before mapUsers', () => {
+    const { config: duplicated } = readAwsAuth(`apiVersion: v1
+kind: ConfigMap
+data:
+  mapRoles: |
+    - {rolearn: "arn:aws:iam::111122223333:role/admins", username: first, groups: [one]}
+    - {rolearn: "arn:aws:iam::111122223333:role/Admins", username: second, groups: [two]}
+    - {rolearn: "arn:aws:iam::111122223333:user/carol", username: carol-as-role}
+  mapUsers: |
+    - {userarn: "arn:aws:iam::111122223333:user/dave", username: dave-1}
+    - {userarn: "arn:aws:iam::111122223333:user/dave", username: dave-2}
+    - {userarn: "arn:aws:iam::111122223333:user/carol", username: carol}
+`);
+    assert.deepEqual(mapIdentity(caller('arn:aws:sts::111122223333:assumed-role/admins/s'), duplicated), { ok: true, username: 'second', groups: ['two'], entry: 'mapRoles[1]' });
+    assert.deepEqual(mapIdentity(caller('arn:aws:iam::111122223333:user/dave'), duplicated), { ok: true, username: 'dave-2', groups: [], entry: 'mapUsers[1]' });
+    assert.deepEqual(mapIdentity(caller('arn:aws:iam::111122223333:user/carol'), duplicated), { ok: true, username: 'carol-as-role', groups: [], entry: 'mapRoles[2]' });
   });
 
   it('maps users, then accounts; refuses the unmapped and broken templates with a reason', () => {

@@ -34,7 +34,13 @@ describe('lab commands (separate processes)', function () {
       'arn:aws:iam::111122223333:role/demo-app',
       'arn:aws:iam::111122223333:role/team-readers',
       'arn:aws:iam::111122223333:role/cluster-admins',
+      'arn:aws:iam::111122223333:role/pod-identity-app',
     ]);
+    assert.deepEqual([...config.value.clusters.keys()], ['lab']);
+    assert.deepEqual(
+      config.value.podIdentityAssociations.map((association) => `${association.cluster} ${association.namespace}/${association.serviceAccount} → ${association.roleArn}`),
+      ['lab default/pod-identity-app → arn:aws:iam::111122223333:role/pod-identity-app'],
+    );
   });
 
   it('issuer + token + sts: credentials for the SDK that survive an STS restart', async () => {

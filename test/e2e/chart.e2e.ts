@@ -49,6 +49,7 @@ const FEATURES = [
   '--set', 'roleMapping.enabled=true',
   '--set', 'createNamespace=true',
   '--set', 'priorityClassName=system-cluster-critical',
+  '--set', 'serve.watch-container-credentials-config-map=other/pod-identities',
 ];
 
 describe('the Helm chart, rendered by the real helm', function () {

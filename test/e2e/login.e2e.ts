@@ -14,6 +14,12 @@ import { serviceAccountToken } from './support/webhook.js';
 
 const NODE_ROLE = `${ROLE_PREFIX}e2e-nodes`;
 const MISNAMED_NODE_ROLE = `${ROLE_PREFIX}e2e-nodes-misnamed`;
+/** A node role known only to access entries, with a path (which entries carry and sessions do not). */
+const ENTRY_NODE_ROLE = `${ROLE_PREFIX}nodes/e2e-entry-nodes`;
+/** A STANDARD entry with AmazonEKSViewPolicy on the login namespace, and EKS's default username. */
+const VIEWER_ROLE = `${ROLE_PREFIX}e2e-viewer`;
+/** Mapped both in aws-auth and by an access entry, differently. */
+const BOTH_ROLE = `${ROLE_PREFIX}e2e-both`;
 const NAMESPACE = 'login';
 /** The kubelet's identity: the role session name, which the lab's {{EC2PrivateDNSName}} expands to. */
 const NODE_NAME = 'ip-10-0-1-7.ec2.internal';
@@ -31,10 +37,44 @@ const AWS_AUTH = {
       `- rolearn: ${MISNAMED_NODE_ROLE}`,
       '  username: eks-node:{{SessionName}}',
       '  groups: [system:bootstrappers, system:nodes]',
+      `- rolearn: ${BOTH_ROLE}`,
+      '  username: aws-auth-both:{{SessionName}}',
+      '  groups: [aws-auth-group]',
       '',
     ].join('\n'),
   },
 };
+
+/** What `aws eks describe-access-entry` and `list-associated-access-policies` print for this cluster. */
+function described(principalArn: string, type: string, fields: Record<string, unknown> = {}): Record<string, unknown> {
+  const [, account, name] = /^arn:aws:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(principalArn)!;
+  return {
+    accessEntry: {
+      clusterName: CLUSTER_ID,
+      principalArn,
+      kubernetesGroups: [],
+      accessEntryArn: `arn:aws:eks:us-east-1:${account}:access-entry/${CLUSTER_ID}/role/${account}/${name}/4c1f9d7e-2b3a-4e5f-9a8b-7c6d5e4f3a2b`,
+      createdAt: '2026-11-20T10:00:00.000000+00:00',
+      modifiedAt: '2026-11-20T10:00:00.000000+00:00',
+      tags: {},
+      type,
+      ...fields,
+    },
+  };
+}
+
+const ACCESS_ENTRIES = [
+  described(ENTRY_NODE_ROLE, 'EC2_LINUX', { kubernetesGroups: ['system:nodes'], username: 'system:node:{{EC2PrivateDNSName}}' }),
+  described(VIEWER_ROLE, 'STANDARD'),
+  {
+    clusterName: CLUSTER_ID,
+    principalArn: VIEWER_ROLE,
+    associatedAccessPolicies: [
+      { policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy', accessScope: { type: 'namespace', namespaces: [NAMESPACE] }, associatedAt: '2026-11-20T10:00:00.000000+00:00', modifiedAt: '2026-11-20T10:00:00.000000+00:00' },
+    ],
+  },
+  described(BOTH_ROLE, 'STANDARD', { username: 'entry-both:{{SessionName}}', kubernetesGroups: ['entry-group'] }),
+];
 
 interface WhoAmI {
   status: { userInfo: { username: string; groups: string[]; extra?: Record<string, string[]> } };
@@ -53,7 +93,7 @@ for (const release of kubernetesReleases()) {
       controlPlane = await ControlPlane.prepare(release, issuerPort);
       cp = controlPlane;
       const subject = `system:serviceaccount:${NAMESPACE}:node-agent`;
-      lab = await LabServices.start(cp, issuerPort, [{ arn: NODE_ROLE, subject }, { arn: MISNAMED_NODE_ROLE, subject }], { awsAuth: AWS_AUTH });
+      lab = await LabServices.start(cp, issuerPort, [NODE_ROLE, MISNAMED_NODE_ROLE, ENTRY_NODE_ROLE, VIEWER_ROLE, BOTH_ROLE].map((arn) => ({ arn, subject })), { awsAuth: AWS_AUTH });
       await cp.start({ authenticationWebhook: { url: lab.authenticator!.url, caCert: lab.authenticator!.caCert } });
       await createNamespace(cp.admin, NAMESPACE);
       await createServiceAccount(cp.admin, NAMESPACE, 'node-agent');
@@ -102,6 +142,42 @@ for (const release of kubernetesReleases()) {
       assert.equal(result.code, 0, result.stderr);
       return (JSON.parse(result.stdout) as WhoAmI).status.userInfo;
     }
+
+    /** The API server answers 401: the authenticator did not authenticate the role; its log says why. */
+    async function refused(roleArn: string, reason: RegExp): Promise<void> {
+      const before = lab!.authenticator!.process.lines.length;
+      const result = await kubectlAs(roleArn, ['auth', 'whoami', '--output=json']);
+      assert.equal(result.code, 1, result.stdout);
+      assert.match(result.stderr, /You must be logged in to the server \(Unauthorized\)/);
+      const line = await waitFor('the refusal in the log', () => lab!.authenticator!.process.lines.slice(before).find((entry) => entry.event === 'authenticate' && entry.authenticated === false));
+      assert.match(String(line.reason), reason);
+    }
+
+    /** The mapping that answered the latest login of `username`, from the authenticator's log (written in batches). */
+    async function mappedBy(username: string, expected: string): Promise<void> {
+      const latest = () => lab!.authenticator!.process.lines.findLast((entry) => entry.event === 'authenticate' && entry.username === username)?.mappedBy;
+      await waitFor(`${username} mapped by ${expected}`, () => latest() === expected).catch(() => assert.equal(latest(), expected));
+    }
+
+    /**
+     * What kube-controller-manager's clusterrole-aggregation controller does (these control planes
+     * run none): fill an aggregated ClusterRole (admin, edit, view) with the rules of the
+     * ClusterRoles its selectors match, so the built-in roles grant what they grant on a cluster.
+     */
+    async function aggregateClusterRole(name: string): Promise<void> {
+      const role = (await cp.admin.get(`/apis/rbac.authorization.k8s.io/v1/clusterroles/${name}`)) as { aggregationRule?: { clusterRoleSelectors?: Array<{ matchLabels?: Record<string, string> }> } };
+      const rules: unknown[] = [];
+      for (const selector of role.aggregationRule?.clusterRoleSelectors ?? []) {
+        const labels = Object.entries(selector.matchLabels ?? {}).map(([key, value]) => `${key}=${value}`).join(',');
+        const list = (await cp.admin.get(`/apis/rbac.authorization.k8s.io/v1/clusterroles?labelSelector=${encodeURIComponent(labels)}`)) as { items?: Array<{ rules?: unknown[] }> };
+        for (const item of list.items ?? []) rules.push(...(item.rules ?? []));
+      }
+      assert.ok(rules.length > 0, `no rules aggregate into ${name}`);
+      await cp.admin.expect(200, 'PATCH', `/apis/rbac.authorization.k8s.io/v1/clusterroles/${name}`, { rules }, 'application/merge-patch+json');
+    }
+
+    const nodeUser = `system:node:${NODE_NAME}`;
+    const sorted = (groups: readonly string[]): string[] => [...groups].sort();
 
     it('the lab issuer, STS and authenticator listen on loopback only', () => {
       for (const service of lab!.processes) {
@@ -157,6 +233,100 @@ for (const release of kubernetesReleases()) {
         return lines.length > 0 ? lines : undefined;
       });
       assert.match(String(reasons.at(-1)?.reason), /SignatureDoesNotMatch/);
+    });
+
+    it('CONFIG_MAP (the default): a role known only to access entries is not let in, and a role in both gets its aws-auth mapping', async () => {
+      await refused(ENTRY_NODE_ROLE, /arn:aws:iam::111122223333:role\/e2e-entry-nodes is not mapped in aws-auth/);
+      const both = await whoami(BOTH_ROLE);
+      assert.equal(both.username, `aws-auth-both:${NODE_NAME}`);
+      assert.deepEqual(sorted(both.groups), ['aws-auth-group', 'system:authenticated']);
+    });
+
+    describe('API_AND_CONFIG_MAP: access entries, then aws-auth', () => {
+      before(async () => {
+        await lab!.restartAuthenticator({ awsAuth: AWS_AUTH, accessEntries: ACCESS_ENTRIES, authenticationMode: 'API_AND_CONFIG_MAP' });
+        await aggregateClusterRole('view');
+        // The RBAC standing in for the viewer's AmazonEKSViewPolicy, as `access-entries rbac` prints it.
+        const rbac = await runCli(['access-entries', 'rbac', join(cp.dir, 'access-entries.json')]);
+        assert.equal(rbac.code, 0, rbac.stderr);
+        assert.equal(rbac.stderr, '');
+        const applied = await cp.kubectl(['apply', '-f', '-'], { input: rbac.stdout });
+        assert.equal(applied.code, 0, applied.stderr);
+        assert.match(applied.stdout, /rolebinding\.rbac\.authorization\.k8s\.io\/eks-access-policy:111122223333:role:e2e-viewer:view created/);
+      });
+
+      it('an EC2_LINUX entry logs the node role in as system:node:NAME in system:nodes, and the Node authorizer lets it get its Node', async () => {
+        const user = await whoami(ENTRY_NODE_ROLE);
+        assert.equal(user.username, nodeUser);
+        assert.deepEqual(sorted(user.groups), ['system:authenticated', 'system:nodes']);
+        assert.deepEqual(user.extra?.canonicalArn, [`${ROLE_PREFIX}e2e-entry-nodes`], 'the session carries no path; the entry has it');
+        await mappedBy(nodeUser, `access entry ${ENTRY_NODE_ROLE}`);
+        const got = await kubectlAs(ENTRY_NODE_ROLE, ['get', 'node', NODE_NAME, '--output=name']);
+        assert.equal(got.code, 0, got.stderr);
+        assert.equal(got.stdout.trim(), `node/${NODE_NAME}`);
+        const canI = await kubectlAs(ENTRY_NODE_ROLE, ['auth', 'can-i', 'get', `nodes/${NODE_NAME}`]);
+        assert.equal(canI.stdout.trim(), 'yes', canI.stderr);
+        const other = await kubectlAs(ENTRY_NODE_ROLE, ['auth', 'can-i', 'delete', 'namespaces']);
+        assert.match(other.stdout.trim(), /^no/, 'a node is not an administrator');
+      });
+
+      it('an entry overrides the aws-auth mapping of the same principal; aws-auth still serves the others', async () => {
+        const both = await whoami(BOTH_ROLE);
+        assert.equal(both.username, `entry-both:${NODE_NAME}`);
+        assert.deepEqual(sorted(both.groups), ['entry-group', 'system:authenticated']);
+        await mappedBy(`entry-both:${NODE_NAME}`, `access entry ${BOTH_ROLE}`);
+        const legacy = await whoami(NODE_ROLE);
+        assert.equal(legacy.username, nodeUser);
+        await mappedBy(nodeUser, 'mapRoles[0]');
+      });
+
+      it("a STANDARD entry with AmazonEKSViewPolicy on the namespace (as access-entries rbac's RoleBinding) can list pods there, not delete them, and nothing elsewhere", async () => {
+        const user = await whoami(VIEWER_ROLE);
+        assert.equal(user.username, `arn:aws:sts::111122223333:assumed-role/e2e-viewer/${NODE_NAME}`, "EKS's default username for a role");
+        assert.deepEqual(sorted(user.groups), [`eks-access-entry:${VIEWER_ROLE}`, 'system:authenticated']);
+        const pods = await kubectlAs(VIEWER_ROLE, ['get', 'pods', '--namespace', NAMESPACE, '--output=name']);
+        assert.equal(pods.code, 0, pods.stderr);
+        assert.equal(pods.stdout.trim(), 'pod/node-agent');
+        const deleted = await kubectlAs(VIEWER_ROLE, ['delete', 'pod', 'node-agent', '--namespace', NAMESPACE, '--wait=false']);
+        assert.equal(deleted.code, 1, deleted.stdout);
+        assert.match(deleted.stderr, /pods "node-agent" is forbidden: User "arn:aws:sts::111122223333:assumed-role\/e2e-viewer\/[^"]+" cannot delete resource "pods" in API group "" in the namespace "login"/);
+        const elsewhere = await kubectlAs(VIEWER_ROLE, ['get', 'pods', '--namespace', 'default']);
+        assert.equal(elsewhere.code, 1, 'the scope is the login namespace only');
+        await cp.admin.get(`/api/v1/namespaces/${NAMESPACE}/pods/node-agent`); // still there
+      });
+    });
+
+    describe('API: access entries only', () => {
+      before(async () => {
+        await lab!.restartAuthenticator({ awsAuth: AWS_AUTH, accessEntries: ACCESS_ENTRIES, authenticationMode: 'API' });
+        await lab!.authenticator!.process.line('aws-auth-ignored');
+      });
+
+      it('a role mapped only in aws-auth is locked out; the entries keep working, and win over aws-auth', async () => {
+        await refused(NODE_ROLE, /arn:aws:iam::111122223333:role\/e2e-nodes has no access entry \(authentication mode API: aws-auth is not read\)/);
+        assert.equal((await whoami(ENTRY_NODE_ROLE)).username, nodeUser);
+        const got = await kubectlAs(ENTRY_NODE_ROLE, ['get', 'node', NODE_NAME, '--output=name']);
+        assert.equal(got.code, 0, got.stderr);
+        assert.equal((await whoami(BOTH_ROLE)).username, `entry-both:${NODE_NAME}`);
+        const pods = await kubectlAs(VIEWER_ROLE, ['auth', 'can-i', 'list', 'pods', '--namespace', NAMESPACE]);
+        assert.equal(pods.stdout.trim(), 'yes', pods.stderr);
+        const remove = await kubectlAs(VIEWER_ROLE, ['auth', 'can-i', 'delete', 'pods', '--namespace', NAMESPACE]);
+        assert.match(remove.stdout.trim(), /^no/);
+      });
+
+      it('lint-aws-auth --to-access-entries says the aws-auth-only roles are the ones API locks out', async () => {
+        const lint = await runCli(['lint-aws-auth', join(cp.dir, 'aws-auth.yaml'), '--to-access-entries', '--access-entries', join(cp.dir, 'access-entries.json'), '--output', 'json']);
+        const report = (JSON.parse(lint.stdout) as { accessEntries: { conversions: Array<{ where: string; outcomes: Array<{ kind: string }> }> } }).accessEntries;
+        assert.deepEqual(
+          report.conversions.map((conversion) => [conversion.where, conversion.outcomes.map((outcome) => outcome.kind).join()]),
+          [
+            ['mapRoles[0]', 'entry'],
+            ['mapRoles[1]', 'none'],
+            ['mapRoles[2]', 'existing'],
+          ],
+          'the node role would get an EC2_LINUX entry, the misnamed one none, the role in both already has one',
+        );
+      });
     });
   });
 }

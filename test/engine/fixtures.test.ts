@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ANNOTATION } from '../../src/webhook/engine/defaults.js';
+import { ANNOTATION, POD_IDENTITY_LABEL } from '../../src/webhook/engine/defaults.js';
 import { mutatePod } from '../../src/webhook/engine/mutate.js';
 import { applyPatch } from '../../src/webhook/apply-patch.js';
 import { readPod } from '../../src/webhook/read-objects.js';
@@ -10,7 +10,7 @@ describe('mutation engine fixture cases (test/fixtures/mutation)', () => {
   const names = mutationCaseNames();
 
   it('has a reviewed expectation for every case', () => {
-    assert.ok(names.length >= 40, `only ${names.length} cases`);
+    assert.ok(names.length >= 55, `only ${names.length} cases`);
     for (const name of names) {
       const fixture = loadMutationCase(name);
       assert.ok(fixture.expectedPatch && fixture.expectedPod && fixture.expectedWarnings, `${name}: expectation files missing`);
@@ -22,7 +22,7 @@ describe('mutation engine fixture cases (test/fixtures/mutation)', () => {
       const fixture = loadMutationCase(name);
 
       it(fixture.description, () => {
-        const result = mutatePod(fixture.pod.view, fixture.serviceAccount, fixture.options);
+        const result = mutatePod(fixture.pod.view, fixture.serviceAccount, fixture.options, fixture.expirationJitter);
         assert.deepEqual(result.patch, fixture.expectedPatch);
         assert.deepEqual(result.warnings, fixture.expectedWarnings);
       });
@@ -31,13 +31,13 @@ describe('mutation engine fixture cases (test/fixtures/mutation)', () => {
         const patched = applyPatch(fixture.pod.object, fixture.expectedPatch ?? []);
         assert.deepEqual(patched, fixture.expectedPod);
         const marker = `$.metadata.annotations.${fixture.options.annotationPrefix}/${ANNOTATION.injectedRoleArn}`;
-        assertOnlyAdditions(fixture.pod.object, patched, new Set([marker]));
+        assertOnlyAdditions(fixture.pod.object, patched, new Set([marker, `$.metadata.labels.${POD_IDENTITY_LABEL}`]));
       });
 
       it('is idempotent: the engine on its own output gives an empty patch', () => {
         const view = readPod(fixture.expectedPod);
         assert.ok(view.ok);
-        assert.deepEqual(mutatePod(view.value, fixture.serviceAccount, fixture.options).patch, []);
+        assert.deepEqual(mutatePod(view.value, fixture.serviceAccount, fixture.options, 0.5).patch, []);
       });
     });
   }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { DEFAULT_MUTATION_OPTIONS, TOKEN_VOLUME_NAME } from '../../src/webhook/engine/defaults.js';
+import { DEFAULT_CONTAINER_CREDENTIALS, DEFAULT_MUTATION_OPTIONS, TOKEN_VOLUME_NAME } from '../../src/webhook/engine/defaults.js';
 import type { MutationOptions, ServiceAccountView } from '../../src/webhook/engine/types.js';
 
 /** Random pods, ServiceAccounts and options for property tests (engine and server fuzzing). */
@@ -10,6 +10,8 @@ const AWS_NAMES = [
   'AWS_DEFAULT_REGION',
   'AWS_STS_REGIONAL_ENDPOINTS',
   'AWS_ENDPOINT_URL_STS',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
 ];
 export const containerName = fc.constantFrom('app', 'sidecar', 'init', 'proxy', 'db', 'x~y', 'ünï');
 const unknownFields = fc.dictionary(fc.constantFrom('futureField', 'resizePolicy', 'ports', 'x/y', 'a~b'), fc.jsonValue({ maxDepth: 3 }), {
@@ -21,8 +23,15 @@ const envVar = fc.oneof(
   fc.record({ value: fc.string() }),
 );
 const mount = fc.record({
-  name: fc.constantFrom(TOKEN_VOLUME_NAME, 'data', 'config'),
-  mountPath: fc.constantFrom('/data', '/aws', '/var/run/secrets/eks.amazonaws.com/serviceaccount', '/var/run/secrets/eks.amazonaws.com/serviceaccount/'),
+  name: fc.constantFrom(TOKEN_VOLUME_NAME, DEFAULT_CONTAINER_CREDENTIALS.tokenVolumeName, 'data', 'config'),
+  mountPath: fc.constantFrom(
+    '/data',
+    '/aws',
+    '/var/run/secrets/eks.amazonaws.com/serviceaccount',
+    '/var/run/secrets/eks.amazonaws.com/serviceaccount/',
+    DEFAULT_CONTAINER_CREDENTIALS.tokenMountPath,
+    `${DEFAULT_CONTAINER_CREDENTIALS.tokenMountPath}//`,
+  ),
 });
 const container = fc
   .record(
@@ -45,6 +54,7 @@ export const podArbitrary = fc.record(
           },
           { requiredKeys: [] },
         ),
+        labels: fc.record({ 'eks.amazonaws.com/pod-identity': fc.constantFrom('enabled', 'disabled'), app: fc.constant('x') }, { requiredKeys: [] }),
       },
       { requiredKeys: ['name'] },
     ),
@@ -55,7 +65,7 @@ export const podArbitrary = fc.record(
           container.map((c) => ({ ...c, restartPolicy: 'Always' })),
           { maxLength: 2 },
         ),
-        volumes: fc.array(fc.record({ name: fc.constantFrom(TOKEN_VOLUME_NAME, 'data'), emptyDir: fc.constant({}) }), { maxLength: 2 }),
+        volumes: fc.array(fc.record({ name: fc.constantFrom(TOKEN_VOLUME_NAME, DEFAULT_CONTAINER_CREDENTIALS.tokenVolumeName, 'data'), emptyDir: fc.constant({}) }), { maxLength: 2 }),
         nodeSelector: fc.record({ 'kubernetes.io/os': fc.constantFrom('linux', 'windows') }, { requiredKeys: [] }),
         futureSpecField: fc.jsonValue({ maxDepth: 2 }),
       },
@@ -76,6 +86,7 @@ export const serviceAccountArbitrary: fc.Arbitrary<ServiceAccountView> = fc.reco
     },
     { requiredKeys: [] },
   ),
+  podIdentity: fc.boolean(),
 });
 export const optionsArbitrary: fc.Arbitrary<MutationOptions> = fc.record({
   annotationPrefix: fc.constant(DEFAULT_MUTATION_OPTIONS.annotationPrefix),
@@ -85,5 +96,12 @@ export const optionsArbitrary: fc.Arbitrary<MutationOptions> = fc.record({
   awsDefaultRegion: fc.constantFrom(undefined, 'us-west-2'),
   stsRegionalEndpoints: fc.boolean(),
   stsEndpointUrl: fc.constantFrom(undefined, 'http://127.0.0.1:8082'),
+  containerCredentials: fc.record({
+    audience: fc.constantFrom(DEFAULT_CONTAINER_CREDENTIALS.audience, 'lab'),
+    tokenMountPath: fc.constantFrom(DEFAULT_CONTAINER_CREDENTIALS.tokenMountPath, '/aws'),
+    tokenVolumeName: fc.constantFrom(DEFAULT_CONTAINER_CREDENTIALS.tokenVolumeName, 'data'),
+    tokenPath: fc.constantFrom(DEFAULT_CONTAINER_CREDENTIALS.tokenPath, 'token', 'dir/token'),
+    fullUri: fc.constantFrom(DEFAULT_CONTAINER_CREDENTIALS.fullUri, 'http://127.0.0.1:2703/v1/credentials'),
+  }),
 });
 

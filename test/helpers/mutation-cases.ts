@@ -20,6 +20,8 @@ export interface MutationCase {
   readonly expectedPatch: PatchOperation[] | undefined;
   readonly expectedPod: unknown;
   readonly expectedWarnings: string[] | undefined;
+  /** The jitter handed to the engine (case.yaml `expirationJitter`, default 0 as the Go webhook's tests use). */
+  readonly expirationJitter: number;
 }
 
 function readOptional<T>(path: string, parseText: (text: string) => T): T | undefined {
@@ -35,10 +37,19 @@ export function loadMutationCase(name: string): MutationCase {
   const directory = join(MUTATION_CASES, name);
   const meta = parse(readFileSync(join(directory, 'case.yaml'), 'utf8')) as {
     description: string;
-    options?: Partial<MutationOptions>;
+    options?: Partial<Omit<MutationOptions, 'containerCredentials'>> & { containerCredentials?: Partial<MutationOptions['containerCredentials']> };
+    /** The ServiceAccount is listed in the container-credentials identities (Pod Identity mode). */
+    podIdentity?: boolean;
+    expirationJitter?: number;
   };
+  for (const key of Object.keys(meta)) {
+    if (!['description', 'options', 'podIdentity', 'expirationJitter'].includes(key)) throw new Error(`${name}/case.yaml: unknown field ${key}`);
+  }
   for (const key of Object.keys(meta.options ?? {})) {
     if (!(key in DEFAULT_MUTATION_OPTIONS)) throw new Error(`${name}/case.yaml: unknown option ${key}`);
+  }
+  for (const key of Object.keys(meta.options?.containerCredentials ?? {})) {
+    if (!(key in DEFAULT_MUTATION_OPTIONS.containerCredentials)) throw new Error(`${name}/case.yaml: unknown containerCredentials option ${key}`);
   }
   const podPath = join(directory, 'pod.yaml');
   const pod = orThrow(selectPod(orThrow(parseManifests(readFileSync(podPath, 'utf8'), podPath)), podPath));
@@ -55,9 +66,14 @@ export function loadMutationCase(name: string): MutationCase {
     name,
     directory,
     description: meta.description,
-    options: { ...DEFAULT_MUTATION_OPTIONS, ...meta.options },
+    options: {
+      ...DEFAULT_MUTATION_OPTIONS,
+      ...meta.options,
+      containerCredentials: { ...DEFAULT_MUTATION_OPTIONS.containerCredentials, ...meta.options?.containerCredentials },
+    },
     pod,
-    serviceAccount,
+    serviceAccount: meta.podIdentity ? { ...serviceAccount, podIdentity: true } : serviceAccount,
+    expirationJitter: meta.expirationJitter ?? 0,
     expectedPatch: readOptional(join(directory, 'expected-patch.json'), (text) => JSON.parse(text) as PatchOperation[]),
     expectedPod: readOptional(join(directory, 'expected-pod.yaml'), (text) => parse(text) as unknown),
     expectedWarnings: readOptional(join(directory, 'expected-warnings.yaml'), (text) => (parse(text) as string[] | null) ?? []),

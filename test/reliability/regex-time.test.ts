@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mapIdentity, templateVariables } from '../../src/authenticator/aws-auth.js';
+import { mapIdentity } from '../../src/authenticator/aws-auth.js';
+import { templateVariables } from '../../src/authenticator/templates.js';
 import { lintAwsAuth } from '../../src/authenticator/lint-aws-auth.js';
 import { parseClusterToken } from '../../src/authenticator/token.js';
 import { parseDnsSubdomain, parseHttpUrl } from '../../src/cli/flags.js';
@@ -40,7 +41,7 @@ describe('no pattern backtracks on user data (long adversarial inputs, bounded t
     const identity = { arn: 'arn:aws:sts::111122223333:assumed-role/r/s', canonicalArn: 'arn:aws:iam::111122223333:role/r', partition: 'aws', account: '111122223333', sessionName: 's', userId: 'AROA', accessKeyId: 'ASIA' };
     for (const text of [`{{${' '.repeat(LONG)}`, '{{'.repeat(LONG), `${'{{a}'.repeat(LONG / 4)}`, `{{${'}'.repeat(LONG)}`]) {
       run('templateVariables', () => templateVariables(text));
-      run('mapIdentity', () => mapIdentity(identity, { roles: [{ kind: 'role', arn: identity.canonicalArn, username: text, groups: [text], where: 'mapRoles[0]' }], users: [], accounts: [] }));
+      run('mapIdentity', () => mapIdentity(identity, { roles: [{ kind: 'role', arn: identity.canonicalArn, username: text, groups: [text], where: 'mapRoles[0]' }], users: [], accounts: [], ssoMatchers: [] }));
     }
     const configMap = (value: string) => `kind: ConfigMap\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/${value}\n      username: "{{${' '.repeat(8000)}"\n`;
     run('lintAwsAuth', () => lintAwsAuth(configMap('a/'.repeat(LONG / 4))));
@@ -79,6 +80,13 @@ describe('no pattern backtracks on user data (long adversarial inputs, bounded t
   it('lab config, provider ids, query strings and tokens', () => {
     run('providerId', () => providerId(`http://a${'/'.repeat(LONG)}x`));
     run('parseLabConfig', () => parseLabConfig({ providers: [{ issuer: `http://a${'/'.repeat(LONG)}x`, audiences: ['a'], jwksUrl: 'http://a/keys' }], roles: [] }));
+    run('parseLabConfig clusters', () =>
+      parseLabConfig({
+        providers: [{ issuer: 'http://a', audiences: ['a'], jwksUrl: 'http://a/keys' }],
+        roles: [{ arn: 'arn:aws:iam::111122223333:role/r', trustPolicy: { Statement: [{ Effect: 'Allow', Principal: '*', Action: 'sts:*' }] } }],
+        clusters: [{ name: 'c', region: 'us-east-1', account: '111122223333', nodeRoleArn: 'arn:aws:iam::111122223333:role/r', issuer: `http://a${'/'.repeat(LONG)}x`, jwksUrl: `http://a${'/'.repeat(LONG)}x` }],
+      }),
+    );
     run('formPairs', () => formPairs(`${'%'.repeat(LONG)}=${'+'.repeat(LONG)}&${'a=b&'.repeat(LONG / 4)}`));
     run('parseCompactJwt', () => parseCompactJwt(`${'a'.repeat(LONG)}.${'-'.repeat(LONG)}.${'_'.repeat(LONG)}!`));
     run('parseCompactJwt dots', () => parseCompactJwt('.'.repeat(LONG)));

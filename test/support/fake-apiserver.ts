@@ -23,7 +23,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { generateCertificates } from '../../src/shared/certs/generate.js';
 
-export type Resource = 'serviceaccounts' | 'configmaps';
+export type Resource = 'serviceaccounts' | 'configmaps' | 'pods';
 
 interface StoredObject {
   readonly resource: Resource;
@@ -67,7 +67,11 @@ export interface RequestRecord {
 const LIST_KINDS: Record<Resource, { list: string; item: string }> = {
   serviceaccounts: { list: 'ServiceAccountList', item: 'ServiceAccount' },
   configmaps: { list: 'ConfigMapList', item: 'ConfigMap' },
+  pods: { list: 'PodList', item: 'Pod' },
 };
+
+/** Answers one request the list/watch/get protocol does not cover; `match` is the path matched. */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, match: RegExpExecArray) => void;
 
 function status(code: number, reason: string, message: string): Record<string, unknown> {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
@@ -92,6 +96,7 @@ export class FakeApiServer {
   private getsHidden = false;
   private held: WatchEvent[] | undefined;
   private failures: Array<{ kind: RequestRecord['kind']; status: number }> = [];
+  private readonly routes: Array<{ readonly pattern: RegExp; readonly handler: RouteHandler }> = [];
   readonly requests: RequestRecord[] = [];
   /** TLS connections accepted since the start (a client reusing connections keeps this low). */
   tlsConnections = 0;
@@ -172,6 +177,20 @@ export class FakeApiServer {
   }
 
   // ---- fault controls ---------------------------------------------------------------------
+
+  /**
+   * Answers requests whose path matches `pattern` (after the bearer token check, before the
+   * resources above) with `handler`: other objects served as they are, or the service proxy.
+   */
+  serveRoute(pattern: RegExp, handler: RouteHandler): void {
+    this.routes.push({ pattern, handler });
+  }
+
+  /** Serves `body` (JSON, status 200 unless given) for GETs of exactly this path. */
+  serveObject(path: string, body: unknown, statusCode = 200): void {
+    const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    this.serveRoute(new RegExp(`^${escaped}$`), (_req, res) => this.send(res, statusCode, body));
+  }
 
   /** Delays every GET of a single object by this long (a slow or overloaded API server). */
   delayGets(milliseconds: number): void {
@@ -301,7 +320,7 @@ export class FakeApiServer {
     watcher.response.write(`${JSON.stringify({ type: event.type, object: event.item.object })}\n`);
   }
 
-  private send(res: ServerResponse, code: number, body: unknown): void {
+  send(res: ServerResponse, code: number, body: unknown): void {
     const text = JSON.stringify(body);
     res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
   }
@@ -322,6 +341,13 @@ export class FakeApiServer {
       this.send(res, entry!.status, status(entry!.status, 'InternalError', 'injected failure'));
       return;
     }
+    for (const custom of this.routes) {
+      const match = custom.pattern.exec(url.pathname);
+      if (match) {
+        custom.handler(req, res, match);
+        return;
+      }
+    }
     if (req.method !== 'GET' || !route) {
       this.send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
       return;
@@ -338,7 +364,7 @@ export class FakeApiServer {
   }
 
   private route(pathname: string): { resource: Resource; namespace?: string; name?: string } | undefined {
-    const match = /^\/api\/v1(?:\/namespaces\/([^/]+))?\/(serviceaccounts|configmaps)(?:\/([^/]+))?$/.exec(pathname);
+    const match = /^\/api\/v1(?:\/namespaces\/([^/]+))?\/(serviceaccounts|configmaps|pods)(?:\/([^/]+))?$/.exec(pathname);
     if (!match) return undefined;
     const [, namespace, resource, name] = match;
     return { resource: resource as Resource, namespace: namespace ? decodeURIComponent(namespace) : undefined, name: name ? decodeURIComponent(name) : undefined };

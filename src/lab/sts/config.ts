@@ -7,6 +7,8 @@ import { readTextFile } from '../../shared/files/read-file.js';
 import { trimTrailing } from '../../shared/text.js';
 import { parseYaml } from '../../shared/yaml.js';
 import { parseTrustPolicy, type TrustPolicy } from '../../shared/aws/iam-policy.js';
+import { oidcProviderId } from '../../shared/aws/trust-requests.js';
+import { type LabCluster, parseAssociation, parseCluster, type PodIdentityAssociation } from '../pod-identity/config.js';
 
 export const LAB_CONFIG_API_VERSION = 'pod-identity-webhook.io/v1alpha1';
 export const LAB_CONFIG_KIND = 'LabConfig';
@@ -36,11 +38,12 @@ export interface LabRole {
 export interface LabConfig {
   readonly providers: readonly OidcProvider[];
   readonly roles: ReadonlyMap<string, LabRole>;
+  /** EKS clusters, by name (for EKS Pod Identity). */
+  readonly clusters: ReadonlyMap<string, LabCluster>;
+  readonly podIdentityAssociations: readonly PodIdentityAssociation[];
 }
 
-export function providerId(issuer: string): string {
-  return trimTrailing(issuer.replace(/^https?:\/\//, ''), '/');
-}
+export const providerId = oidcProviderId;
 
 /** IAM role ids are `AROA` and 17 upper-case letters and digits. */
 function roleIdFor(arn: string): string {
@@ -118,7 +121,24 @@ export function parseLabConfig(document: unknown): Parsed<LabConfig> {
       if (roles.has(role.arn)) throw new Error(`role ${role.arn} is listed twice`);
       roles.set(role.arn, role);
     }
-    return { ok: true, value: { providers, roles } };
+    const clusters = new Map<string, LabCluster>();
+    if (document.clusters !== undefined && !Array.isArray(document.clusters)) throw new Error('clusters must be a list');
+    for (const [index, value] of (document.clusters ?? []).entries()) {
+      const cluster = parseCluster(value, `clusters[${index}]`);
+      if (clusters.has(cluster.name)) throw new Error(`cluster ${cluster.name} is listed twice`);
+      clusters.set(cluster.name, cluster);
+    }
+    if (document.podIdentityAssociations !== undefined && !Array.isArray(document.podIdentityAssociations)) throw new Error('podIdentityAssociations must be a list');
+    const associations: PodIdentityAssociation[] = [];
+    const roleArns = new Set(roles.keys());
+    for (const [index, value] of (document.podIdentityAssociations ?? []).entries()) {
+      const association = parseAssociation(value, `podIdentityAssociations[${index}]`, clusters, roleArns);
+      // EKS allows one association per ServiceAccount per cluster.
+      const same = associations.find((other) => other.cluster === association.cluster && other.namespace === association.namespace && other.serviceAccount === association.serviceAccount);
+      if (same) throw new Error(`podIdentityAssociations[${index}]: ${association.cluster} ${association.namespace}/${association.serviceAccount} already has an association`);
+      associations.push(association);
+    }
+    return { ok: true, value: { providers, roles, clusters, podIdentityAssociations: associations } };
   } catch (error) {
     return { ok: false, error: errorMessage(error) };
   }

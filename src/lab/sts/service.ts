@@ -4,6 +4,7 @@ import { accessDenied, StsError, validationError } from './errors.js';
 import type { IssuedCredentials, Session, SessionAuthority } from './sessions.js';
 import { checkSignatureTime, readSignature, type SignedRequest, verifySignature } from '../../shared/aws/sigv4.js';
 import { evaluateTrustPolicy } from '../../shared/aws/iam-policy.js';
+import { oidcProviderArn, type SessionTag, serviceRequests, webIdentityRequest } from '../../shared/aws/trust-requests.js';
 import type { VerifiedWebIdentity, WebIdentityVerifier } from './web-identity.js';
 import type { XmlTree } from './responses.js';
 
@@ -22,6 +23,40 @@ export interface AssumedRole {
   readonly sessionName: string;
   readonly claims: Record<string, unknown>;
   readonly credentials: IssuedCredentials;
+}
+
+/** A session tag: `aws:RequestTag/KEY` while the role is assumed, `aws:PrincipalTag/KEY` after. */
+export type { SessionTag } from '../../shared/aws/trust-requests.js';
+
+/** A role assumed by an AWS service on someone's behalf (EKS Pod Identity's `pods.eks.amazonaws.com`). */
+export interface ServiceAssumeRoleRequest {
+  /** The service principal, as trust policies name it. */
+  readonly service: string;
+  readonly roleArn: string;
+  readonly sessionName: string;
+  readonly durationSeconds: number;
+  readonly tags: readonly SessionTag[];
+  readonly transitiveTagKeys: readonly string[];
+  /** `aws:SourceAccount` and `aws:SourceArn`: whom the service acts for (confused-deputy conditions). */
+  readonly sourceAccount?: string;
+  readonly sourceArn?: string;
+}
+
+/** A role session issued by one of the in-process calls (other lab services use them). */
+export interface IssuedSession {
+  readonly credentials: IssuedCredentials;
+  readonly assumedRoleArn: string;
+  /** ROLEID:SESSION */
+  readonly assumedRoleId: string;
+  readonly account: string;
+  readonly session: Session;
+}
+
+export interface ChainedAssumeRoleRequest {
+  readonly roleArn: string;
+  readonly sessionName: string;
+  readonly durationSeconds?: number;
+  readonly externalId?: string;
 }
 
 export interface StsServiceOptions {
@@ -48,24 +83,6 @@ function required(params: ReadonlyMap<string, string>, name: string, member: str
     throw validationError(`1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`);
   }
   return value;
-}
-
-/**
- * What AssumeRoleWithWebIdentity puts in the request context: the provider's keys from the token
- * (`sub`, `aud`, and `amr`/`azp` when the token has them), the provider's ARN and the session name.
- */
-export function webIdentityContext(identity: VerifiedWebIdentity, providerArn: string, sessionName: string): Map<string, string[]> {
-  const prefix = identity.provider.id.toLowerCase();
-  const context = new Map<string, string[]>([
-    [`${prefix}:sub`, [identity.subject]],
-    [`${prefix}:aud`, [identity.audience]],
-    ['aws:federatedprovider', [providerArn]],
-    ['sts:rolesessionname', [sessionName]],
-  ]);
-  const { amr, azp } = identity.claims;
-  if (Array.isArray(amr) && amr.every((value) => typeof value === 'string')) context.set(`${prefix}:amr`, amr);
-  if (typeof azp === 'string') context.set(`${prefix}:azp`, [azp]);
-  return context;
 }
 
 /** The STS actions the lab implements, independent of HTTP. */
@@ -112,19 +129,29 @@ export class StsService {
     return { roleArn, sessionName, durationSeconds };
   }
 
-  private issue(role: LabRole, sessionName: string, durationSeconds: number): { credentials: IssuedCredentials; assumedRoleArn: string; result: XmlTree } {
+  private issue(
+    role: LabRole,
+    sessionName: string,
+    durationSeconds: number,
+    tags?: { readonly tags: Readonly<Record<string, string>>; readonly transitiveTagKeys: readonly string[] },
+  ): IssuedSession & { result: XmlTree } {
     const now = this.options.now();
     const assumedRoleArn = `arn:${role.partition}:sts::${role.account}:assumed-role/${role.name}/${sessionName}`;
     const userId = `${role.roleId}:${sessionName}`;
-    const credentials = this.options.sessions.issue({
+    const session = {
       arn: assumedRoleArn,
       userId,
       account: role.account,
       expiresAt: Math.floor(now.getTime() / 1000) + durationSeconds,
-    });
+      ...(tags && Object.keys(tags.tags).length > 0 ? tags : {}),
+    };
+    const credentials = this.options.sessions.issue(session);
     return {
       credentials,
       assumedRoleArn,
+      assumedRoleId: userId,
+      account: role.account,
+      session: { ...session, accessKeyId: credentials.accessKeyId },
       result: {
         Credentials: {
           AccessKeyId: credentials.accessKeyId,
@@ -154,12 +181,20 @@ export class StsService {
     if (durationSeconds !== undefined && durationSeconds > role.maxSessionDuration) {
       throw validationError(`The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`);
     }
-    const providerArn = `arn:${role.partition}:iam::${role.account}:oidc-provider/${identity.provider.id}`;
-    const decision = evaluateTrustPolicy(role.trustPolicy, {
-      action: 'sts:AssumeRoleWithWebIdentity',
-      principal: { type: 'Federated', ids: [providerArn] },
-      context: webIdentityContext(identity, providerArn, sessionName),
-    });
+    const providerArn = oidcProviderArn(role.partition, role.account, identity.provider.id);
+    const { amr, azp } = identity.claims;
+    const decision = evaluateTrustPolicy(
+      role.trustPolicy,
+      webIdentityRequest({
+        providerId: identity.provider.id,
+        providerArn,
+        subject: identity.subject,
+        audience: identity.audience,
+        sessionName,
+        amr: Array.isArray(amr) && amr.every((value) => typeof value === 'string') ? amr : undefined,
+        azp: typeof azp === 'string' ? azp : undefined,
+      }),
+    );
     if (!decision.allowed) throw accessDenied(`${identity.subject} may not assume ${roleArn}: ${decision.reason}`);
 
     const issued = this.issue(role, sessionName, durationSeconds ?? 3600);
@@ -191,6 +226,24 @@ export class StsService {
   assumeRole(params: ReadonlyMap<string, string>, request: SignedRequest): ActionResult {
     const caller = this.authenticate(request);
     const { roleArn, sessionName, durationSeconds } = this.roleRequest(params);
+    const externalId = params.get('ExternalId');
+    if (externalId !== undefined && !EXTERNAL_ID.test(externalId)) {
+      throw validationError(`1 validation error detected: Value at 'externalId' failed to satisfy constraint: Member must have length 2 to 1224 and satisfy regular expression pattern: [\\w+=,.@:\\/-]*`);
+    }
+    const issued = this.assumeRoleFromSession(caller, { roleArn, sessionName, durationSeconds, externalId });
+    return {
+      result: issued.result,
+      details: { role: roleArn, caller: caller.arn, assumedRoleArn: issued.assumedRoleArn, accessKeyId: issued.credentials.accessKeyId },
+    };
+  }
+
+  /**
+   * Role chaining from a session, as AssumeRole does it and as EKS does it for a target role: the
+   * caller's session tags are `aws:PrincipalTag/KEY`; its transitive tags pass on to the new session,
+   * which then needs `sts:TagSession` too. Chained sessions last at most one hour.
+   */
+  assumeRoleFromSession(caller: Session, request: ChainedAssumeRoleRequest): IssuedSession & { result: XmlTree } {
+    const { roleArn, sessionName, durationSeconds, externalId } = request;
     const callerIdentity = canonicalize(caller.arn);
     const notAuthorized = (reason: string): StsError =>
       new StsError('AccessDenied', `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, reason);
@@ -205,24 +258,66 @@ export class StsService {
     }
     const principals = [caller.arn, `arn:${role.partition}:iam::${caller.account}:root`];
     if (callerIdentity) principals.unshift(callerIdentity.canonicalArn);
-    const externalId = params.get('ExternalId');
-    if (externalId !== undefined && !EXTERNAL_ID.test(externalId)) {
-      throw validationError(`1 validation error detected: Value at 'externalId' failed to satisfy constraint: Member must have length 2 to 1224 and satisfy regular expression pattern: [\\w+=,.@:\\/-]*`);
-    }
     const context = new Map<string, string[]>([
       ['aws:principalarn', [callerIdentity?.canonicalArn ?? caller.arn]],
       ['aws:principalaccount', [caller.account]],
       ['aws:principaltype', [callerIdentity?.sessionName === undefined ? 'User' : 'AssumedRole']],
       ['sts:rolesessionname', [sessionName]],
     ]);
+    for (const [key, value] of Object.entries(caller.tags ?? {})) context.set(`aws:principaltag/${key.toLowerCase()}`, [value]);
     if (externalId !== undefined) context.set('sts:externalid', [externalId]);
-    const decision = evaluateTrustPolicy(role.trustPolicy, { action: 'sts:AssumeRole', principal: { type: 'AWS', ids: principals }, context });
+    const transitiveKeys = (caller.transitiveTagKeys ?? []).filter((key) => caller.tags?.[key] !== undefined);
+    const inherited = Object.fromEntries(transitiveKeys.map((key) => [key, caller.tags![key]!]));
+    const principal = { type: 'AWS' as const, ids: principals };
+    const decision = evaluateTrustPolicy(role.trustPolicy, { action: 'sts:AssumeRole', principal, context });
     if (!decision.allowed) throw notAuthorized(`${caller.arn} may not assume ${roleArn}: ${decision.reason}`);
-    const issued = this.issue(role, sessionName, durationSeconds ?? 3600);
-    return {
-      result: issued.result,
-      details: { role: roleArn, caller: caller.arn, assumedRoleArn: issued.assumedRoleArn, accessKeyId: issued.credentials.accessKeyId },
-    };
+    if (transitiveKeys.length > 0) {
+      const tagging = evaluateTrustPolicy(role.trustPolicy, { action: 'sts:TagSession', principal, context });
+      if (!tagging.allowed) throw notAuthorized(`${caller.arn} may not pass its transitive session tags (${transitiveKeys.join(', ')}) to ${roleArn}: sts:TagSession: ${tagging.reason}`);
+    }
+    return this.issue(role, sessionName, durationSeconds ?? 3600, transitiveKeys.length > 0 ? { tags: inherited, transitiveTagKeys: transitiveKeys } : undefined);
+  }
+
+  /**
+   * A service principal assumes a role with session tags (EKS Pod Identity: `pods.eks.amazonaws.com`
+   * with its six tags). The trust policy must allow `sts:AssumeRole` and, when tags are passed,
+   * `sts:TagSession`, each evaluated with `aws:RequestTag/KEY`, `aws:TagKeys`,
+   * `sts:TransitiveTagKeys`, `aws:SourceAccount` and `aws:SourceArn` in the context.
+   */
+  assumeRoleAsService(request: ServiceAssumeRoleRequest): IssuedSession {
+    const { roleArn, sessionName } = request;
+    const role = this.options.config.roles.get(roleArn);
+    const denied = (reason: string): StsError =>
+      new StsError('AccessDenied', `${request.service} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, reason);
+    if (!role) throw denied(`role ${roleArn} is not in the lab config`);
+    if (!SESSION_NAME.test(sessionName)) throw validationError(`RoleSessionName ${sessionName.slice(0, 100)} is not 2 to 64 of [\\w+=,.@-]`);
+    const requests = serviceRequests(request);
+    const decision = evaluateTrustPolicy(role.trustPolicy, requests.assume);
+    if (!decision.allowed) throw denied(`${request.service} may not assume ${roleArn}: ${decision.reason}`);
+    if (requests.tagSession !== undefined) {
+      const tagging = evaluateTrustPolicy(role.trustPolicy, requests.tagSession);
+      if (!tagging.allowed) throw denied(`${request.service} may not tag its session of ${roleArn}: sts:TagSession: ${tagging.reason}`);
+    }
+    const tags = Object.fromEntries(request.tags.map(({ key, value }) => [key, value]));
+    return this.issue(role, sessionName, request.durationSeconds, { tags, transitiveTagKeys: request.transitiveTagKeys.filter((key) => key in tags) });
+  }
+
+  /** The session of lab-issued credentials, checked as a signed request's would be (other lab services use it). */
+  openSession(accessKeyId: string, sessionToken: string | undefined): Session {
+    const invalidToken = (reason: string): StsError => new StsError('InvalidClientTokenId', 'The security token included in the request is invalid.', reason);
+    if (!sessionToken) throw invalidToken(`no session token for ${accessKeyId}`);
+    const session = this.options.sessions.open(sessionToken);
+    if (!session) throw invalidToken('session token not issued by this STS (or its key changed)');
+    if (session.accessKeyId !== accessKeyId) throw invalidToken(`session token belongs to ${session.accessKeyId}, not ${accessKeyId}`);
+    if (this.options.now().getTime() / 1000 > session.expiresAt) {
+      throw new StsError('ExpiredToken', 'The security token included in the request is expired');
+    }
+    return session;
+  }
+
+  /** The secret of a lab-issued access key (for verifying signatures made with it). */
+  secretFor(accessKeyId: string): string {
+    return this.options.sessions.secretFor(accessKeyId);
   }
 
   /** The session behind a SigV4-signed request (header or presigned), or the matching STS error. */
@@ -230,14 +325,7 @@ export class StsService {
     const claims = readSignature(request);
     if (claims.service !== 'sts') throw new StsError('SignatureDoesNotMatch', `Credential should be scoped to correct service: 'sts'`);
     checkSignatureTime(claims, Math.floor(this.options.now().getTime() / 1000));
-    const invalidToken = (reason: string): StsError => new StsError('InvalidClientTokenId', 'The security token included in the request is invalid.', reason);
-    if (!claims.sessionToken) throw invalidToken(`no session token for ${claims.accessKeyId}`);
-    const session = this.options.sessions.open(claims.sessionToken);
-    if (!session) throw invalidToken('session token not issued by this STS (or its key changed)');
-    if (session.accessKeyId !== claims.accessKeyId) throw invalidToken(`session token belongs to ${session.accessKeyId}, not ${claims.accessKeyId}`);
-    if (this.options.now().getTime() / 1000 > session.expiresAt) {
-      throw new StsError('ExpiredToken', 'The security token included in the request is expired');
-    }
+    const session = this.openSession(claims.accessKeyId, claims.sessionToken);
     verifySignature(request, claims, this.options.sessions.secretFor(claims.accessKeyId));
     return session;
   }

@@ -15,7 +15,15 @@ export interface Session {
   readonly account: string;
   /** Seconds since the epoch. */
   readonly expiresAt: number;
+  /** Session tags (`aws:PrincipalTag/KEY` in later requests); absent when the session has none. */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** The keys of `tags` that pass on to sessions chained from this one. */
+  readonly transitiveTagKeys?: readonly string[];
 }
+
+const isStringRecord = (value: unknown): value is Record<string, string> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((entry) => typeof entry === 'string');
+const isStringList = (value: unknown): value is string[] => Array.isArray(value) && value.every((entry) => typeof entry === 'string');
 
 export interface IssuedCredentials {
   readonly accessKeyId: string;
@@ -75,7 +83,9 @@ export class SessionAuthority {
     try {
       const value = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Session & { v?: number };
       if (value.v !== 1 || typeof value.accessKeyId !== 'string' || typeof value.expiresAt !== 'number') return undefined;
-      return { accessKeyId: value.accessKeyId, arn: value.arn, userId: value.userId, account: value.account, expiresAt: value.expiresAt };
+      const session: Session = { accessKeyId: value.accessKeyId, arn: value.arn, userId: value.userId, account: value.account, expiresAt: value.expiresAt };
+      if (!isStringRecord(value.tags)) return session;
+      return { ...session, tags: value.tags, transitiveTagKeys: isStringList(value.transitiveTagKeys) ? value.transitiveTagKeys : [] };
     } catch {
       return undefined;
     }

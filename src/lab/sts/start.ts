@@ -5,6 +5,8 @@ import { createStsApp } from './server.js';
 import { type AssumedRole, StsService } from './service.js';
 import { SessionAuthority } from './sessions.js';
 import { WebIdentityVerifier } from './web-identity.js';
+import { EksAuthService, type PodIdentityGrant } from '../pod-identity/eks-auth.js';
+import { createEksAuthApp, isEksAuthPath } from '../pod-identity/eks-auth-server.js';
 
 export interface StsOptions {
   readonly config: LabConfig;
@@ -20,6 +22,10 @@ export interface StsOptions {
   readonly jwksRefetchCooldownMs?: number;
   readonly now?: () => Date;
   readonly onAssumeRole?: (assumed: AssumedRole) => void;
+  /** Called after every EKS Auth credential grant (AssumeRoleForPodIdentity). */
+  readonly onPodIdentityGrant?: (grant: PodIdentityGrant) => void;
+  /** Lifetime of EKS Auth credentials (default 6 h, as EKS). */
+  readonly podIdentitySessionSeconds?: number;
 }
 
 export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
@@ -39,5 +45,21 @@ export async function startSts(options: StsOptions): Promise<RunningHttpServer> 
     }),
     now,
   });
-  return listenHttp(createStsApp({ service, logger: options.logger, now, onAssumeRole: options.onAssumeRole }), options.bindAddress, options.port);
+  const clockToleranceSeconds = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
+  const sts = createStsApp({ service, logger: options.logger, now, onAssumeRole: options.onAssumeRole });
+  if (options.config.clusters.size === 0) return listenHttp(sts, options.bindAddress, options.port);
+  // EKS Auth shares the STS's port, key and roles: it assumes roles through the same STS service.
+  const eksAuth = createEksAuthApp({
+    service: new EksAuthService({
+      config: options.config,
+      sts: service,
+      token: { clockToleranceSeconds, jwksTimeoutMs: options.jwksTimeoutMs ?? 5000, jwksRefetchCooldownMs: options.jwksRefetchCooldownMs ?? DEFAULT_JWKS_REFETCH_COOLDOWN_MS, now },
+      now,
+      sessionSeconds: options.podIdentitySessionSeconds,
+    }),
+    logger: options.logger,
+    now,
+    onGrant: options.onPodIdentityGrant,
+  });
+  return listenHttp((req, res) => (isEksAuthPath(req.url ?? '/') ? eksAuth : sts)(req, res), options.bindAddress, options.port);
 }

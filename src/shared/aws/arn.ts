@@ -87,3 +87,56 @@ export function canonicalize(arn: string): CanonicalIdentity | undefined {
   if (iam) return { arn, canonicalArn: arn, partition: iam.partition, account: iam.account, sessionName: undefined };
   return undefined;
 }
+
+/** `arn:PARTITION:iam::ACCOUNT:KIND/NAME`: the ARN without its path, as sessions and aws-auth name a principal. */
+export function iamArnWithoutPath(kind: 'role' | 'user', arn: IamArn): string {
+  return `arn:${arn.partition}:iam::${arn.account}:${kind}/${arn.name}`;
+}
+
+/** `arn:PARTITION:iam::ACCOUNT:KIND/PATH/NAME`, the path as IAM stores it (`/` for none). */
+export function formatIamArn(kind: 'role' | 'user', arn: IamArn): string {
+  return `arn:${arn.partition}:iam::${arn.account}:${kind}${arn.path}${arn.name}`;
+}
+
+/** A service-linked role lives under `/aws-service-role/`; EKS access entries do not accept one. */
+export function isServiceLinkedRole(role: RoleArn): boolean {
+  return role.path.startsWith('/aws-service-role/');
+}
+
+const ACCESS_POLICY_ARN = new RegExp(`^arn:(?<partition>${PARTITION}):eks::aws:cluster-access-policy\\/(?<name>[A-Za-z0-9]{1,128})$`);
+
+export interface AccessPolicyArn {
+  readonly partition: string;
+  /** `AmazonEKSViewPolicy`. */
+  readonly name: string;
+}
+
+/** `arn:PARTITION:eks::aws:cluster-access-policy/NAME`: an EKS access policy (not an IAM policy). */
+export function parseAccessPolicyArn(value: string): AccessPolicyArn | undefined {
+  if (value.length > MAX_ARN_LENGTH) return undefined;
+  const groups = ACCESS_POLICY_ARN.exec(value)?.groups;
+  return groups ? { partition: groups.partition!, name: groups.name! } : undefined;
+}
+
+export function accessPolicyArn(partition: string, name: string): string {
+  return `arn:${partition}:eks::aws:cluster-access-policy/${name}`;
+}
+
+const ACCESS_ENTRY_ARN = new RegExp(
+  `^arn:(?<partition>${PARTITION}):eks:(?<region>[a-z]{2}(?:-[a-z]+)+-\\d):(?<account>${ACCOUNT}):access-entry\\/(?<cluster>[A-Za-z0-9][A-Za-z0-9_-]{0,99})\\/(?:role|user)\\/${ACCOUNT}\\/${NAME_CHARACTERS}{1,64}\\/[0-9a-z-]{1,64}$`,
+);
+
+export interface AccessEntryArn {
+  readonly partition: string;
+  readonly region: string;
+  /** The cluster's account. */
+  readonly account: string;
+  readonly clusterName: string;
+}
+
+/** `arn:PARTITION:eks:REGION:ACCOUNT:access-entry/CLUSTER/role|user/ACCOUNT/NAME/ID`, as describe-access-entry prints it. */
+export function parseAccessEntryArn(value: string): AccessEntryArn | undefined {
+  if (value.length > MAX_ARN_LENGTH) return undefined;
+  const groups = ACCESS_ENTRY_ARN.exec(value)?.groups;
+  return groups ? { partition: groups.partition!, region: groups.region!, account: groups.account!, clusterName: groups.cluster! } : undefined;
+}

@@ -42,3 +42,38 @@ export async function presignGet(request: PresignRequest): Promise<URL> {
   }
   return url;
 }
+
+export interface SignRequest {
+  readonly method: string;
+  /** Where the request goes, path included. */
+  readonly url: URL;
+  /** Headers to send and sign besides `host`. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  readonly credentials: AwsCredentials;
+  readonly region: string;
+  readonly service: string;
+  readonly signingDate?: Date;
+}
+
+/** The headers of a request signed with SigV4 in its Authorization header, by the AWS SDK's own signer. */
+export async function signRequest(request: SignRequest): Promise<Record<string, string>> {
+  const { url } = request;
+  const signer = new SignatureV4({ credentials: request.credentials, region: request.region, service: request.service, sha256: Sha256 });
+  const signed = await signer.sign(
+    {
+      method: request.method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: { host: url.host, ...request.headers },
+      body: request.body,
+    },
+    { signingDate: request.signingDate },
+  );
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(signed.headers)) headers[name] = String(value);
+  return headers;
+}

@@ -27,6 +27,8 @@ export interface Decision {
 export interface DecisionContext {
   readonly serviceAccounts: ServiceAccountSource;
   readonly options: MutationOptions;
+  /** Where in [79200, 86400] a default-lifetime Pod Identity token falls, in [0, 1) (default Math.random). */
+  readonly expirationJitter?: () => number;
 }
 
 function isPodCreate(request: AdmissionRequestView): boolean {
@@ -76,7 +78,8 @@ export function decide(request: AdmissionRequestView, context: DecisionContext):
     if (lookup.status === 'not-found') {
       return { ...described(), kind: 'no-service-account', review: allowResponse(apiVersion, uid, [], []) };
     }
-    const result = mutatePod(view, lookup.serviceAccount, context.options);
+    const jitter = lookup.serviceAccount.podIdentity ? (context.expirationJitter ?? Math.random)() : 0;
+    const result = mutatePod(view, lookup.serviceAccount, context.options, jitter);
     return {
       namespace,
       pod: podName,

@@ -1,5 +1,11 @@
 import { parseRoleArn } from '../../shared/aws/arn.js';
-import { ANNOTATION, MAX_TOKEN_EXPIRATION_SECONDS, MIN_TOKEN_EXPIRATION_SECONDS } from './defaults.js';
+import {
+  ANNOTATION,
+  DEFAULT_TOKEN_EXPIRATION_SECONDS,
+  MAX_TOKEN_EXPIRATION_SECONDS,
+  MIN_JITTERED_TOKEN_EXPIRATION_SECONDS,
+  MIN_TOKEN_EXPIRATION_SECONDS,
+} from './defaults.js';
 import type { MutationOptions, ServiceAccountView } from './types.js';
 
 /** The identity settings that will be injected into a pod, after precedence and validation. */
@@ -134,35 +140,8 @@ export function resolveIdentity(
     }
   }
 
-  let stsRegionalEndpoints = options.stsRegionalEndpoints;
-  const rawRegional = saAnnotations[key(ANNOTATION.stsRegionalEndpoints)];
-  if (rawRegional !== undefined) {
-    const parsed = parseBoolean(rawRegional);
-    if (parsed === undefined) {
-      warnings.push(
-        `${saLabel()} ${key(ANNOTATION.stsRegionalEndpoints)}=${quoteValue(rawRegional)} is not "true" or "false"; ` +
-          `using ${stsRegionalEndpoints} from --sts-regional-endpoint`,
-      );
-    } else {
-      stsRegionalEndpoints = parsed;
-    }
-  }
-
-  // Pod annotation, then ServiceAccount annotation, then the flag; the first valid one wins.
-  const podExpiration = podAnnotations[key(ANNOTATION.tokenExpiration)];
-  const saExpiration = saAnnotations[key(ANNOTATION.tokenExpiration)];
-  let expirationSeconds = options.tokenExpirationSeconds;
-  if (podExpiration !== undefined || saExpiration !== undefined) {
-    expirationSeconds = chooseExpiration(
-      [
-        { label: () => 'pod annotation', source: 'the pod annotation', raw: podExpiration },
-        { label: saLabel, source: 'the ServiceAccount annotation', raw: saExpiration },
-      ],
-      key(ANNOTATION.tokenExpiration),
-      options.tokenExpirationSeconds,
-      warnings,
-    );
-  }
+  const stsRegionalEndpoints = regionalSetting(saAnnotations, key, saLabel, options, warnings);
+  const expirationSeconds = expirationSetting(saAnnotations, podAnnotations, key, saLabel, options, warnings);
 
   return {
     identity: {
@@ -173,6 +152,89 @@ export function resolveIdentity(
     },
     warnings,
   };
+}
+
+type AnnotationKey = (name: string) => string;
+
+/** The ServiceAccount's sts-regional-endpoints, else the flag; a bad value falls back with a warning. */
+function regionalSetting(
+  saAnnotations: Readonly<Record<string, string>>,
+  key: AnnotationKey,
+  saLabel: () => string,
+  options: MutationOptions,
+  warnings: string[],
+): boolean {
+  const rawRegional = saAnnotations[key(ANNOTATION.stsRegionalEndpoints)];
+  if (rawRegional === undefined) return options.stsRegionalEndpoints;
+  const parsed = parseBoolean(rawRegional);
+  if (parsed !== undefined) return parsed;
+  warnings.push(
+    `${saLabel()} ${key(ANNOTATION.stsRegionalEndpoints)}=${quoteValue(rawRegional)} is not "true" or "false"; ` +
+      `using ${options.stsRegionalEndpoints} from --sts-regional-endpoint`,
+  );
+  return options.stsRegionalEndpoints;
+}
+
+/** Pod annotation, then ServiceAccount annotation, then the flag; the first valid one wins. */
+function expirationSetting(
+  saAnnotations: Readonly<Record<string, string>>,
+  podAnnotations: Readonly<Record<string, string>>,
+  key: AnnotationKey,
+  saLabel: () => string,
+  options: MutationOptions,
+  warnings: string[],
+): number {
+  const podExpiration = podAnnotations[key(ANNOTATION.tokenExpiration)];
+  const saExpiration = saAnnotations[key(ANNOTATION.tokenExpiration)];
+  if (podExpiration === undefined && saExpiration === undefined) return options.tokenExpirationSeconds;
+  return chooseExpiration(
+    [
+      { label: () => 'pod annotation', source: 'the pod annotation', raw: podExpiration },
+      { label: saLabel, source: 'the ServiceAccount annotation', raw: saExpiration },
+    ],
+    key(ANNOTATION.tokenExpiration),
+    options.tokenExpirationSeconds,
+    warnings,
+  );
+}
+
+/** The settings of a Pod Identity (container credentials) injection. */
+export interface PodIdentitySettings {
+  readonly audience: string;
+  readonly expirationSeconds: number;
+  readonly stsRegionalEndpoints: boolean;
+}
+
+/**
+ * A lifetime in [79200, 86400] for a token that would last the 86400-second default, so that the
+ * pods of a node do not all renew at once; `jitter` in [0, 1) picks where. Any other value is kept.
+ */
+export function jitteredExpiration(seconds: number, jitter: number): number {
+  if (seconds !== DEFAULT_TOKEN_EXPIRATION_SECONDS) return seconds;
+  const span = DEFAULT_TOKEN_EXPIRATION_SECONDS - MIN_JITTERED_TOKEN_EXPIRATION_SECONDS + 1;
+  const fraction = Number.isFinite(jitter) ? Math.min(Math.max(jitter, 0), 1 - Number.EPSILON) : 0;
+  return MIN_JITTERED_TOKEN_EXPIRATION_SECONDS + Math.floor(fraction * span);
+}
+
+/**
+ * Pod Identity mode, as the Go webhook decides it: the audience comes only from
+ * --container-credentials-audience (the ServiceAccount's `audience` and `role-arn` are not read);
+ * `sts-regional-endpoints` and `token-expiration` apply as in IRSA mode, then the default
+ * lifetime is jittered.
+ */
+export function resolvePodIdentity(
+  serviceAccount: ServiceAccountView,
+  podAnnotations: Readonly<Record<string, string>>,
+  options: MutationOptions,
+  jitter: number,
+): { readonly settings: PodIdentitySettings; readonly warnings: string[] } {
+  const warnings: string[] = [];
+  const key = annotationKeys(options.annotationPrefix);
+  const saLabel = (): string => `ServiceAccount ${serviceAccount.namespace}/${serviceAccount.name} annotation`;
+  const saAnnotations = serviceAccount.annotations;
+  const stsRegionalEndpoints = regionalSetting(saAnnotations, key, saLabel, options, warnings);
+  const expirationSeconds = jitteredExpiration(expirationSetting(saAnnotations, podAnnotations, key, saLabel, options, warnings), jitter);
+  return { settings: { audience: options.containerCredentials.audience, expirationSeconds, stsRegionalEndpoints }, warnings };
 }
 
 /** Container names from the pod's skip-containers annotation (comma-separated, spaces ignored). */

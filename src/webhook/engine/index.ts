@@ -1,5 +1,5 @@
 export { mutatePod, isWindowsPod, tokenFilePath } from './mutate.js';
-export { resolveIdentity, parseTokenExpiration, type InjectedIdentity } from './identity.js';
+export { resolveIdentity, resolvePodIdentity, jitteredExpiration, parseTokenExpiration, type InjectedIdentity, type PodIdentitySettings } from './identity.js';
 export { parseRoleArn, type RoleArn } from '../../shared/aws/arn.js';
 export { jsonPointer } from './pointer.js';
 export * from './defaults.js';

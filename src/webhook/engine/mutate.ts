@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
-import { ANNOTATION, TOKEN_FILE_NAME, TOKEN_VOLUME_NAME } from './defaults.js';
-import { annotationKeys, type InjectedIdentity, quoteValue, resolveIdentity, skippedContainers } from './identity.js';
+import { ANNOTATION, POD_IDENTITY_LABEL, POD_IDENTITY_LABEL_VALUE, TOKEN_FILE_NAME, TOKEN_VOLUME_NAME } from './defaults.js';
+import { annotationKeys, type IdentityResolution, quoteValue, resolveIdentity, resolvePodIdentity, skippedContainers } from './identity.js';
 import { trimTrailing } from '../../shared/text.js';
 import { jsonPointer } from './pointer.js';
 import { boundWarnings } from './warnings.js';
@@ -33,9 +33,9 @@ function windowsPath(path: string): string {
 }
 
 /** Where the token file is, given the directory the token volume is mounted at. */
-export function tokenFilePath(mountPath: string, windows: boolean): string {
-  if (!windows) return `${trimTrailingSlashes(mountPath)}/${TOKEN_FILE_NAME}`;
-  return `${windowsPath(mountPath)}\\${TOKEN_FILE_NAME}`;
+export function tokenFilePath(mountPath: string, windows: boolean, fileName: string = TOKEN_FILE_NAME): string {
+  if (!windows) return `${trimTrailingSlashes(mountPath)}/${fileName}`;
+  return `${windowsPath(mountPath)}\\${fileName.replaceAll('/', '\\')}`;
 }
 
 const trimTrailingSlashes = (path: string): string => trimTrailing(path, '/');
@@ -46,24 +46,55 @@ function cleanMountPath(path: string): string {
 }
 
 /**
+ * What one mode injects: IRSA (a web identity token and the role) or EKS Pod Identity (a token for
+ * the agent and its URI). The container and volume rules are the same for both.
+ */
+interface Injection {
+  readonly volumeName: string;
+  readonly audience: string;
+  readonly expirationSeconds: number;
+  /** Directory the token volume is mounted at. */
+  readonly mountPath: string;
+  /** File name of the token inside the volume. */
+  readonly tokenFileName: string;
+  readonly stsRegionalEndpoints: boolean;
+  /** The variables that name the identity, last in the injection order, given the token file the container sees. */
+  identityEnv(tokenFile: string): EnvVar[];
+  /** The flag that moves the mount, for the warning about an occupied mount path. */
+  readonly mountPathFlag: string;
+  /** Adds the pod-level metadata ops (the marker annotation, or the Pod Identity label). */
+  addMetadataOps(pod: PodView, patch: PatchOperation[]): void;
+}
+
+/**
  * A mount of another volume at the directory the token volume would be mounted at. The API server
  * refuses a container with two mounts at one path (`mountPath: must be unique`), so such a container
  * cannot be given the token mount; it is left alone, with a warning.
  */
-function occupiedTokenPath(container: ContainerView, options: MutationOptions): VolumeMountView | undefined {
+function occupiedTokenPath(container: ContainerView, injection: Injection): VolumeMountView | undefined {
   if (container.volumeMounts === undefined) return undefined;
-  const wanted = cleanMountPath(options.tokenMountPath);
+  const wanted = cleanMountPath(injection.mountPath);
   return container.volumeMounts.find(
-    (mount) => mount.name !== TOKEN_VOLUME_NAME && mount.mountPath !== undefined && cleanMountPath(mount.mountPath) === wanted,
+    (mount) => mount.name !== injection.volumeName && mount.mountPath !== undefined && cleanMountPath(mount.mountPath) === wanted,
   );
 }
 
-/** JSON Pointers of annotation keys, escaped once per key (the marker's is needed on every pod). */
-const annotationPointers = new Map<string, string>();
-function annotationPointer(key: string): string {
-  let pointer = annotationPointers.get(key);
-  if (pointer === undefined) annotationPointers.set(key, (pointer = jsonPointer('metadata', 'annotations', key)));
+/** JSON Pointers of metadata map keys, escaped once per key (the marker's is needed on every pod). */
+const metadataPointers = new Map<string, string>();
+function metadataPointer(map: 'annotations' | 'labels', key: string): string {
+  const cacheKey = `${map}\n${key}`;
+  let pointer = metadataPointers.get(cacheKey);
+  if (pointer === undefined) metadataPointers.set(cacheKey, (pointer = jsonPointer('metadata', map, key)));
   return pointer;
+}
+
+/** Sets `key` to `value` in the pod's annotations or labels, creating the map (and metadata) when absent. */
+function setMetadataOps(pod: PodView, patch: PatchOperation[], map: 'annotations' | 'labels', key: string, value: string): void {
+  const current = map === 'annotations' ? pod.annotations : pod.labels;
+  if (!pod.hasMetadata) patch.push({ op: 'add', path: '/metadata', value: { [map]: { [key]: value } } });
+  else if (current === undefined) patch.push({ op: 'add', path: `/metadata/${map}`, value: { [key]: value } });
+  else if (!(key in current)) patch.push({ op: 'add', path: metadataPointer(map, key), value });
+  else if (current[key] !== value) patch.push({ op: 'replace', path: metadataPointer(map, key), value });
 }
 
 /** True when the container declares `name` (any entry, with a value or valueFrom). */
@@ -72,19 +103,18 @@ function declares(env: readonly EnvVarView[] | undefined, name: string): boolean
 }
 
 /** The variables to inject that the container does not declare itself, in injection order. */
-function desiredEnv(identity: InjectedIdentity, options: MutationOptions, tokenFile: string, env: readonly EnvVarView[] | undefined): EnvVar[] {
+function desiredEnv(injection: Injection, options: MutationOptions, tokenFile: string, env: readonly EnvVarView[] | undefined): EnvVar[] {
   const wanted: EnvVar[] = [];
   const want = (name: string, value: string): void => {
     if (!declares(env, name)) wanted.push({ name, value });
   };
-  if (identity.stsRegionalEndpoints) want('AWS_STS_REGIONAL_ENDPOINTS', 'regional');
+  if (injection.stsRegionalEndpoints) want('AWS_STS_REGIONAL_ENDPOINTS', 'regional');
   if (options.awsDefaultRegion && !declares(env, 'AWS_DEFAULT_REGION') && !declares(env, 'AWS_REGION')) {
     want('AWS_DEFAULT_REGION', options.awsDefaultRegion);
     want('AWS_REGION', options.awsDefaultRegion);
   }
   if (options.stsEndpointUrl) want('AWS_ENDPOINT_URL_STS', options.stsEndpointUrl);
-  want('AWS_ROLE_ARN', identity.roleArn);
-  want('AWS_WEB_IDENTITY_TOKEN_FILE', tokenFile);
+  for (const variable of injection.identityEnv(tokenFile)) want(variable.name, variable.value);
   return wanted;
 }
 
@@ -92,16 +122,6 @@ function desiredEnv(identity: InjectedIdentity, options: MutationOptions, tokenF
 function firstEnv(env: readonly EnvVarView[], name: string): EnvVarView | undefined {
   for (const variable of env) if (variable.name === name) return variable;
   return undefined;
-}
-
-function warnIfSetOtherwise(container: ContainerView, name: string, value: string, warnings: string[]): void {
-  const theirs = container.env === undefined ? undefined : firstEnv(container.env, name);
-  if (theirs === undefined || theirs.value === value) return;
-  warnings.push(
-    `container ${quoteValue(container.name)} already sets ${name}` +
-      (theirs.value === undefined ? ' (from valueFrom)' : ` to ${quoteValue(theirs.value)}`) +
-      `; kept it instead of injecting ${quoteValue(value)}`,
-  );
 }
 
 /** Adds ops appending `items` to the array at `path`, creating the array when the object has none. */
@@ -114,59 +134,173 @@ function appendOps(patch: PatchOperation[], path: string, exists: boolean, items
   for (const value of items) patch.push({ op: 'add', path: `${path}/-`, value });
 }
 
-function addContainerOps(
-  patch: PatchOperation[],
-  container: ContainerView,
-  path: string,
-  identity: InjectedIdentity,
-  options: MutationOptions,
-  windows: boolean,
-  defaultTokenFile: string,
-  warnings: string[],
-): void {
+/** The token file a container's variable names: in its own mount of the token volume when it has one. */
+function containerTokenFile(container: ContainerView, injection: Injection, windows: boolean, defaultTokenFile: string, warnings: string[]): { readonly tokenFile: string; readonly mounted: boolean } {
   // A container that already mounts the token volume (say at another path) keeps its mount, and
-  // the token file variable points into it: at <mount>/token, or at the mount itself when it mounts
-  // just the token file (subPath: token).
-  const tokenMount = container.volumeMounts?.find((mount) => mount.name === TOKEN_VOLUME_NAME);
-  let tokenFile = defaultTokenFile;
-  if (tokenMount?.mountPath && !tokenMount.subPath) tokenFile = tokenFilePath(tokenMount.mountPath, windows);
-  else if (tokenMount?.mountPath && tokenMount.subPath === TOKEN_FILE_NAME) tokenFile = windows ? windowsPath(tokenMount.mountPath) : tokenMount.mountPath;
-  else if (tokenMount) {
+  // the token file variable points into it: at <mount>/<file>, or at the mount itself when it mounts
+  // just the token file (subPath: <file>).
+  const { volumeName, tokenFileName } = injection;
+  const tokenMount = container.volumeMounts?.find((mount) => mount.name === volumeName);
+  if (tokenMount?.mountPath && !tokenMount.subPath) return { tokenFile: tokenFilePath(tokenMount.mountPath, windows, tokenFileName), mounted: true };
+  if (tokenMount?.mountPath && tokenMount.subPath === tokenFileName) return { tokenFile: windows ? windowsPath(tokenMount.mountPath) : tokenMount.mountPath, mounted: true };
+  if (tokenMount) {
     warnings.push(
-      `container ${quoteValue(container.name)} mounts ${TOKEN_VOLUME_NAME} with subPath ${quoteValue(tokenMount.subPath ?? '')}, ` +
-        `which does not hold the token; ${quoteValue(tokenFile)} will not exist in it`,
+      `container ${quoteValue(container.name)} mounts ${volumeName} with subPath ${quoteValue(tokenMount.subPath ?? '')}, ` +
+        `which does not hold the token; ${quoteValue(defaultTokenFile)} will not exist in it`,
     );
   }
-  // A container's own setting always stays; say so when it points somewhere other than our identity.
-  warnIfSetOtherwise(container, 'AWS_ROLE_ARN', identity.roleArn, warnings);
-  warnIfSetOtherwise(container, 'AWS_WEB_IDENTITY_TOKEN_FILE', tokenFile, warnings);
+  return { tokenFile: defaultTokenFile, mounted: tokenMount !== undefined };
+}
 
-  appendOps(patch, `${path}/env`, container.env !== undefined, desiredEnv(identity, options, tokenFile, container.env));
-  if (tokenMount === undefined) {
+/** The identity variables the container sets itself to other values than the injection's: its own stay. */
+function overriddenVariables(container: ContainerView, identityEnv: readonly EnvVar[]): OverriddenVariable[] {
+  if (container.env === undefined) return [];
+  const overridden: OverriddenVariable[] = [];
+  for (const variable of identityEnv) {
+    const theirs = firstEnv(container.env, variable.name);
+    if (theirs !== undefined && theirs.value !== variable.value) overridden.push({ name: variable.name, theirs: theirs.value, ours: variable.value });
+  }
+  return overridden;
+}
+
+function addContainerOps(patch: PatchOperation[], container: ContainerView, plan: ContainerPlan, path: string, injection: Injection, options: MutationOptions, warnings: string[]): void {
+  // A container's own setting always stays; say so when it points somewhere other than our identity.
+  for (const variable of plan.overridden) {
+    warnings.push(
+      `container ${quoteValue(container.name)} already sets ${variable.name}` +
+        (variable.theirs === undefined ? ' (from valueFrom)' : ` to ${quoteValue(variable.theirs)}`) +
+        `; kept it instead of injecting ${quoteValue(variable.ours)}`,
+    );
+  }
+  appendOps(patch, `${path}/env`, container.env !== undefined, desiredEnv(injection, options, plan.tokenFile, container.env));
+  if (!plan.tokenVolumeMounted) {
     appendOps(patch, `${path}/volumeMounts`, container.volumeMounts !== undefined, [
-      { name: TOKEN_VOLUME_NAME, mountPath: options.tokenMountPath, readOnly: true },
+      { name: injection.volumeName, mountPath: injection.mountPath, readOnly: true },
     ]);
   }
 }
 
 /**
- * Computes the JSON patch that gives a pod the AWS identity of its ServiceAccount. Pure: the same
- * inputs always give the same patch, and running it on its own output gives an empty patch.
+ * Computes the JSON patch that gives a pod the AWS identity of its ServiceAccount: IRSA, or EKS Pod
+ * Identity when the ServiceAccount is marked `podIdentity`. Pure: the same inputs always give the
+ * same patch, and running it on its own output gives an empty patch. `expirationJitter` in [0, 1)
+ * chooses the lifetime of a Pod Identity token that would last the default 86400 seconds.
  */
 export function mutatePod(
   pod: PodView,
   serviceAccount: ServiceAccountView | undefined,
   options: MutationOptions,
+  expirationJitter = 0,
 ): MutationResult {
-  const result = mutate(pod, serviceAccount, options);
+  const result = mutate(pod, serviceAccount, options, expirationJitter);
   return { patch: result.patch, warnings: boundWarnings(result.warnings) };
 }
 
-function mutate(pod: PodView, serviceAccount: ServiceAccountView | undefined, options: MutationOptions): MutationResult {
-  if (serviceAccount === undefined) return { patch: [], warnings: [] };
+/** The IRSA injection for the ServiceAccount's role, or undefined when it has no (valid) role. */
+function irsaInjection(resolved: IdentityResolution, options: MutationOptions, warnings: string[]): Injection | undefined {
+  warnings.push(...resolved.warnings);
+  const identity = resolved.identity;
+  if (identity === undefined) return undefined;
+  const markerKey = annotationKeys(options.annotationPrefix)(ANNOTATION.injectedRoleArn);
+  return {
+    volumeName: TOKEN_VOLUME_NAME,
+    audience: identity.audience,
+    expirationSeconds: identity.expirationSeconds,
+    mountPath: options.tokenMountPath,
+    tokenFileName: TOKEN_FILE_NAME,
+    stsRegionalEndpoints: identity.stsRegionalEndpoints,
+    identityEnv: (tokenFile) => [
+      { name: 'AWS_ROLE_ARN', value: identity.roleArn },
+      { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: tokenFile },
+    ],
+    mountPathFlag: '--token-mount-path',
+    addMetadataOps: (view, patch) => setMetadataOps(view, patch, 'annotations', markerKey, identity.roleArn),
+  };
+}
+
+/** The EKS Pod Identity injection: the agent's URI and a token for it (the role is the agent's business). */
+function podIdentityInjection(serviceAccount: ServiceAccountView, podAnnotations: Readonly<Record<string, string>>, options: MutationOptions, jitter: number, warnings: string[]): Injection {
+  const resolved = resolvePodIdentity(serviceAccount, podAnnotations, options, jitter);
+  warnings.push(...resolved.warnings);
+  const { settings } = resolved;
+  const credentials = options.containerCredentials;
+  return {
+    volumeName: credentials.tokenVolumeName,
+    audience: settings.audience,
+    expirationSeconds: settings.expirationSeconds,
+    mountPath: credentials.tokenMountPath,
+    tokenFileName: credentials.tokenPath,
+    stsRegionalEndpoints: settings.stsRegionalEndpoints,
+    identityEnv: (tokenFile) => [
+      { name: 'AWS_CONTAINER_CREDENTIALS_FULL_URI', value: credentials.fullUri },
+      { name: 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', value: tokenFile },
+    ],
+    mountPathFlag: '--container-credentials-token-mount-path',
+    addMetadataOps: (view, patch) => setMetadataOps(view, patch, 'labels', POD_IDENTITY_LABEL, POD_IDENTITY_LABEL_VALUE),
+  };
+}
+
+/** The AWS SDKs try web identity before container credentials: a container that sets both IRSA variables never uses Pod Identity. */
+function warnIfWebIdentityWins(container: ContainerView, warnings: string[]): void {
+  if (container.env === undefined || !declares(container.env, 'AWS_ROLE_ARN') || !declares(container.env, 'AWS_WEB_IDENTITY_TOKEN_FILE')) return;
+  warnings.push(
+    `container ${quoteValue(container.name)} sets AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE: the AWS SDKs use web identity ` +
+      'before container credentials, so it will not use EKS Pod Identity',
+  );
+}
+
+/** What the engine decided for one container. */
+export interface ContainerPlan {
+  readonly group: 'containers' | 'initContainers';
+  readonly index: number;
+  readonly name: string;
+  /** `inject`, or why the container is left alone. */
+  readonly outcome: 'inject' | 'skipped' | 'mount-path-occupied';
+  /** The other volume mounted at the token mount path (outcome `mount-path-occupied`). */
+  readonly occupant: VolumeMountView | undefined;
+  /** The token file the container's variable names (in its own mount of the token volume when it has one). */
+  readonly tokenFile: string;
+  readonly tokenVolumeMounted: boolean;
+  /** Identity variables the container sets itself to other values: its own stay. */
+  readonly overridden: readonly OverriddenVariable[];
+  /** The variables that name the identity, as injected for this container. */
+  readonly identityEnv: readonly EnvVar[];
+}
+
+export interface OverriddenVariable {
+  readonly name: string;
+  /** Undefined when the container's value comes from valueFrom. */
+  readonly theirs: string | undefined;
+  readonly ours: string;
+}
+
+/** What the engine would give the pod: the mode, the token volume and each container's outcome. */
+export interface InjectionPlan {
+  readonly mode: 'irsa' | 'pod-identity';
+  /** The role (IRSA); Pod Identity names it in the association, not on the pod. */
+  readonly roleArn: string | undefined;
+  readonly audience: string;
+  readonly expirationSeconds: number;
+  readonly volumeName: string;
+  readonly mountPath: string;
+  readonly tokenFileName: string;
+  readonly containers: readonly ContainerPlan[];
+}
+
+interface PlannedInjection {
+  readonly injection: Injection;
+  readonly plan: InjectionPlan;
+}
+
+function plan(pod: PodView, serviceAccount: ServiceAccountView | undefined, options: MutationOptions, jitter: number, warnings: string[]): PlannedInjection | undefined {
+  if (serviceAccount === undefined) return undefined;
   const podAnnotations = pod.annotations ?? {};
-  const { identity, warnings } = resolveIdentity(serviceAccount, podAnnotations, options);
-  if (identity === undefined) return { patch: [], warnings };
+  // A ServiceAccount listed for Pod Identity gets it even when it also names a role (as the Go webhook).
+  const identity = serviceAccount.podIdentity ? undefined : resolveIdentity(serviceAccount, podAnnotations, options);
+  const injection = serviceAccount.podIdentity
+    ? podIdentityInjection(serviceAccount, podAnnotations, options, jitter, warnings)
+    : irsaInjection(identity!, options, warnings);
+  if (injection === undefined) return undefined;
 
   const windows = isWindowsPod(pod);
   const skipped = skippedContainers(podAnnotations, options);
@@ -182,31 +316,81 @@ function mutate(pod: PodView, serviceAccount: ServiceAccountView | undefined, op
       );
     }
   }
-  const conflicts = new Set<ContainerView>();
+  const occupants = new Map<ContainerView, VolumeMountView>();
   for (const container of [...pod.containers, ...initContainers]) {
     if (skipped.has(container.name)) continue;
-    const occupant = occupiedTokenPath(container, options);
+    const occupant = occupiedTokenPath(container, injection);
     if (occupant === undefined) continue;
-    conflicts.add(container);
+    occupants.set(container, occupant);
     warnings.push(
       `container ${quoteValue(container.name)} mounts volume ${quoteValue(occupant.name ?? '')} at ${quoteValue(occupant.mountPath ?? '')}, ` +
-        'the token mount path: it gets no AWS identity (move that mount or change --token-mount-path)',
+        `the token mount path: it gets no AWS identity (move that mount or change ${injection.mountPathFlag})`,
     );
   }
-  const mutates = (container: ContainerView): boolean => !skipped.has(container.name) && !conflicts.has(container);
-  if (!pod.containers.some(mutates) && !initContainers.some(mutates)) return { patch: [], warnings };
+  const defaultTokenFile = tokenFilePath(injection.mountPath, windows, injection.tokenFileName);
+  const containers: ContainerPlan[] = [];
+  const planGroup = (group: ContainerPlan['group'], list: readonly ContainerView[]): void => {
+    for (let index = 0; index < list.length; index += 1) {
+      const container = list[index]!;
+      const occupant = occupants.get(container);
+      const outcome = skipped.has(container.name) ? 'skipped' : occupant !== undefined ? 'mount-path-occupied' : 'inject';
+      if (outcome !== 'inject') {
+        const identityEnv = injection.identityEnv(defaultTokenFile);
+        containers.push({ group, index, name: container.name, outcome, occupant, tokenFile: defaultTokenFile, tokenVolumeMounted: false, overridden: [], identityEnv });
+        continue;
+      }
+      if (serviceAccount.podIdentity) warnIfWebIdentityWins(container, warnings);
+      const { tokenFile, mounted } = containerTokenFile(container, injection, windows, defaultTokenFile, warnings);
+      const identityEnv = injection.identityEnv(tokenFile);
+      containers.push({ group, index, name: container.name, outcome, occupant, tokenFile, tokenVolumeMounted: mounted, overridden: overriddenVariables(container, identityEnv), identityEnv });
+    }
+  };
+  planGroup('containers', pod.containers);
+  planGroup('initContainers', initContainers);
+  return {
+    injection,
+    plan: {
+      mode: serviceAccount.podIdentity ? 'pod-identity' : 'irsa',
+      roleArn: identity?.identity?.roleArn,
+      audience: injection.audience,
+      expirationSeconds: injection.expirationSeconds,
+      volumeName: injection.volumeName,
+      mountPath: injection.mountPath,
+      tokenFileName: injection.tokenFileName,
+      containers,
+    },
+  };
+}
+
+/**
+ * The engine's decisions without the patch, for `explain`: the same code path as `mutatePod`, so
+ * what it reports is what the webhook does. Undefined when the pod gets no identity at all.
+ */
+export function planInjection(pod: PodView, serviceAccount: ServiceAccountView | undefined, options: MutationOptions, expirationJitter = 0): { readonly plan: InjectionPlan | undefined; readonly warnings: string[] } {
+  const warnings: string[] = [];
+  const planned = plan(pod, serviceAccount, options, expirationJitter, warnings);
+  return { plan: planned?.plan, warnings: boundWarnings(warnings) };
+}
+
+function mutate(pod: PodView, serviceAccount: ServiceAccountView | undefined, options: MutationOptions, jitter: number): MutationResult {
+  const warnings: string[] = [];
+  const planned = plan(pod, serviceAccount, options, jitter, warnings);
+  if (planned === undefined) return { patch: [], warnings };
+  const { injection, plan: decided } = planned;
+  const containers = decided.containers.filter((container) => container.outcome === 'inject');
+  if (containers.length === 0) return { patch: [], warnings };
 
   const patch: PatchOperation[] = [];
-  if (!pod.volumeNames?.includes(TOKEN_VOLUME_NAME)) {
+  if (!pod.volumeNames?.includes(injection.volumeName)) {
     const volume = {
-      name: TOKEN_VOLUME_NAME,
+      name: injection.volumeName,
       projected: {
         sources: [
           {
             serviceAccountToken: {
-              audience: identity.audience,
-              expirationSeconds: identity.expirationSeconds,
-              path: TOKEN_FILE_NAME,
+              audience: injection.audience,
+              expirationSeconds: injection.expirationSeconds,
+              path: injection.tokenFileName,
             },
           },
         ],
@@ -214,26 +398,10 @@ function mutate(pod: PodView, serviceAccount: ServiceAccountView | undefined, op
     };
     appendOps(patch, '/spec/volumes', pod.volumeNames !== undefined, [volume]);
   }
-  const defaultTokenFile = tokenFilePath(options.tokenMountPath, windows);
-  const addGroup = (field: string, containers: readonly ContainerView[]): void => {
-    for (let index = 0; index < containers.length; index += 1) {
-      const container = containers[index]!;
-      if (mutates(container)) addContainerOps(patch, container, `/spec/${field}/${index}`, identity, options, windows, defaultTokenFile, warnings);
-    }
-  };
-  addGroup('containers', pod.containers);
-  addGroup('initContainers', initContainers);
-
-  const markerKey = annotationKeys(options.annotationPrefix)(ANNOTATION.injectedRoleArn);
-  const markerPath = annotationPointer(markerKey);
-  if (!pod.hasMetadata) {
-    patch.push({ op: 'add', path: '/metadata', value: { annotations: { [markerKey]: identity.roleArn } } });
-  } else if (pod.annotations === undefined) {
-    patch.push({ op: 'add', path: '/metadata/annotations', value: { [markerKey]: identity.roleArn } });
-  } else if (!(markerKey in pod.annotations)) {
-    patch.push({ op: 'add', path: markerPath, value: identity.roleArn });
-  } else if (pod.annotations[markerKey] !== identity.roleArn) {
-    patch.push({ op: 'replace', path: markerPath, value: identity.roleArn });
+  for (const container of containers) {
+    const view = container.group === 'containers' ? pod.containers[container.index]! : pod.initContainers![container.index]!;
+    addContainerOps(patch, view, container, `/spec/${container.group}/${container.index}`, injection, options, warnings);
   }
+  injection.addMetadataOps(pod, patch);
   return { patch, warnings };
 }

@@ -31,6 +31,8 @@ export interface PodView {
   readonly serviceAccountName: string;
   /** Undefined when `metadata.annotations` is absent. Non-string values are dropped. */
   readonly annotations: Readonly<Record<string, string>> | undefined;
+  /** Undefined when `metadata.labels` is absent. Non-string values are dropped. */
+  readonly labels: Readonly<Record<string, string>> | undefined;
   readonly nodeSelector: Readonly<Record<string, string>>;
   readonly volumeNames: readonly string[] | undefined;
   readonly containers: readonly ContainerView[];
@@ -42,6 +44,23 @@ export interface ServiceAccountView {
   readonly name: string;
   readonly namespace: string;
   readonly annotations: Readonly<Record<string, string>>;
+  /**
+   * True when the ServiceAccount is listed in the container-credentials identities (EKS Pod
+   * Identity): its pods get the agent's URI and token file instead of IRSA, whatever `role-arn` says.
+   */
+  readonly podIdentity?: boolean;
+}
+
+/** Where the EKS Pod Identity token goes and where the SDKs fetch credentials with it. */
+export interface ContainerCredentialsOptions {
+  readonly audience: string;
+  /** Absolute directory the token volume is mounted at. */
+  readonly tokenMountPath: string;
+  readonly tokenVolumeName: string;
+  /** File name of the token inside the volume (relative). */
+  readonly tokenPath: string;
+  /** Injected as AWS_CONTAINER_CREDENTIALS_FULL_URI. */
+  readonly fullUri: string;
 }
 
 /** Server-wide settings; the lowest-precedence source for every per-pod value. */
@@ -57,6 +76,8 @@ export interface MutationOptions {
   readonly stsRegionalEndpoints: boolean;
   /** Injected as AWS_ENDPOINT_URL_STS when set (for the local lab STS). */
   readonly stsEndpointUrl: string | undefined;
+  /** Settings of the Pod Identity mode, used for ServiceAccounts marked `podIdentity`. */
+  readonly containerCredentials: ContainerCredentialsOptions;
 }
 
 /** RFC 6902 operations the engine emits. */

@@ -1,6 +1,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { counter, gauge, METRIC_PREFIX } from '../../shared/metrics.js';
 import type { ServiceAccountSourceEvents } from '../serviceaccounts/source.js';
+import type { PodIdentityEvents } from '../pod-identity/source.js';
 
 /** The admission webhook's own metrics, on its registry (the HTTPS service adds the certificate metrics). */
 export interface WebhookMetrics {
@@ -11,6 +12,8 @@ export interface WebhookMetrics {
   readonly admissionDuration: Histogram<'decision'>;
   /** What the ServiceAccount source reports, counted. */
   readonly serviceAccounts: ServiceAccountSourceEvents;
+  /** What the Pod Identity (container credentials) source reports, counted. */
+  readonly podIdentities: PodIdentityEvents;
 }
 
 /**
@@ -76,6 +79,8 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
   const relists = counter(registry, 'relists_total', 'Full lists of a watched resource, by reason (initial, gone, error)', ['resource', 'reason']);
   const watchRestarts = counter(registry, 'watch_restarts_total', 'Watch connections re-established, by reason (closed, error)', ['resource', 'reason']);
   const roleMappingUpdates = counter(registry, 'role_mapping_updates_total', 'Role mapping ConfigMap updates, by result', ['result']);
+  const podIdentityUpdates = counter(registry, 'container_credentials_updates_total', 'Reloads of the Pod Identity (container credentials) identities, by result', ['result']);
+  const podIdentities = gauge(registry, 'container_credentials_identities', 'ServiceAccounts given EKS Pod Identity (the set in force)');
   return {
     registry,
     recordAdmission: admission.record,
@@ -88,6 +93,12 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
       listed: (resource, reason) => relists.inc({ resource, reason }),
       watchRestarted: (resource, reason) => watchRestarts.inc({ resource, reason }),
       roleMappingUpdated: (result) => roleMappingUpdates.inc({ result }),
+    },
+    podIdentities: {
+      updated: (result, identities) => {
+        podIdentityUpdates.inc({ result });
+        podIdentities.set(identities);
+      },
     },
   };
 }

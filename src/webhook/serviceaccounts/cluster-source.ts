@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ServiceAccountView } from '../engine/types.js';
-import { ApiClient, ApiStatusError } from '../../shared/k8s/api-client.js';
+import { ApiClient, ApiStatusError, type ListQuery } from '../../shared/k8s/api-client.js';
 import { isJsonObject } from '../../shared/json.js';
 import { errorMessage, type Logger } from '../../shared/log.js';
 import { type ListPage, Reflector } from './reflector.js';
@@ -60,7 +60,7 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
   constructor(private readonly config: ClusterSourceConfig) {
     this.api = new ApiClient(config.kubeConfig);
     const common = {
-      kubeConfig: config.kubeConfig,
+      api: this.api,
       logger: config.logger,
       events: config.events,
       pageSize: config.pageSize,
@@ -112,23 +112,9 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
     }
   }
 
-  /** One page of a list, as raw JSON (see getJson), bounded by the list timeout and the stop signal. */
-  private async listPage(
-    path: string,
-    query: { limit: number; continueToken: string | undefined; fieldSelector?: string },
-    stop: AbortSignal,
-  ): Promise<ListPage> {
-    const search = new URLSearchParams({ limit: String(query.limit) });
-    if (query.continueToken) search.set('continue', query.continueToken);
-    if (query.fieldSelector) search.set('fieldSelector', query.fieldSelector);
-    const signal = AbortSignal.any([stop, AbortSignal.timeout(this.config.listTimeoutMs ?? 60_000)]);
-    const list = await this.api.getJson(`${path}?${search}`, signal);
-    const metadata = isJsonObject(list) && isJsonObject(list.metadata) ? list.metadata : {};
-    return {
-      items: isJsonObject(list) && Array.isArray(list.items) ? list.items : [],
-      resourceVersion: typeof metadata.resourceVersion === 'string' ? metadata.resourceVersion : '',
-      continueToken: typeof metadata.continue === 'string' && metadata.continue !== '' ? metadata.continue : undefined,
-    };
+  /** One page of a list, bounded by the list timeout and the stop signal. */
+  private listPage(path: string, query: ListQuery, stop: AbortSignal): Promise<ListPage> {
+    return this.api.listPage(path, query, AbortSignal.any([stop, AbortSignal.timeout(this.config.listTimeoutMs ?? 60_000)]));
   }
 
   private compact(object: unknown): CachedServiceAccount | undefined {

@@ -1,19 +1,15 @@
-import { type KubeConfig, Watch } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ApiClient, ListPage } from '../../shared/k8s/api-client.js';
 import { errorMessage, type Logger } from '../../shared/log.js';
 import type { ServiceAccountSourceEvents } from './source.js';
 
-/** One page of a list call. */
-export interface ListPage {
-  readonly items: readonly unknown[];
-  readonly resourceVersion: string;
-  readonly continueToken: string | undefined;
-}
+export type { ListPage };
 
 export interface ReflectorConfig<T> {
   /** For logs: what is being reflected. */
   readonly name: string;
-  readonly kubeConfig: KubeConfig;
+  /** Watches with bounded events (ApiClient.watch). */
+  readonly api: Pick<ApiClient, 'watch'>;
   /**
    * One page of the list; must throw an error with `code` or `statusCode` 410 when the continue
    * token expired, and give up when `signal` aborts (the reflector stops).
@@ -251,23 +247,13 @@ export class Reflector<T> {
         else finish({ kind: 'error', resourceVersion: lastResourceVersion, error: errorMessage(error) });
       };
 
-      const watch = new Watch(this.config.kubeConfig);
-      // client-node 2.x aborts a watch that receives nothing for 30 s (its private requestTimeoutMs),
-      // but a quiet watch gets a bookmark only about once a minute: give it the budget of `idle`.
-      Object.assign(watch, { requestTimeoutMs: budgetMs });
-      watch
-        .watch(
-          this.config.watchPath,
-          { ...this.config.watchQuery, resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
-          onEvent,
-          onDone,
-        )
-        .then((started) => {
-          controller = started;
-          this.currentWatch = started;
-          if (settled) started.abort();
-        })
-        .catch(onDone);
+      controller = new AbortController();
+      this.currentWatch = controller;
+      const query = new URLSearchParams({ ...this.config.watchQuery, watch: '1', resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) });
+      this.config.api.watch(`${this.config.watchPath}?${query.toString()}`, controller.signal, onEvent).then(
+        () => onDone(null),
+        (error: unknown) => onDone(error),
+      );
     });
   }
 }

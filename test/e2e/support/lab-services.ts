@@ -30,26 +30,50 @@ async function address(process: CliProcess, event: string): Promise<string> {
   }
 }
 
+/** How the authenticator maps identities: the files it is given and its --authentication-mode. */
+export interface AuthenticatorSetup {
+  readonly awsAuth?: Record<string, unknown>;
+  /** describe-access-entry / list-associated-access-policies outputs. */
+  readonly accessEntries?: readonly unknown[];
+  readonly authenticationMode?: 'CONFIG_MAP' | 'API_AND_CONFIG_MAP' | 'API';
+}
+
+interface RunningAuthenticator {
+  readonly process: CliProcess;
+  readonly url: string;
+  readonly caCert: string;
+}
+
 /**
  * The lab beside a real control plane, each as its own CLI process on 127.0.0.1: the issuer serving
  * the API server's own sa.key under its --service-account-issuer, the STS trusting that issuer, and
  * optionally the TokenReview authenticator (which the API server must know about when it starts:
- * start these after `ControlPlane.prepare` and before `start`).
+ * start these after `ControlPlane.prepare` and before `start`; `restartAuthenticator` brings it back
+ * on the same port with other files or another mode).
  */
 export class LabServices {
   private constructor(
-    readonly processes: readonly CliProcess[],
+    private readonly controlPlane: ControlPlane,
+    private readonly running: CliProcess[],
     readonly issuerUrl: string,
     readonly stsUrl: string,
-    readonly authenticator: { readonly process: CliProcess; readonly url: string; readonly caCert: string } | undefined,
+    private current: RunningAuthenticator | undefined,
   ) {}
+
+  get processes(): readonly CliProcess[] {
+    return [...this.running, ...(this.current ? [this.current.process] : [])];
+  }
+
+  get authenticator(): RunningAuthenticator | undefined {
+    return this.current;
+  }
 
   /** The issuer process (for its log lines). */
   get issuer(): CliProcess {
-    return this.processes[0]!;
+    return this.running[0]!;
   }
 
-  static async start(controlPlane: ControlPlane, issuerPort: number, roles: readonly TrustedRole[], options: { awsAuth?: Record<string, unknown> } = {}): Promise<LabServices> {
+  static async start(controlPlane: ControlPlane, issuerPort: number, roles: readonly TrustedRole[], authenticator?: AuthenticatorSetup): Promise<LabServices> {
     const processes: CliProcess[] = [];
     try {
       // The API server's issuer is https (see ControlPlane.prepare); the lab issuer serves it over http.
@@ -74,40 +98,67 @@ export class LabServices {
       );
       processes.push(sts);
       const stsUrl = await address(sts, 'sts-listening');
-      let authenticator: LabServices['authenticator'];
-      if (options.awsAuth) {
-        const awsAuth = join(controlPlane.dir, 'aws-auth.yaml');
-        writeFileSync(awsAuth, stringify(options.awsAuth));
+      const lab = new LabServices(controlPlane, processes, issuerUrl, stsUrl, undefined);
+      if (authenticator) {
         const certsDir = join(controlPlane.dir, 'authenticator-certs');
         const certificates = generateCertificates({ service: 'aws-iam-authenticator', namespace: 'kube-system', hosts: ['127.0.0.1'] });
         await writeCertificateFiles(certsDir, certificates);
-        const process = started(
-          CliProcess.start([
-            'authenticator',
-            '--cluster-id',
-            CLUSTER_ID,
-            '--aws-auth',
-            awsAuth,
-            '--allow-sts-url',
-            stsUrl,
-            '--port',
-            '0',
-            '--bind-address',
-            '127.0.0.1',
-            '--tls-cert',
-            join(certsDir, 'tls.crt'),
-            '--tls-key',
-            join(certsDir, 'tls.key'),
-          ]),
-        );
-        processes.push(process);
-        authenticator = { process, url: `${await address(process, 'listening')}/authenticate`, caCert: certificates.caCert };
+        lab.current = await lab.startAuthenticator(authenticator, 0, certificates.caCert);
       }
-      return new LabServices(processes, issuerUrl, stsUrl, authenticator);
+      return lab;
     } catch (error) {
       for (const process of processes) await stopProcess(process.child);
       throw error;
     }
+  }
+
+  /** The authenticator's files (rewritten on every start) and flags. */
+  private async startAuthenticator(setup: AuthenticatorSetup, port: number, caCert: string): Promise<RunningAuthenticator> {
+    const dir = this.controlPlane.dir;
+    const flags = ['--authentication-mode', setup.authenticationMode ?? 'CONFIG_MAP'];
+    if (setup.awsAuth) {
+      writeFileSync(join(dir, 'aws-auth.yaml'), stringify(setup.awsAuth));
+      flags.push('--aws-auth', join(dir, 'aws-auth.yaml'));
+    }
+    if (setup.accessEntries) {
+      writeFileSync(join(dir, 'access-entries.json'), JSON.stringify(setup.accessEntries, null, 2));
+      flags.push('--access-entries', join(dir, 'access-entries.json'));
+    }
+    const certsDir = join(dir, 'authenticator-certs');
+    const process = started(
+      CliProcess.start([
+        'authenticator',
+        '--cluster-id',
+        CLUSTER_ID,
+        ...flags,
+        '--allow-sts-url',
+        this.stsUrl,
+        '--port',
+        String(port),
+        '--bind-address',
+        '127.0.0.1',
+        '--tls-cert',
+        join(certsDir, 'tls.crt'),
+        '--tls-key',
+        join(certsDir, 'tls.key'),
+      ]),
+    );
+    try {
+      return { process, url: `${await address(process, 'listening')}/authenticate`, caCert };
+    } catch (error) {
+      await stopProcess(process.child);
+      throw error;
+    }
+  }
+
+  /** Stops the authenticator and starts it again on the same port (the API server's webhook config names it) with `setup`. */
+  async restartAuthenticator(setup: AuthenticatorSetup): Promise<RunningAuthenticator> {
+    const previous = this.current;
+    if (!previous) throw new Error('the lab was started without an authenticator');
+    await stopProcess(previous.process.child);
+    this.current = undefined;
+    this.current = await this.startAuthenticator(setup, Number(new URL(previous.url).port), previous.caCert);
+    return this.current;
   }
 
   async stop(): Promise<void> {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { writeCertificateFiles } from '../../../src/shared/certs/files.js';
-import { generateCertificates } from '../../../src/shared/certs/generate.js';
+import { type GeneratedCertificates, generateCertificates } from '../../../src/shared/certs/generate.js';
 import { httpsRequest } from '../../helpers/https-client.js';
 import { ROOT } from '../../helpers/paths.js';
 import { CliProcess } from '../../helpers/process.js';
@@ -48,13 +48,13 @@ export class ClusterWebhook {
    * token of that ServiceAccount, so it has exactly the permissions manifests/rbac.yaml grants.
    * `server` points its kubeconfig elsewhere (a proxy of the API server).
    */
-  static async start(controlPlane: ControlPlane, options: { server?: string; args?: readonly string[] } = {}): Promise<ClusterWebhook> {
+  static async start(controlPlane: ControlPlane, options: { server?: string; args?: readonly string[]; certificates?: GeneratedCertificates } = {}): Promise<ClusterWebhook> {
     for (const file of ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml']) await applyManifest(controlPlane, join(MANIFESTS, 'base', file));
     const token = await serviceAccountToken(controlPlane, WEBHOOK_NAMESPACE, WEBHOOK_SERVICE_ACCOUNT);
     const kubeconfig = controlPlane.writeKubeconfig('webhook', { token }, options.server);
     const certsDir = join(controlPlane.dir, 'webhook-certs');
     // The API server refuses a serving certificate without an IP SAN for the URL's 127.0.0.1.
-    const certificates = generateCertificates({ service: 'pod-identity-webhook', namespace: WEBHOOK_NAMESPACE, hosts: ['127.0.0.1'] });
+    const certificates = options.certificates ?? generateCertificates({ service: 'pod-identity-webhook', namespace: WEBHOOK_NAMESPACE, hosts: ['127.0.0.1'] });
     await writeCertificateFiles(certsDir, certificates);
     const process = CliProcess.start([
       'serve',

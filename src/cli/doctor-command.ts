@@ -1,0 +1,90 @@
+import { type Command, Option, type OptionValues } from 'commander';
+import { readTextFile } from '../shared/files/read-file.js';
+import { parsePodIdentities } from '../webhook/pod-identity/identities.js';
+import { addMutationFlags, flagValue, mutationOptionsFrom, parseDnsLabel, parseDnsSubdomain, parseIntegerFlag, parseNamespacedName } from './flags.js';
+import { UsageError } from './usage-error.js';
+
+const { typed, isString, isNumber, isOptionalString } = flagValue;
+
+type NamespacedName = { readonly namespace: string; readonly name: string };
+const isOptionalReference = (value: unknown): value is NamespacedName | undefined => value === undefined || (typeof value === 'object' && value !== null && 'namespace' in value && 'name' in value);
+
+/** The kubeconfig file when given (a bounded, regular file: a FIFO or /dev/zero must not hang doctor), else the in-cluster config. */
+async function clusterAccess(path: string | undefined): Promise<import('@kubernetes/client-node').KubeConfig> {
+  if (path === undefined && !process.env.KUBERNETES_SERVICE_HOST) throw new UsageError('doctor needs --kubeconfig FILE (or to run inside a cluster)');
+  if (path !== undefined) {
+    const text = await readTextFile(path, { what: 'the kubeconfig', maxBytes: 4 * 1024 * 1024 });
+    if (!text.ok) throw new UsageError(text.error);
+  }
+  const { loadKubeConfig } = await import('../shared/k8s/kubeconfig.js');
+  const loaded = loadKubeConfig(path);
+  if (!loaded.ok) throw new UsageError(loaded.error);
+  return loaded.value;
+}
+
+/** --watch-container-credentials-config (read once, as render does) or --watch-container-credentials-config-map (read from the cluster). */
+async function identitiesSource(values: OptionValues): Promise<import('../diagnose/doctor/index.js').IdentitiesSource | undefined> {
+  const file = typed(values, 'watchContainerCredentialsConfig', isOptionalString);
+  const configMap = typed(values, 'watchContainerCredentialsConfigMap', isOptionalReference);
+  if (file !== undefined && configMap !== undefined) throw new UsageError('--watch-container-credentials-config and --watch-container-credentials-config-map exclude each other');
+  if (configMap !== undefined) return { kind: 'configMap', namespace: configMap.namespace, name: configMap.name };
+  if (file === undefined) return undefined;
+  const text = await readTextFile(file, { what: 'the container credentials config', maxBytes: 1024 * 1024 });
+  if (!text.ok) throw new UsageError(text.error);
+  const identities = parsePodIdentities(text.value, file);
+  if (!identities.ok) throw new UsageError(identities.error);
+  return { kind: 'file', source: file, identities: identities.value };
+}
+
+export function registerDoctor(program: Command): void {
+  const command = program
+    .command('doctor')
+    .description(
+      "check a live installation: the webhook configuration and its selectors, its endpoints and certificate, ServiceAccount annotations, pods running without their identity, the cluster's OIDC documents; exits 1 on an error finding",
+    )
+    .addOption(new Option('--kubeconfig <file>', 'the cluster to check (default: in-cluster config)'))
+    .addOption(new Option('--namespace <namespace>', 'check the ServiceAccounts and pods of this namespace only').argParser(parseDnsLabel))
+    .addOption(new Option('--webhook-configuration <name>', 'the MutatingWebhookConfiguration to check').default('pod-identity-webhook').argParser(parseDnsSubdomain))
+    .addOption(new Option('--output <format>', 'what to print').choices(['text', 'json']).default('text'))
+    .addOption(
+      new Option('--certificate-secret <namespace/name>', "the Secret whose tls.crt the webhook serves, for a service clientConfig (default: NAME-certs, then NAME-tls, in the Service's namespace)").argParser(
+        parseNamespacedName,
+      ),
+    )
+    .addOption(new Option('--max-pods <count>', 'the most pods scanned (the report says when it stopped)').default(10_000).argParser(parseIntegerFlag(1, 1_000_000)))
+    .addOption(new Option('--request-timeout <ms>', 'budget of each request to the API server and the webhook').default(10_000).argParser(parseIntegerFlag(100, 300_000)))
+    .addOption(new Option('--watch-container-credentials-config <file>', 'EKS Pod Identity: identities JSON file, as serve is given it (read once)'))
+    .addOption(
+      new Option('--watch-container-credentials-config-map <namespace/name>', 'EKS Pod Identity: the ConfigMap whose config key holds the identities JSON, as serve is given it').argParser(parseNamespacedName),
+    );
+  addMutationFlags(command).action(async (values: OptionValues) => {
+    const options = mutationOptionsFrom(values);
+    const output = typed(values, 'output', (value): value is 'text' | 'json' => value === 'text' || value === 'json');
+    const identities = await identitiesSource(values);
+    const kubeConfig = await clusterAccess(typed(values, 'kubeconfig', isOptionalString));
+    const { ApiClient } = await import('../shared/k8s/api-client.js');
+    const { ApiUnreachableError, runDoctor } = await import('../diagnose/doctor/index.js');
+    const { doctorText, exitCodeOf } = await import('../diagnose/report.js');
+    const api = new ApiClient(kubeConfig);
+    try {
+      const report = await runDoctor({
+        api,
+        server: kubeConfig.getCurrentCluster()?.server ?? '(unknown)',
+        configurationName: typed(values, 'webhookConfiguration', isString),
+        namespace: typed(values, 'namespace', isOptionalString),
+        options,
+        identities,
+        certificateSecret: typed(values, 'certificateSecret', isOptionalReference),
+        maxPods: typed(values, 'maxPods', isNumber),
+        requestTimeoutMs: typed(values, 'requestTimeout', isNumber),
+      });
+      process.stdout.write(output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : doctorText(report));
+      process.exitCode = exitCodeOf(report.verdict);
+    } catch (error) {
+      if (error instanceof ApiUnreachableError) throw new UsageError(error.message);
+      throw error;
+    } finally {
+      api.close();
+    }
+  });
+}

@@ -1,0 +1,262 @@
+import { join } from 'node:path';
+import { parseTrustPolicy, type TrustPolicy } from '../shared/aws/iam-policy.js';
+import { readTextFile } from '../shared/files/read-file.js';
+import { isJsonObject } from '../shared/json.js';
+import { parseCompactJwt, projectedTokenClaimProblem } from '../shared/jwt.js';
+import { ApiClient, ApiStatusError } from '../shared/k8s/api-client.js';
+import { loadKubeConfig } from '../shared/k8s/kubeconfig.js';
+import { loadManifestFile, type ManifestDocument } from '../shared/k8s/manifests.js';
+import { errorMessage } from '../shared/log.js';
+import { packageRoot } from '../shared/package-info.js';
+import { parseJsonText } from '../shared/yaml.js';
+import type { ExplainInput, OidcProviderFacts, PodIdentityFacts, TrustSource } from '../diagnose/explain/input.js';
+import type { MutationOptions, ServiceAccountView } from '../webhook/engine/types.js';
+import { parsePodIdentities, podIdentityKey } from '../webhook/pod-identity/identities.js';
+import { readPod, readServiceAccount } from '../webhook/read-objects.js';
+import { applyRoleMapping, parseRoleMapping } from '../webhook/serviceaccounts/role-mapping.js';
+import { selectPod } from '../webhook/render.js';
+import { UsageError } from './usage-error.js';
+
+/**
+ * Reads what `explain` reasons about, from files or a cluster, into its neutral input. Every
+ * problem with what was given is a UsageError (exit 2): a report is only ever about good input.
+ */
+export interface ExplainSources {
+  readonly pod: string;
+  readonly kubeconfig: string | undefined;
+  readonly namespace: string | undefined;
+  readonly serviceAccount: string | undefined;
+  readonly webhookConfigFile: string | undefined;
+  readonly webhookConfiguration: string | undefined;
+  readonly trustPolicy: string | undefined;
+  readonly labConfig: string | undefined;
+  readonly cluster: string | undefined;
+  readonly issuerUrl: string | undefined;
+  readonly token: string | undefined;
+  readonly identitiesFile: string | undefined;
+  readonly identitiesConfigMap: { readonly namespace: string; readonly name: string } | undefined;
+  readonly roleMappingConfigMap: { readonly namespace: string; readonly name: string } | undefined;
+  readonly container: string | undefined;
+  readonly now: Date;
+  readonly options: MutationOptions;
+}
+
+const DEFAULT_WEBHOOK_CONFIGURATION = 'pod-identity-webhook';
+const MAX_TOKEN_BYTES = 64 * 1024;
+const MAX_POLICY_BYTES = 64 * 1024;
+const API_TIMEOUT_MS = 10_000;
+
+function must<T>(parsed: { ok: true; value: T } | { ok: false; error: string }): T {
+  if (!parsed.ok) throw new UsageError(parsed.error);
+  return parsed.value;
+}
+
+async function readToken(path: string): Promise<ExplainInput['token']> {
+  const text = must(await readTextFile(path, { what: 'the token', maxBytes: MAX_TOKEN_BYTES })).trim();
+  const jwt = parseCompactJwt(text);
+  if (!jwt.ok) throw new UsageError(`${path}: not a JWT: ${jwt.error}`);
+  const problem = projectedTokenClaimProblem(jwt.value.claims);
+  if (problem) throw new UsageError(`${path}: not a service-account token: ${problem}`);
+  return { claims: jwt.value.claims, source: path };
+}
+
+async function readTrustPolicy(path: string): Promise<TrustPolicy> {
+  const text = must(await readTextFile(path, { what: 'the trust policy', maxBytes: MAX_POLICY_BYTES }));
+  const document = must(parseJsonText(text, path));
+  const policy = parseTrustPolicy(document);
+  if (!policy.ok) throw new UsageError(`${path}: ${policy.error}`);
+  return policy.value;
+}
+
+/** The MutatingWebhookConfiguration among a file's documents: the named one, or the only one. */
+function pickWebhookConfiguration(documents: readonly ManifestDocument[], source: string, name: string | undefined): unknown {
+  const configurations = documents.filter((document) => document.kind === 'MutatingWebhookConfiguration');
+  const named = name === undefined ? configurations : configurations.filter((document) => (document.object.metadata as { name?: unknown } | undefined)?.name === name);
+  if (named.length === 1) return named[0]!.object;
+  if (named.length === 0) throw new UsageError(`${source}: no MutatingWebhookConfiguration${name ? ` named ${name}` : ''}`);
+  throw new UsageError(`${source}: ${named.length} MutatingWebhookConfigurations; choose one with --webhook-configuration`);
+}
+
+interface LabFacts {
+  readonly trust: TrustSource;
+  readonly providers: readonly OidcProviderFacts[];
+  readonly podIdentity: PodIdentityFacts;
+  readonly issuer: string | undefined;
+}
+
+/** The lab config as explain's neutral facts: roles' trust policies, providers, the cluster and its associations. */
+async function readLabFacts(path: string, clusterName: string | undefined, issuerHint: string | undefined): Promise<LabFacts> {
+  const { loadLabConfig } = await import('../lab/sts/config.js');
+  const config = must(await loadLabConfig(path));
+  const clusters = [...config.clusters.values()];
+  let cluster = clusterName === undefined ? undefined : config.clusters.get(clusterName);
+  if (clusterName !== undefined && cluster === undefined) throw new UsageError(`${path}: no cluster ${clusterName} (clusters: ${[...config.clusters.keys()].join(', ') || 'none'})`);
+  cluster ??= clusters.find((candidate) => issuerHint !== undefined && candidate.issuer === issuerHint) ?? (clusters.length === 1 ? clusters[0] : undefined);
+  return {
+    trust: { kind: 'roles', source: path, policies: new Map([...config.roles].map(([arn, role]) => [arn, role.trustPolicy])) },
+    providers: config.providers.map((provider) => ({ issuer: provider.issuer, audiences: provider.audiences, accounts: undefined })),
+    podIdentity: {
+      cluster: cluster && { name: cluster.name, arn: cluster.arn, account: cluster.account },
+      clusterIssuer: cluster?.issuer,
+      associations: config.podIdentityAssociations
+        .filter((association) => cluster === undefined || association.cluster === cluster.name)
+        .map(({ cluster: name, namespace, serviceAccount, roleArn, targetRoleArn, disableSessionTags }) => ({ cluster: name, namespace, serviceAccount, roleArn, targetRoleArn, disableSessionTags })),
+    },
+    issuer: cluster?.issuer,
+  };
+}
+
+/** What the pod, its ServiceAccount, namespace and webhook configuration are, wherever they come from. */
+interface ObjectFacts {
+  readonly pod: Readonly<Record<string, unknown>>;
+  readonly namespace: string;
+  readonly running: boolean;
+  readonly namespaceLabels: Readonly<Record<string, string>> | undefined;
+  readonly serviceAccount: ServiceAccountView | undefined;
+  readonly serviceAccountSource: string;
+  readonly webhookConfiguration: ExplainInput['webhookConfiguration'];
+  readonly podIdentityListed: boolean;
+  readonly issuer: string | undefined;
+}
+
+async function readIdentitiesFile(path: string): Promise<ReadonlySet<string>> {
+  const text = must(await readTextFile(path, { what: 'the container credentials config', maxBytes: 1024 * 1024 }));
+  return must(parsePodIdentities(text, path));
+}
+
+async function objectsFromFiles(sources: ExplainSources): Promise<ObjectFacts> {
+  const documents = must(await loadManifestFile(sources.pod));
+  const selected = must(selectPod(documents, sources.pod));
+  const namespace = sources.namespace ?? selected.view.namespace ?? 'default';
+  if (sources.serviceAccount === undefined) throw new UsageError('--service-account FILE is needed with --pod FILE (or give --kubeconfig to read the cluster)');
+  const accounts: ServiceAccountView[] = [];
+  for (const document of must(await loadManifestFile(sources.serviceAccount))) {
+    if (document.kind !== 'ServiceAccount') throw new UsageError(`${sources.serviceAccount}: expected ServiceAccounts, found ${document.kind ? `kind ${document.kind}` : 'a document without kind'}`);
+    const account = readServiceAccount(document.object);
+    if (!account.ok) throw new UsageError(`${sources.serviceAccount}: ${account.error}`);
+    accounts.push(account.value);
+  }
+  const serviceAccount = accounts.find((account) => account.namespace === namespace && account.name === selected.view.serviceAccountName);
+  const webhookFile = sources.webhookConfigFile ?? join(packageRoot(), 'manifests', 'base', 'mutatingwebhookconfiguration.yaml');
+  const webhookObject = pickWebhookConfiguration(must(await loadManifestFile(webhookFile)), webhookFile, sources.webhookConfiguration);
+  const identities = sources.identitiesFile === undefined ? undefined : await readIdentitiesFile(sources.identitiesFile);
+  const metadata = isJsonObject(selected.object.metadata) ? selected.object.metadata : {};
+  return {
+    pod: selected.object,
+    namespace,
+    running: typeof metadata.uid === 'string' || isJsonObject(selected.object.status),
+    namespaceLabels: undefined,
+    serviceAccount,
+    serviceAccountSource: sources.serviceAccount,
+    webhookConfiguration: { object: webhookObject, source: sources.webhookConfigFile ?? 'the shipped manifests/base/mutatingwebhookconfiguration.yaml' },
+    podIdentityListed: identities?.has(podIdentityKey(namespace, selected.view.serviceAccountName)) ?? false,
+    issuer: undefined,
+  };
+}
+
+async function objectsFromCluster(sources: ExplainSources, kubeconfig: string): Promise<ObjectFacts> {
+  const kubeConfig = must(loadKubeConfig(kubeconfig));
+  const api = new ApiClient(kubeConfig, { maxResponseBytes: 8 * 1024 * 1024 });
+  const namespace = sources.namespace ?? kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ?? 'default';
+  const get = async (path: string, what: string): Promise<unknown> => {
+    try {
+      return await api.getJson(path, AbortSignal.timeout(API_TIMEOUT_MS));
+    } catch (error) {
+      if (error instanceof ApiStatusError && error.code === 404) return undefined;
+      throw new UsageError(`cannot read ${what} from ${kubeConfig.getCurrentCluster()?.server ?? 'the cluster'}: ${errorMessage(error)}`);
+    }
+  };
+  const encode = encodeURIComponent;
+  try {
+    const pod = await get(`/api/v1/namespaces/${encode(namespace)}/pods/${encode(sources.pod)}`, `pod ${namespace}/${sources.pod}`);
+    if (!isJsonObject(pod)) throw new UsageError(`no pod ${namespace}/${sources.pod} in the cluster`);
+    const view = readPod(pod);
+    if (!view.ok) throw new UsageError(`pod ${namespace}/${sources.pod}: ${view.error}`);
+    const name = view.value.serviceAccountName;
+    const [accountObject, namespaceObject, webhookObject, discovery] = await Promise.all([
+      get(`/api/v1/namespaces/${encode(namespace)}/serviceaccounts/${encode(name)}`, `ServiceAccount ${namespace}/${name}`),
+      get(`/api/v1/namespaces/${encode(namespace)}`, `namespace ${namespace}`),
+      get(`/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encode(sources.webhookConfiguration ?? DEFAULT_WEBHOOK_CONFIGURATION)}`, 'the MutatingWebhookConfiguration'),
+      // Discovery is readable by ServiceAccounts and admins by default, not by every user: without it the issuer is just unknown.
+      sources.issuerUrl === undefined && sources.token === undefined ? get('/.well-known/openid-configuration', "the cluster's OIDC discovery document").catch(() => undefined) : Promise.resolve(undefined),
+    ]);
+    let serviceAccount: ServiceAccountView | undefined;
+    if (accountObject !== undefined) {
+      const account = readServiceAccount(accountObject);
+      if (!account.ok) throw new UsageError(`ServiceAccount ${namespace}/${name}: ${account.error}`);
+      serviceAccount = account.value;
+    }
+    if (serviceAccount !== undefined && sources.roleMappingConfigMap !== undefined) {
+      const { namespace: mapNamespace, name: mapName } = sources.roleMappingConfigMap;
+      const configMap = await get(`/api/v1/namespaces/${encode(mapNamespace)}/configmaps/${encode(mapName)}`, `ConfigMap ${mapNamespace}/${mapName}`);
+      const mapping = parseRoleMapping(isJsonObject(configMap) && isJsonObject(configMap.data) ? (configMap.data as Record<string, string>) : undefined);
+      if (!mapping.ok) throw new UsageError(`ConfigMap ${mapNamespace}/${mapName}: ${mapping.error}`);
+      serviceAccount = applyRoleMapping(serviceAccount, mapping.value, sources.options.annotationPrefix);
+    }
+    let identities = sources.identitiesFile === undefined ? undefined : await readIdentitiesFile(sources.identitiesFile);
+    if (sources.identitiesConfigMap !== undefined) {
+      const { namespace: mapNamespace, name: mapName } = sources.identitiesConfigMap;
+      const configMap = await get(`/api/v1/namespaces/${encode(mapNamespace)}/configmaps/${encode(mapName)}`, `ConfigMap ${mapNamespace}/${mapName}`);
+      const text = isJsonObject(configMap) && isJsonObject(configMap.data) && typeof configMap.data.config === 'string' ? configMap.data.config : '';
+      identities = must(parsePodIdentities(text, `ConfigMap ${mapNamespace}/${mapName} data.config`));
+    }
+    const namespaceMetadata = isJsonObject(namespaceObject) && isJsonObject(namespaceObject.metadata) ? namespaceObject.metadata : {};
+    const labels = isJsonObject(namespaceMetadata.labels) ? Object.fromEntries(Object.entries(namespaceMetadata.labels).filter((entry): entry is [string, string] => typeof entry[1] === 'string')) : {};
+    const configurationName = sources.webhookConfiguration ?? DEFAULT_WEBHOOK_CONFIGURATION;
+    return {
+      pod,
+      namespace,
+      running: true,
+      namespaceLabels: labels,
+      serviceAccount,
+      serviceAccountSource: 'the cluster',
+      webhookConfiguration: {
+        object: webhookObject,
+        source: webhookObject === undefined ? `the cluster, which has no MutatingWebhookConfiguration ${configurationName}` : `the cluster's MutatingWebhookConfiguration ${configurationName}`,
+      },
+      podIdentityListed: identities?.has(podIdentityKey(namespace, name)) ?? false,
+      issuer: isJsonObject(discovery) && typeof discovery.issuer === 'string' ? discovery.issuer : undefined,
+    };
+  } finally {
+    api.close();
+  }
+}
+
+export async function readExplainInput(sources: ExplainSources): Promise<ExplainInput> {
+  if (sources.trustPolicy !== undefined && sources.labConfig !== undefined) throw new UsageError('--trust-policy and --lab-config exclude each other');
+  if (sources.kubeconfig === undefined && (sources.roleMappingConfigMap !== undefined || sources.identitiesConfigMap !== undefined)) {
+    throw new UsageError('--watch-config-map and --watch-container-credentials-config-map need --kubeconfig');
+  }
+  if (sources.kubeconfig !== undefined && sources.serviceAccount !== undefined) throw new UsageError('--service-account FILE is for files; with --kubeconfig the ServiceAccount is read from the cluster');
+  const objects = sources.kubeconfig === undefined ? await objectsFromFiles(sources) : await objectsFromCluster(sources, sources.kubeconfig);
+  const podView = must(readPod(objects.pod));
+  if (sources.container !== undefined) {
+    const names = [...podView.containers, ...(podView.initContainers ?? [])].map((container) => container.name);
+    if (!names.includes(sources.container)) throw new UsageError(`the pod has no container ${sources.container} (it has ${names.join(', ')})`);
+  }
+  const token = sources.token === undefined ? undefined : await readToken(sources.token);
+  const tokenIssuer = typeof token?.claims.iss === 'string' ? token.claims.iss : undefined;
+  const lab = sources.labConfig === undefined ? undefined : await readLabFacts(sources.labConfig, sources.cluster, tokenIssuer ?? sources.issuerUrl);
+  if (sources.cluster !== undefined && lab === undefined) throw new UsageError('--cluster chooses a cluster of --lab-config');
+  const trust: TrustSource | undefined =
+    lab?.trust ?? (sources.trustPolicy === undefined ? undefined : { kind: 'file', source: sources.trustPolicy, policy: await readTrustPolicy(sources.trustPolicy) });
+  return {
+    pod: objects.pod,
+    podView,
+    namespace: objects.namespace,
+    running: objects.running,
+    namespaceLabels: objects.namespaceLabels,
+    serviceAccount: objects.serviceAccount,
+    serviceAccountSource: objects.serviceAccountSource,
+    podIdentityListed: objects.podIdentityListed,
+    webhookConfiguration: objects.webhookConfiguration,
+    options: sources.options,
+    container: sources.container,
+    token,
+    issuer: sources.issuerUrl ?? lab?.issuer ?? objects.issuer,
+    providers: lab?.providers,
+    trust,
+    podIdentity: lab?.podIdentity,
+    now: sources.now,
+  };
+}

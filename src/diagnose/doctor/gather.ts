@@ -1,0 +1,310 @@
+import { X509Certificate } from 'node:crypto';
+import { request } from 'node:https';
+import { isIP } from 'node:net';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { isJsonObject } from '../../shared/json.js';
+import { ApiStatusError } from '../../shared/k8s/api-client.js';
+import { errorMessage } from '../../shared/log.js';
+import type { MutationOptions } from '../../webhook/engine/types.js';
+import { parsePodIdentities, type PodIdentities } from '../../webhook/pod-identity/identities.js';
+import { POD_IDENTITIES_KEY } from '../../webhook/pod-identity/config-map-source.js';
+import { checkConfiguration, type ParsedWebhook } from './configuration.js';
+import type { DoctorFacts, Fetched, HttpAnswer, IdentitiesFacts, ListResult, PodPages, ServiceFacts, TlsObservation, WebhookFacts } from './facts.js';
+import { DISCOVERY_PATH, JWKS_PATH } from './oidc.js';
+
+/** What doctor reads the API server with (`ApiClient` in the command; anything with its `getJson` in tests). */
+export interface JsonApi {
+  getJson(path: string, signal: AbortSignal, accept?: string): Promise<unknown>;
+}
+
+/** The API server cannot be used at all (unreachable, or the credentials are refused): bad input, exit 2. */
+export class ApiUnreachableError extends Error {
+  override readonly name = 'ApiUnreachableError';
+}
+
+export const DEFAULTS = {
+  pageSize: 500,
+  maxPods: 10_000,
+  maxServiceAccounts: 100_000,
+  maxNamespaces: 10_000,
+  requestTimeoutMs: 10_000,
+  /** /readyz bodies and the like are small; more than this is not read. */
+  maxProbeBytes: 64 * 1024,
+} as const;
+
+export type IdentitiesSource =
+  | { readonly kind: 'file'; readonly source: string; readonly identities: PodIdentities }
+  | { readonly kind: 'configMap'; readonly namespace: string; readonly name: string };
+
+export interface GatherConfig {
+  readonly api: JsonApi;
+  /** Shown in the message when the API server cannot be reached. */
+  readonly server: string;
+  readonly configurationName: string;
+  readonly namespace: string | undefined;
+  readonly options: MutationOptions;
+  readonly identities: IdentitiesSource | undefined;
+  readonly certificateSecret: { readonly namespace: string; readonly name: string } | undefined;
+  readonly maxPods?: number;
+  readonly requestTimeoutMs?: number;
+  readonly pageSize?: number;
+  readonly maxServiceAccounts?: number;
+  readonly maxNamespaces?: number;
+  readonly now?: () => Date;
+}
+
+/** Turns a GET into a Fetched: 404 missing, 401/403 forbidden, anything else that fails is failed; never throws. */
+export async function fetchJson(api: JsonApi, path: string, timeoutMs: number, accept?: string): Promise<Fetched<unknown>> {
+  try {
+    return { status: 'ok', value: await api.getJson(path, AbortSignal.timeout(timeoutMs), accept) };
+  } catch (error) {
+    return failure(error, timeoutMs);
+  }
+}
+
+function failure(error: unknown, timeoutMs: number): Fetched<never> {
+  if (error instanceof ApiStatusError) {
+    if (error.code === 404) return { status: 'missing' };
+    if (error.code === 401 || error.code === 403) return { status: 'forbidden', error: error.message };
+    return { status: 'failed', error: error.message };
+  }
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return { status: 'failed', error: `no answer within ${timeoutMs} ms` };
+  return { status: 'failed', error: errorMessage(error) };
+}
+
+function listMetadata(list: unknown): { items: unknown[]; continueToken: string | undefined } | undefined {
+  if (!isJsonObject(list) || !Array.isArray(list.items)) return undefined;
+  const metadata = isJsonObject(list.metadata) ? list.metadata : {};
+  return { items: list.items, continueToken: typeof metadata.continue === 'string' && metadata.continue !== '' ? metadata.continue : undefined };
+}
+
+/** The pages of a list (limit + continue), each GET bounded in time, stopping at `cap` items. */
+async function* listPages(api: JsonApi, path: string, query: Record<string, string>, cap: number, pageSize: number, timeoutMs: number, state: { truncated: boolean; failure: Fetched<never> | undefined }): AsyncGenerator<unknown[]> {
+  let continueToken: string | undefined;
+  let count = 0;
+  // Bounded: at most one page more than the cap needs (each page has at least one item or ends the list).
+  const maxPages = Math.ceil(cap / pageSize) + 1;
+  for (let page = 0; page < maxPages; page += 1) {
+    const search = new URLSearchParams({ ...query, limit: String(Math.min(pageSize, cap - count)) });
+    if (continueToken) search.set('continue', continueToken);
+    let body: unknown;
+    try {
+      body = await api.getJson(`${path}?${search}`, AbortSignal.timeout(timeoutMs));
+    } catch (error) {
+      state.failure = failure(error, timeoutMs);
+      return;
+    }
+    const read = listMetadata(body);
+    if (!read) {
+      state.failure = { status: 'failed', error: `${path}: the answer is not a list` };
+      return;
+    }
+    const items = read.items.slice(0, cap - count);
+    count += items.length;
+    if (items.length > 0) yield items;
+    continueToken = read.continueToken;
+    if (!continueToken) return;
+    if (count >= cap) {
+      state.truncated = true;
+      return;
+    }
+  }
+  state.truncated = true;
+}
+
+async function listAll(api: JsonApi, path: string, query: Record<string, string>, cap: number, pageSize: number, timeoutMs: number): Promise<Fetched<ListResult>> {
+  const state: { truncated: boolean; failure: Fetched<never> | undefined } = { truncated: false, failure: undefined };
+  const items: unknown[] = [];
+  for await (const page of listPages(api, path, query, cap, pageSize, timeoutMs, state)) items.push(...page);
+  if (state.failure && items.length === 0) return state.failure;
+  return { status: 'ok', value: { items, truncated: state.truncated || state.failure !== undefined } };
+}
+
+const enc = encodeURIComponent;
+
+/** The certificates a TLS peer sent, leaf first, as PEM. */
+function peerChain(socket: TLSSocket): string[] {
+  const chain: string[] = [];
+  let certificate: PeerCertificate | undefined = socket.getPeerCertificate(true);
+  const seen = new Set<string>();
+  while (certificate?.raw && chain.length < 10 && !seen.has(certificate.fingerprint256)) {
+    seen.add(certificate.fingerprint256);
+    try {
+      chain.push(new X509Certificate(certificate.raw).toString());
+    } catch {
+      break;
+    }
+    const issuer: PeerCertificate | undefined = (certificate as { issuerCertificate?: PeerCertificate }).issuerCertificate;
+    certificate = issuer && issuer !== certificate ? issuer : undefined;
+  }
+  return chain;
+}
+
+/**
+ * A TLS connection to a url clientConfig as the API server makes it (servername = the host, the
+ * caBundle as the only CAs, the system roots without one), then GET /readyz on it. The handshake
+ * is not refused on a verification failure: the certificate is read and the failure reported.
+ */
+export function probeUrl(url: URL, caBundle: string, timeoutMs: number, maxBytes: number = DEFAULTS.maxProbeBytes): Promise<TlsObservation> {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return new Promise((resolve) => {
+    let handshake: { chain: string[]; authorizationError: string | undefined } | undefined;
+    let settled = false;
+    // `timeout` below is the socket's idle time; this bounds the whole exchange (a server trickling bytes).
+    const deadline = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    const done = (observation: TlsObservation): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      resolve(observation);
+    };
+    const readyzFailed = (error: string): void =>
+      done(handshake ? { connected: true, ...handshake, readyz: { status: 'failed', error } } : { connected: false, error });
+    const req = request(
+      { host, port: url.port || 443, path: '/readyz', method: 'GET', ca: caBundle.trim() === '' ? undefined : caBundle, servername: isIP(host) ? undefined : host, rejectUnauthorized: false, agent: false, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size <= maxBytes) chunks.push(chunk);
+          else res.destroy(new Error(`the answer to GET /readyz is larger than ${maxBytes} bytes`));
+        });
+        res.on('error', (error) => readyzFailed(errorMessage(error)));
+        res.on('close', () => {
+          if (!res.complete) {
+            readyzFailed('the answer to GET /readyz was cut off');
+            return;
+          }
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown = text.slice(0, 500);
+          try {
+            body = JSON.parse(text);
+          } catch {
+            // not JSON: kept as text
+          }
+          const answer: HttpAnswer = { status: res.statusCode ?? 0, body };
+          done({ connected: true, ...(handshake ?? { chain: [], authorizationError: undefined }), readyz: { status: 'ok', value: answer } });
+        });
+      },
+    );
+    req.on('socket', (socket) => {
+      socket.once('secureConnect', () => {
+        const tls = socket as TLSSocket;
+        const error = tls.authorizationError as unknown;
+        handshake = { chain: peerChain(tls), authorizationError: tls.authorized ? undefined : String((error as { code?: unknown } | undefined)?.code ?? error ?? 'unverified') };
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', (error) => readyzFailed(errorMessage(error)));
+    req.end();
+  });
+}
+
+/** GET /readyz through the API server's service proxy: the webhook's own answer, whatever its status. */
+async function proxyReadyz(api: JsonApi, namespace: string, name: string, port: number, timeoutMs: number): Promise<Fetched<HttpAnswer>> {
+  // `https:NAME:PORT` unescaped, as kubectl writes it (NAME is a DNS label).
+  const path = `/api/v1/namespaces/${enc(namespace)}/services/https:${enc(name)}:${port}/proxy/readyz`;
+  try {
+    return { status: 'ok', value: { status: 200, body: await api.getJson(path, AbortSignal.timeout(timeoutMs)) } };
+  } catch (error) {
+    if (error instanceof ApiStatusError) {
+      if (error.code === 401 || error.code === 403) return { status: 'forbidden', error: error.message };
+      // 200 with a body that is not JSON: the webhook answered.
+      return { status: 'ok', value: { status: error.code, body: error.body ?? error.message } };
+    }
+    return failure(error, timeoutMs);
+  }
+}
+
+async function gatherService(api: JsonApi, webhook: ParsedWebhook & { clientConfig: { kind: 'service' } }, config: GatherConfig, timeoutMs: number): Promise<ServiceFacts> {
+  const { namespace, name, port } = webhook.clientConfig;
+  const base = `/api/v1/namespaces/${enc(namespace)}`;
+  const secretNames = config.certificateSecret ? [config.certificateSecret] : [`${name}-certs`, `${name}-tls`].map((secret) => ({ namespace, name: secret }));
+  const [service, endpointSlices, readyz, secrets] = await Promise.all([
+    fetchJson(api, `${base}/services/${enc(name)}`, timeoutMs),
+    listAll(api, `/apis/discovery.k8s.io/v1/namespaces/${enc(namespace)}/endpointslices`, { labelSelector: `kubernetes.io/service-name=${name}` }, 1000, 100, timeoutMs),
+    proxyReadyz(api, namespace, name, port, timeoutMs),
+    Promise.all(secretNames.map(async (secret) => ({ name: `${secret.namespace}/${secret.name}`, fetched: await fetchJson(api, `/api/v1/namespaces/${enc(secret.namespace)}/secrets/${enc(secret.name)}`, timeoutMs) }))),
+  ]);
+  // The Endpoints only when the slices do not show a ready endpoint (or cannot be read): an older cluster, or a hand-made Endpoints.
+  const slicesReady = endpointSlices.status === 'ok' && endpointSlices.value.items.some((slice) => isJsonObject(slice) && Array.isArray(slice.endpoints) && slice.endpoints.length > 0);
+  const endpoints = slicesReady ? undefined : await fetchJson(api, `${base}/endpoints/${enc(name)}`, timeoutMs);
+  // The named Secret, else the first that exists; a forbidden one is reported (it would have been looked at).
+  const secret = config.certificateSecret ? secrets[0] : secrets.find((candidate) => candidate.fetched.status !== 'missing');
+  return { service, endpointSlices, endpoints, readyz, secret, secretsTried: secrets.map((candidate) => candidate.name) };
+}
+
+async function gatherIdentities(api: JsonApi, source: IdentitiesSource | undefined, timeoutMs: number): Promise<IdentitiesFacts | undefined> {
+  if (source === undefined) return undefined;
+  if (source.kind === 'file') return { source: source.source, identities: source.identities };
+  const where = `configmap/${source.namespace}/${source.name}`;
+  const fetched = await fetchJson(api, `/api/v1/namespaces/${enc(source.namespace)}/configmaps/${enc(source.name)}`, timeoutMs);
+  if (fetched.status !== 'ok') return { source: where, unread: fetched };
+  const data = isJsonObject(fetched.value) && isJsonObject(fetched.value.data) ? fetched.value.data : {};
+  const text = data[POD_IDENTITIES_KEY];
+  const parsed = parsePodIdentities(typeof text === 'string' ? text : '', `${where} data.${POD_IDENTITIES_KEY}`);
+  return parsed.ok ? { source: where, identities: parsed.value } : { source: where, invalid: parsed.error };
+}
+
+/**
+ * Reads everything the checks need: each GET bounded in time, each list paginated and capped, the
+ * pods left as pages to read while checking. The first GET (/version) decides whether the API
+ * server can be used at all.
+ */
+export async function gatherFacts(config: GatherConfig): Promise<{ facts: DoctorFacts; pods: PodPages }> {
+  const { api } = config;
+  const timeoutMs = config.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs;
+  const pageSize = config.pageSize ?? DEFAULTS.pageSize;
+  const maxPods = config.maxPods ?? DEFAULTS.maxPods;
+  const version = await fetchJson(api, '/version', timeoutMs);
+  if (version.status === 'failed') throw new ApiUnreachableError(`cannot reach the API server ${config.server}: ${version.error}`);
+  if (version.status === 'forbidden' && /HTTP 401/.test(version.error)) throw new ApiUnreachableError(`the API server ${config.server} refused the kubeconfig's credentials: ${version.error}`);
+
+  const scoped = config.namespace;
+  const nsPath = scoped ? `/api/v1/namespaces/${enc(scoped)}` : '/api/v1';
+  const configurationPath = `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${enc(config.configurationName)}`;
+  const [configuration, namespaces, serviceAccounts, identities, discovery, jwks] = await Promise.all([
+    fetchJson(api, configurationPath, timeoutMs),
+    scoped
+      ? fetchJson(api, nsPath, timeoutMs).then((fetched): Fetched<ListResult> => (fetched.status === 'ok' ? { status: 'ok', value: { items: [fetched.value], truncated: false } } : fetched))
+      : listAll(api, '/api/v1/namespaces', {}, config.maxNamespaces ?? DEFAULTS.maxNamespaces, pageSize, timeoutMs),
+    listAll(api, `${nsPath}/serviceaccounts`, {}, config.maxServiceAccounts ?? DEFAULTS.maxServiceAccounts, pageSize, timeoutMs),
+    gatherIdentities(api, config.identities, timeoutMs),
+    fetchJson(api, DISCOVERY_PATH, timeoutMs),
+    // The API server serves the JWKS only as application/jwk-set+json (406 for application/json).
+    fetchJson(api, JWKS_PATH, timeoutMs, 'application/jwk-set+json'),
+  ]);
+
+  const webhooks = new Map<string, WebhookFacts>();
+  const parsed = checkConfiguration(config.configurationName, configuration).webhooks ?? [];
+  await Promise.all(
+    parsed
+      .filter((webhook) => webhook.podCreate)
+      .map(async (webhook) => {
+        if (webhook.clientConfig.kind === 'url') webhooks.set(webhook.name, { url: await probeUrl(webhook.clientConfig.url, webhook.caBundle, timeoutMs) });
+        else webhooks.set(webhook.name, { service: await gatherService(api, webhook as ParsedWebhook & { clientConfig: { kind: 'service' } }, config, timeoutMs) });
+      }),
+  );
+
+  const state: { truncated: boolean; failure: Fetched<never> | undefined } = { truncated: false, failure: undefined };
+  // Pods that have finished are left out by the API server; pods being deleted are skipped by the check.
+  const pods: PodPages = {
+    pages: listPages(api, `${nsPath}/pods`, { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' }, maxPods, pageSize, timeoutMs, state),
+    outcome: () => state,
+  };
+  const facts: DoctorFacts = {
+    now: config.now?.() ?? new Date(),
+    options: config.options,
+    namespace: scoped,
+    configurationName: config.configurationName,
+    configuration,
+    namespaces,
+    serviceAccounts,
+    identities,
+    webhooks,
+    oidc: { discovery, jwks },
+    maxPods,
+  };
+  return { facts, pods };
+}

@@ -1,0 +1,101 @@
+/**
+ * The report shapes of `explain` (a chain of links, the first broken one named) and `doctor`
+ * (findings about a live installation), their exit codes and their text form. The JSON printed with
+ * `--output json` is exactly these objects: their field names are a stable interface.
+ */
+export type Verdict = 'ok' | 'broken';
+
+/** `not-checked`: the link needs an input that was not given, or depends on a link that is broken. */
+export type LinkStatus = 'ok' | 'warning' | 'broken' | 'not-checked';
+
+export interface Link {
+  readonly name: string;
+  readonly status: LinkStatus;
+  /** What was checked and with which values, one line each. */
+  readonly detail: readonly string[];
+  /** When broken: the code (from the documented list) and what to do. */
+  readonly code?: string;
+  readonly fix?: string;
+}
+
+export interface ExplainReport {
+  readonly verdict: Verdict;
+  /** Code and fix of the first broken link; absent when the chain holds. */
+  readonly code?: string;
+  readonly fix?: string;
+  readonly links: readonly Link[];
+}
+
+export type Severity = 'ok' | 'info' | 'warning' | 'error';
+
+export interface Finding {
+  readonly check: string;
+  readonly severity: Severity;
+  /** Set for warnings and errors: from the documented list. */
+  readonly code?: string;
+  /** The object the finding is about (`ns/name`, a webhook name), when there is one. */
+  readonly object?: string;
+  readonly detail: string;
+  readonly fix?: string;
+}
+
+export interface DoctorReport {
+  /** `broken` when any finding is an error. */
+  readonly verdict: Verdict;
+  readonly findings: readonly Finding[];
+}
+
+/** 0: the chain holds (or no error found); 1: broken. Bad input exits 2 before any report. */
+export const EXIT = { ok: 0, broken: 1, usage: 2 } as const;
+
+export function exitCodeOf(verdict: Verdict): number {
+  return verdict === 'ok' ? EXIT.ok : EXIT.broken;
+}
+
+/** The report from its links: the verdict and the code and fix of the first broken one. */
+export function explainReport(links: readonly Link[]): ExplainReport {
+  const broken = links.find((link) => link.status === 'broken');
+  if (broken === undefined) return { verdict: 'ok', links };
+  return { verdict: 'broken', code: broken.code, fix: broken.fix, links };
+}
+
+export function doctorReport(findings: readonly Finding[]): DoctorReport {
+  return { verdict: findings.some((finding) => finding.severity === 'error') ? 'broken' : 'ok', findings };
+}
+
+const MARK: Readonly<Record<LinkStatus | Severity, string>> = {
+  ok: 'ok',
+  info: 'info',
+  warning: 'warn',
+  broken: 'BROKEN',
+  error: 'ERROR',
+  'not-checked': '--',
+};
+
+/** The readable form: one block per link, then the verdict with the code and fix. */
+export function explainText(report: ExplainReport): string {
+  const lines: string[] = [];
+  for (const link of report.links) {
+    lines.push(`[${MARK[link.status].padEnd(6)}] ${link.name}${link.code ? `: ${link.code}` : ''}`);
+    for (const detail of link.detail) lines.push(`         ${detail}`);
+    if (link.fix) lines.push(`         fix: ${link.fix}`);
+  }
+  lines.push('');
+  lines.push(report.verdict === 'ok' ? 'verdict: ok (every link holds)' : `verdict: broken at ${report.code ?? 'an unnamed link'}`);
+  if (report.fix) lines.push(`fix: ${report.fix}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function doctorText(report: DoctorReport): string {
+  const lines: string[] = [];
+  for (const finding of report.findings) {
+    lines.push(`[${MARK[finding.severity].padEnd(5)}] ${finding.check}${finding.object ? ` ${finding.object}` : ''}${finding.code ? `: ${finding.code}` : ''}`);
+    lines.push(`        ${finding.detail}`);
+    if (finding.fix) lines.push(`        fix: ${finding.fix}`);
+  }
+  const errors = report.findings.filter((finding) => finding.severity === 'error').length;
+  const warnings = report.findings.filter((finding) => finding.severity === 'warning').length;
+  lines.push('');
+  lines.push(`verdict: ${report.verdict} (${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'})`);
+  return `${lines.join('\n')}\n`;
+}

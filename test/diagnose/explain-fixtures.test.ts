@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EXPLAIN_CODES, LINKS } from '../../src/diagnose/explain/codes.js';
+import type { ExplainReport } from '../../src/diagnose/report.js';
+import { runCli } from '../helpers/cli.js';
+import { ROOT } from '../helpers/paths.js';
+
+/**
+ * Every fixture directory is a setup: `CODE` or `CODE--variant` must produce that code (the first
+ * broken link, so nothing broken earlier in the chain), `ok-*` must hold. Each runs the real CLI
+ * with the arguments in its `args` file, from the directory itself.
+ */
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'explain');
+const cases = readdirSync(FIXTURES).filter((name) => name !== 'common').sort();
+
+async function explainFixture(name: string, extra: readonly string[] = []): Promise<{ code: number; report: ExplainReport; stdout: string; stderr: string }> {
+  const args = readFileSync(join(FIXTURES, name, 'args'), 'utf8').split('\n').filter((line) => line !== '');
+  const result = await runCli(['explain', ...args, '--output', 'json', ...extra], { cwd: join(FIXTURES, name) });
+  let report: ExplainReport;
+  try {
+    report = JSON.parse(result.stdout) as ExplainReport;
+  } catch {
+    throw new Error(`${name}: exit ${result.code}, not JSON: ${result.stdout}${result.stderr}`);
+  }
+  return { ...result, report };
+}
+
+describe('explain: a fixture for every code, and healthy setups', () => {
+  it('every documented code has a fixture, and every fixture is a code or ok-*', () => {
+    const codes = Object.keys(EXPLAIN_CODES);
+    const named = cases.map((name) => name.split('--')[0]!);
+    assert.deepEqual(codes.filter((code) => !named.includes(code)), [], 'codes without a fixture');
+    assert.deepEqual(named.filter((name) => !name.startsWith('ok-') && !codes.includes(name)), [], 'fixtures naming no code');
+    assert.ok(named.filter((name) => name.startsWith('ok-')).length >= 5);
+  });
+
+  for (const name of cases) {
+    const expected = name.split('--')[0]!;
+    if (expected.startsWith('ok-')) {
+      it(`${name}: the chain holds (exit 0)`, async () => {
+        const { code, report, stderr } = await explainFixture(name);
+        assert.equal(stderr, '');
+        assert.equal(report.verdict, 'ok', JSON.stringify(report.links.filter((link) => link.status === 'broken'), null, 1));
+        assert.equal(report.code, undefined);
+        assert.equal(code, 0);
+        assert.deepEqual(report.links.map((link) => link.name), [...LINKS]);
+      });
+      continue;
+    }
+    it(`${name}: ${expected}, and nothing broken before it (exit 1)`, async () => {
+      const { code, report } = await explainFixture(name);
+      assert.equal(report.verdict, 'broken');
+      assert.equal(report.code, expected, JSON.stringify(report.links.filter((link) => link.status === 'broken'), null, 1));
+      const entry = EXPLAIN_CODES[expected as keyof typeof EXPLAIN_CODES];
+      assert.equal(report.fix, entry.fix);
+      const first = report.links.findIndex((link) => link.status === 'broken');
+      const broken = report.links[first]!;
+      assert.equal(broken.code, expected);
+      assert.ok((entry.links as readonly string[]).includes(broken.name), `${expected} reported by ${broken.name}`);
+      assert.ok(broken.detail.length > 0);
+      assert.equal(code, 1);
+    });
+  }
+
+  it('the text report names every link, the code and the fix', async () => {
+    const args = readFileSync(join(FIXTURES, 'TRUST_POLICY_CONDITION_FAILED', 'args'), 'utf8').split('\n').filter(Boolean);
+    const result = await runCli(['explain', ...args], { cwd: join(FIXTURES, 'TRUST_POLICY_CONDITION_FAILED') });
+    assert.equal(result.code, 1);
+    for (const link of LINKS) assert.match(result.stdout, new RegExp(`\\] ${link}`));
+    assert.match(result.stdout, /\[BROKEN\] trust policy: TRUST_POLICY_CONDITION_FAILED/);
+    assert.match(result.stdout, /system:serviceaccount:app:app names namespace "app" \(the pod's is "apps"\)/);
+    assert.match(result.stdout, /\nverdict: broken at TRUST_POLICY_CONDITION_FAILED\nfix: correct the condition values/);
+  });
+});
+
+describe('explain: what the broken links say', () => {
+  const detailOf = async (name: string, link: string): Promise<string> => {
+    const { report } = await explainFixture(name);
+    return report.links.find((candidate) => candidate.name === link)!.detail.join('\n');
+  };
+
+  it('names the near-miss annotation key', async () => {
+    assert.match(await detailOf('SA_NOT_ANNOTATED', 'service account'), /near misses: eks\.amazon\.com\/role-arn="arn:aws:iam::111122223333:role\/app" \(the webhook reads exactly eks\.amazonaws\.com\/role-arn\)/);
+  });
+
+  it('says why a role ARN is not one', async () => {
+    assert.match(await detailOf('ROLE_ARN_INVALID', 'service account'), /eks\.amazonaws\.com\/role-arn="app": it does not start with arn:/);
+  });
+
+  it('names the selector that keeps the webhook from being called', async () => {
+    assert.match(await detailOf('WEBHOOK_NOT_CALLED', 'webhook configuration'), /not called: objectSelector: pod-identity-webhook\.io\/skip NotIn \[true\], the labels have pod-identity-webhook\.io\/skip=true \(the pod\)/);
+    assert.match(await detailOf('WEBHOOK_NOT_CALLED--namespace-excluded', 'webhook configuration'), /namespaceSelector: kubernetes\.io\/metadata\.name NotIn \[pod-identity-webhook\]/);
+  });
+
+  it('shows the override and the mount in the way', async () => {
+    assert.match(await detailOf('ENV_OVERRIDES_IDENTITY', 'injection'), /container "app": sets AWS_ROLE_ARN="arn:aws:iam::111122223333:role\/legacy", which wins over the webhook's "arn:aws:iam::111122223333:role\/app"/);
+    assert.match(await detailOf('MOUNT_PATH_CONFLICT', 'injection'), /volume "secrets" is mounted at "\/var\/run\/secrets\/eks\.amazonaws\.com\/serviceaccount\/", the token mount path/);
+  });
+
+  it('tells a stale pod from one never mutated', async () => {
+    assert.match(await detailOf('POD_STALE', 'running pod'), /mutated for role arn:aws:iam::111122223333:role\/old; the ServiceAccount names arn:aws:iam::111122223333:role\/app now/);
+    assert.match(await detailOf('POD_NOT_MUTATED', 'running pod'), /admitted without the webhook/);
+  });
+
+  it('says which credential source wins', async () => {
+    assert.match(await detailOf('CREDENTIAL_SOURCE_SHADOWED', 'environment'), /AWS_ACCESS_KEY_ID \(from valueFrom\): static keys in the environment come first/);
+    assert.match(await detailOf('CREDENTIAL_SOURCE_SHADOWED--pod-identity-web-identity', 'environment'), /the SDKs use web identity \(IRSA\) before container credentials/);
+  });
+
+  it('explains the token: audience, expiry, subject, an unregistered issuer', async () => {
+    assert.match(await detailOf('TOKEN_AUDIENCE_MISMATCH', 'token'), /aud sts\.amazon\.com does not include sts\.amazonaws\.com/);
+    assert.match(await detailOf('TOKEN_AUDIENCE_MISMATCH--provider', 'token'), /accepts sts\.amazonaws\.com, not vault: STS answers Incorrect token audience/);
+    assert.match(await detailOf('TOKEN_EXPIRED', 'token'), /expired at 2026-06-01T11:00:00\.000Z \(now 2026-06-01T12:00:00\.000Z\)/);
+    assert.match(await detailOf('TOKEN_SUBJECT_MISMATCH', 'token'), /sub "system:serviceaccount:apps:other" is not the pod's ServiceAccount \(system:serviceaccount:apps:app\)/);
+    assert.match(await detailOf('ISSUER_NOT_TRUSTED--lab-provider', 'token'), /No OpenIDConnect provider found in your account for https:\/\/oidc\.eks\.us-west-2\.amazonaws\.com\/id\/NEWCLUSTER/);
+  });
+
+  it('hints at the usual trust-policy mistakes', async () => {
+    assert.match(await detailOf('TRUST_POLICY_CONDITION_FAILED--wildcard-in-string-equals', 'trust policy'), /StringEquals compares \* and \? literally: use StringLike/);
+    assert.match(await detailOf('TRUST_POLICY_CONDITION_FAILED--https-in-key', 'trust policy'), /\(no https:\/\/ in condition keys\)/);
+    assert.match(await detailOf('ISSUER_NOT_TRUSTED', 'trust policy'), /the role trusts arn:aws:iam::111122223333:oidc-provider\/oidc\.eks\.us-west-2\.amazonaws\.com\/id\/OLDCLUSTER0+/);
+    assert.match(await detailOf('TRUST_POLICY_DENY', 'trust policy'), /explicitly denied by statement NoBatch/);
+    assert.match(await detailOf('TRUST_POLICY_CONDITION_FAILED--pod-identity-namespace', 'trust policy'), /aws:RequestTag\/kubernetes-namespace \[apps\] with batch: not met/);
+  });
+});
+
+describe('explain: bad input exits 2 with one clear line', () => {
+  const fixture = join(FIXTURES, 'ok-irsa');
+  const cases: Array<[string, string[], RegExp]> = [
+    ['a pod file without --service-account', ['--pod', '../common/pod.yaml'], /--service-account FILE is needed with --pod FILE/],
+    ['both --trust-policy and --lab-config', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--trust-policy', '../common/trust-policy.json', '--lab-config', '../common/lab-config.yaml'], /--trust-policy and --lab-config exclude each other/],
+    ['a container the pod does not have', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--container', 'nope'], /the pod has no container nope \(it has app\)/],
+    ['a token that is not a JWT', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--token', '../common/pod.yaml'], /not a JWT: a JWT has 3 segments/],
+    ['a trust policy that is not one', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--trust-policy', '../common/identities.json'], /identities\.json: /],
+    ['a missing file', ['--pod', 'missing.yaml', '--service-account', '../common/serviceaccount.yaml'], /missing\.yaml/],
+    ['a bad --now', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--now', 'yesterday'], /is not an ISO 8601 time/],
+    ['cluster-only flags offline', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--watch-config-map', 'a/b'], /need --kubeconfig/],
+  ];
+  for (const [what, args, message] of cases) {
+    it(what, async () => {
+      const result = await runCli(['explain', ...args], { cwd: fixture });
+      assert.equal(result.code, 2, result.stdout + result.stderr);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, message);
+      assert.match(result.stderr, /^pod-identity-webhook: /);
+    });
+  }
+});
+
+describe('explain: docs/explain.md lists exactly the codes, with their meaning and fix', () => {
+  it('the codes table is the code list', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'explain.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| `([A-Z_]+)` \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$/gm)].map((match) => [match[1], match[2]!.trim(), match[3]!.trim(), match[4]!.trim()]);
+    const expected = Object.entries(EXPLAIN_CODES).map(([code, entry]) => [code, entry.links.join(', '), entry.meaning, entry.fix]);
+    assert.deepEqual(rows, expected);
+  });
+});
