@@ -133,8 +133,53 @@ export function parseYaml(text: string, source?: string): Parsed<unknown> {
 }
 
 /**
+ * Object members written in valid JSON text: the colons outside string literals, one per member;
+ * -1 when brackets nest deeper than MAX_YAML_DEPTH (the YAML reader then reports where).
+ */
+function membersInText(text: string): number {
+  let members = 0;
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === 0x5c) index += 1; // a backslash: the next character is escaped
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) inString = true;
+    else if (code === 0x3a) members += 1;
+    else if (code === 0x7b || code === 0x5b) {
+      depth += 1;
+      if (depth > MAX_YAML_DEPTH) return -1;
+    } else if (code === 0x7d || code === 0x5d) depth -= 1;
+  }
+  return members;
+}
+
+/** Object members JSON.parse kept: fewer than in the text exactly when a key repeats within an object. */
+function membersParsed(value: unknown): number {
+  // An explicit stack: nesting as deep as JSON.parse accepts must not overflow the call stack.
+  const pending: unknown[] = [value];
+  let members = 0;
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item !== 'object' || item === null) continue;
+    if (Array.isArray(item)) {
+      for (const element of item) pending.push(element);
+      continue;
+    }
+    for (const key of Object.keys(item)) {
+      members += 1;
+      pending.push((item as Record<string, unknown>)[key]);
+    }
+  }
+  return members;
+}
+
+/**
  * JSON text (JSON.parse's grammar), refusing repeated keys with their path as parseYaml does:
- * JSON.parse itself keeps the last of two equal keys without a word.
+ * JSON.parse itself keeps the last of two equal keys without a word. The common case costs two
+ * linear passes (members in the text against members parsed); only a difference, a repeated key,
+ * goes through the YAML reader for its path.
  */
 export function parseJsonText(text: string, source?: string): Parsed<unknown> {
   let value: unknown;
@@ -145,6 +190,7 @@ export function parseJsonText(text: string, source?: string): Parsed<unknown> {
     const message = (error as Error).message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
     return { ok: false, error: `${prefix(source)}invalid JSON: ${message}` };
   }
+  if (membersInText(text) === membersParsed(value)) return { ok: true, value };
   // Valid JSON is YAML of the same structure: the YAML reader finds repeated keys and their paths.
   const structure = readDocuments(text);
   if (!structure.ok) return { ok: false, error: `${prefix(source)}invalid JSON: ${structure.message}` };

@@ -27,6 +27,21 @@ describe('YAML and JSON text from untrusted files', () => {
     assert.match((parseJsonText('{"a": 1,}') as { error: string }).error, /^invalid JSON: /);
   });
 
+  it('finds a repeated key however the text hides it, and passes colons and quotes inside strings', () => {
+    const repeated = ['{"a":1,"a":2}', '[{"x":{"b":1,"b":2}}]', '{"__proto__":1,"__proto__":2}', '{"k\\u0061":1,"ka":2}', '{"s":"\\"","s":0}'];
+    for (const text of repeated) {
+      const parsed = parseJsonText(text);
+      assert.ok(!parsed.ok, text);
+      assert.match(parsed.error, /appears twice/, text);
+    }
+    for (const text of ['{"a":"x:y","b":"\\":"}', '[{"a":1},{"a":2}]', '{"a":{"a":{"a":1}}}', '"::"', '{"\\\\":1,"\\\\b":2}']) {
+      assert.deepEqual(parseJsonText(text), { ok: true, value: JSON.parse(text) as unknown }, text);
+    }
+    const deep = parseJsonText(`${'['.repeat(300)}${']'.repeat(300)}`);
+    assert.ok(!deep.ok);
+    assert.match(deep.error, /nested deeper than 256 levels/);
+  });
+
   it('ends a syntax error with its line and column, not a dangling colon', () => {
     const parsed = parseYaml('kind: Pod\nspec: [unclosed\n', 'pod.yaml');
     assert.ok(!parsed.ok);
