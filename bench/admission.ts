@@ -11,7 +11,7 @@ import { DEFAULT_MUTATION_OPTIONS } from '../src/webhook/engine/defaults.js';
 import { mutatePod } from '../src/webhook/engine/mutate.js';
 import { readPod } from '../src/webhook/read-objects.js';
 import { checkAnswer, identityDifference, otherContainerDifferences, type ReviewVersion } from './answers.js';
-import { certFile, cli, DURATION, keyFile, log, postOnce, root, round, RUNS, say, work } from './context.js';
+import { certFile, cli, deploymentEnv, DURATION, keyFile, log, postOnce, root, round, RUNS, say, work } from './context.js';
 import { type LoadResult, median, runLoad } from './load.js';
 import { peerArgs, type Peer } from './peer.js';
 import { cpuMicroseconds, freePort, pin, startNode, startProcess, stop } from './processes.js';
@@ -72,6 +72,7 @@ async function startOurs(name: string, cliPath: string, cpus: string | undefined
   const server = await startNode([cliPath, 'serve', '--service-accounts', join(work, 'serviceaccounts.yaml'), '--port', '0', '--metrics-port', '0', '--tls-cert', certFile, '--tls-key', keyFile], {
     logFile: log(`${name}${cpus ? '-pinned' : ''}.log`),
     readyEvent: 'listening',
+    env: deploymentEnv(),
     cpus,
   });
   const port = Number(new URL(String(server.ready.address)).port);

@@ -266,6 +266,8 @@ async function run(peer: PeerResolution): Promise<void> {
 
   lines.push('', 'Targets:', '');
   for (const item of targets) lines.push(`${item.status.padEnd(7)} ${item.name}: ${item.detail}`);
+  // Why the peer is missing is said once, on the machine line; rows and targets point there.
+  if (!peer.ok) for (let index = 2; index < lines.length; index += 1) lines[index] = lines[index]!.replaceAll(peer.reason, 'see the peer on the machine line');
   const seconds = round((performance.now() - began) / 1000, 0);
   lines.push('', `finished in ${seconds} s; logs of every process in ${work} (removed on success)`);
   process.stdout.write(`${lines.join('\n')}\n`);
