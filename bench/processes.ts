@@ -1,6 +1,5 @@
 import { type ChildProcess, execFileSync, spawn, type StdioOptions } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 
 const children = new Set<ChildProcess>();
 
@@ -174,13 +173,4 @@ export function pin(pid: number, cpus: string): void {
 }
 
 /** A free TCP port on 127.0.0.1, for servers that cannot be told to pick one and report it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort } from '../test/e2e/support/processes.js';
