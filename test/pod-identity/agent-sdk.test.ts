@@ -312,13 +312,27 @@ describe('EKS Pod Identity in the lab, driven by the real AWS SDK for JavaScript
         const client = new STSClient({});
         const first = (await client.send(new GetCallerIdentityCommand({}))).Arn;
         assert.equal(lab.eksAuthCalls(), 1);
-        // The kubelet rotates the token; credentials with under 5 minutes left make the SDK fetch again.
+        // The kubelet rotates the token; credentials with under 5 minutes left make the SDK fetch
+        // again. The SDK's default chain does it in the background: the call that finds them
+        // expiring still signs with them, and a later call gets the new ones.
         writeToken(await lab.mint({ pod: { name: 'app-1', uid: 'uid-1' } }));
-        await client.send(new GetCallerIdentityCommand({}));
-        await waitFor('the SDK to fetch again', () => lab.eksAuthCalls() === 2, 10_000);
+        await waitFor(
+          'the SDK to fetch again',
+          async () => {
+            await client.send(new GetCallerIdentityCommand({}));
+            return lab.eksAuthCalls() >= 2;
+          },
+          10_000,
+          100,
+        );
+        // Sixty-second sessions stay "expiring", so later calls may refresh again: any fetch after
+        // the first gave a new session, and the SDK now signs with one of them.
         const refreshed = (await client.send(new GetCallerIdentityCommand({}))).Arn;
         assert.notEqual(refreshed, first, 'a new session (a new UUID in its name)');
-        assert.equal(refreshed, lab.grants[1]!.assumedRoleArn);
+        assert.ok(
+          lab.grants.slice(1).some((grant) => grant.assumedRoleArn === refreshed),
+          `${refreshed} is one of the sessions fetched after the token was rotated`,
+        );
       });
     });
   });
