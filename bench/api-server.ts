@@ -19,7 +19,7 @@ import { DEFAULT_MUTATION_OPTIONS } from '../src/webhook/engine/defaults.js';
 import { mutatePod } from '../src/webhook/engine/mutate.js';
 import { readPod } from '../src/webhook/read-objects.js';
 import { identityDifference, identityOf, TOKEN_VOLUME } from './answers.js';
-import { certFile, certificates, cli, deploymentEnv, DURATION, keyFile, log, option, postOnce, root, round, RUNS, say, work } from './context.js';
+import { certFile, certificates, cli, countOption, deploymentEnv, DURATION, keyFile, log, option, postOnce, root, round, RUNS, say, work } from './context.js';
 import { median } from './load.js';
 import { peerArgs, type Peer } from './peer.js';
 import { freePort, startNode, startProcess, stop } from './processes.js';
@@ -113,7 +113,7 @@ export async function benchApiServer(peer: { ok: true; peer: Peer } | { ok: fals
   } catch (error) {
     return { unavailable: error instanceof Error ? error.message : String(error) };
   }
-  const containers = Number(option('api-containers') ?? 1);
+  const containers = countOption('api-containers', 1, 50);
   const { ControlPlane } = await import('../test/e2e/support/control-plane.js');
   const { applyManifest, serviceAccountToken, MANIFESTS, WEBHOOK_NAMESPACE, WEBHOOK_SERVICE_ACCOUNT } = await import('../test/e2e/support/webhook.js');
   say(`api server: starting kube-apiserver ${release.version} and etcd`);

@@ -13,7 +13,7 @@ export function option(name: string): string | undefined {
   return argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 }
 
-function countOption(name: string, fallback: number, max: number): number {
+export function countOption(name: string, fallback: number, max: number): number {
   const raw = option(name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
