@@ -6,7 +6,7 @@ import { ControlPlane } from './support/control-plane.js';
 import {
   assertIdentity,
   assertNoIdentity,
-  createNamespace,
+  createAppServiceAccounts,
   createPod,
   createServiceAccount,
   getPod,
@@ -38,10 +38,7 @@ for (const release of kubernetesReleases()) {
     before(async () => {
       controlPlane = await ControlPlane.create(release);
       cp = controlPlane;
-      for (const namespace of [NAMESPACE, PROBE.namespace]) await createNamespace(cp.admin, namespace);
-      await createServiceAccount(cp.admin, PROBE.namespace, PROBE.serviceAccount, `${ROLE_PREFIX}probe`);
-      await createServiceAccount(cp.admin, NAMESPACE, 'app', ROLE);
-      await createServiceAccount(cp.admin, NAMESPACE, 'no-role');
+      await createAppServiceAccounts(cp.admin, NAMESPACE, ROLE, PROBE);
       proxy = await HoldingProxy.start(Number(new URL(cp.server).port));
       // The ConfigMap and Role of manifests/optional/role-mapping.yaml, read through that Role's resourceNames rule.
       await applyManifest(cp, join(MANIFESTS, 'base', 'namespace.yaml'));

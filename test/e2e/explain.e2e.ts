@@ -6,7 +6,7 @@ import { oidcProviderArn, oidcProviderId } from '../../src/shared/aws/trust-requ
 import { runCli } from '../helpers/cli.js';
 import { kubernetesReleases } from './support/components.js';
 import { ControlPlane } from './support/control-plane.js';
-import { assertNoIdentity, createNamespace, createPod, createServiceAccount, podManifest, type Probe, ROLE_PREFIX, setWebhookConfigurations } from './support/pods.js';
+import { assertNoIdentity, createAppServiceAccounts, createPod, createServiceAccount, podManifest, type Probe, ROLE_PREFIX, setWebhookConfigurations } from './support/pods.js';
 import { ClusterWebhook, serviceAccountToken } from './support/webhook.js';
 
 const ROLE = `${ROLE_PREFIX}explained`;
@@ -35,10 +35,7 @@ for (const release of kubernetesReleases()) {
     before(async () => {
       controlPlane = await ControlPlane.create(release);
       cp = controlPlane;
-      for (const namespace of [NAMESPACE, PROBE.namespace]) await createNamespace(cp.admin, namespace);
-      await createServiceAccount(cp.admin, PROBE.namespace, PROBE.serviceAccount, `${ROLE_PREFIX}probe`);
-      await createServiceAccount(cp.admin, NAMESPACE, 'app', ROLE);
-      await createServiceAccount(cp.admin, NAMESPACE, 'no-role');
+      await createAppServiceAccounts(cp.admin, NAMESPACE, ROLE, PROBE);
       // Before the webhook is registered: admitted without identity, as while it was unreachable.
       assertNoIdentity(await createPod(cp.admin, NAMESPACE, podManifest('early', 'app')));
       webhook = await ClusterWebhook.start(cp, { args: ['--aws-default-region', 'us-west-2'] });

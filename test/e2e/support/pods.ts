@@ -50,6 +50,17 @@ export async function createServiceAccount(client: KubeClient, namespace: string
   return client.create(`/api/v1/namespaces/${namespace}/serviceaccounts`, serviceAccountManifest(name, roleArn));
 }
 
+/**
+ * What the admission and explain suites start from: `namespace` and the probe's namespace, the
+ * probe's ServiceAccount (role `…probe`), `app` with `roleArn` and `no-role` without one.
+ */
+export async function createAppServiceAccounts(client: KubeClient, namespace: string, roleArn: string, probe: Probe): Promise<void> {
+  for (const name of [namespace, probe.namespace]) await createNamespace(client, name);
+  await createServiceAccount(client, probe.namespace, probe.serviceAccount, `${ROLE_PREFIX}probe`);
+  await createServiceAccount(client, namespace, 'app', roleArn);
+  await createServiceAccount(client, namespace, 'no-role');
+}
+
 export async function createPod(client: KubeClient, namespace: string, pod: Pod, dryRun = false): Promise<Pod> {
   return (await client.create(`/api/v1/namespaces/${namespace}/pods${dryRun ? '?dryRun=All' : ''}`, pod)) as Pod;
 }
