@@ -3,6 +3,7 @@ import { isJsonObject } from '../shared/json.js';
 import { errorMessage, type Logger, millisecondsSince } from '../shared/log.js';
 import type { AuthenticatorMetrics } from './metrics.js';
 import { createProbeApp } from '../shared/http/probe-app.js';
+import { readBoundedText } from '../shared/http/bounded-text.js';
 import { canonicalize } from '../shared/aws/arn.js';
 import { type IdentitySources, resolveIdentity } from './identity-mapping.js';
 import { CLUSTER_ID_HEADER, parseClusterToken, type PresignedRequest } from './token.js';
@@ -18,27 +19,6 @@ export interface CallerIdentityAnswer {
 /** A GetCallerIdentity answer is a few hundred bytes; more than this is not STS talking. */
 export const MAX_STS_ANSWER_BYTES = 64 * 1024;
 
-/** The body as text, refusing (and cancelling) one that grows past `maxBytes`. */
-async function boundedText(response: globalThis.Response, maxBytes: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel();
-    throw new Error(`STS answered with more than ${maxBytes} bytes`);
-  }
-  if (!response.body) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of response.body) {
-    size += chunk.byteLength;
-    if (size > maxBytes) {
-      await response.body.cancel().catch(() => undefined);
-      throw new Error(`STS answered with more than ${maxBytes} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /**
  * Sends the presigned GetCallerIdentity to STS with the cluster id header, asking for JSON. Never
  * follows redirects: the only host contacted is the one the token policy allowed. The answer is
@@ -51,7 +31,7 @@ export async function fetchCallerIdentity(presigned: PresignedRequest, clusterId
     redirect: 'manual',
     signal: AbortSignal.timeout(timeoutMs),
   });
-  const text = await boundedText(response, MAX_STS_ANSWER_BYTES);
+  const text = await readBoundedText(response, MAX_STS_ANSWER_BYTES, 'STS');
   let body: unknown;
   try {
     body = JSON.parse(text);

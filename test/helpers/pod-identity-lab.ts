@@ -140,6 +140,8 @@ export interface PodIdentityLabOptions {
   readonly nodeRoleArn?: string;
   readonly nodeServerKey?: Buffer;
   readonly eksAuthUrl?: string;
+  /** The agent's budget for one EKS Auth call (default 5 s). */
+  readonly eksAuthTimeoutMs?: number;
   readonly clusterName?: string;
 }
 
@@ -166,7 +168,7 @@ export async function startPodIdentityLab(options: PodIdentityLabOptions = {}): 
     endpoint: options.eksAuthUrl ?? sts.url,
     region: REGION,
     credentials: nodeRoleCredentials(new SessionAuthority(options.nodeServerKey ?? serverKey), options.nodeRoleArn ?? NODE_ROLE_ARN),
-    timeoutMs: 5000,
+    timeoutMs: options.eksAuthTimeoutMs ?? 5000,
   });
   const agent = await startPodIdentityAgent({
     bindAddress: '127.0.0.1',

@@ -1,5 +1,6 @@
 import { type AwsCredentials, signRequest } from '../../shared/aws/presign.js';
 import { trimTrailing } from '../../shared/text.js';
+import { AnswerTooLargeError, readBoundedText } from '../../shared/http/bounded-text.js';
 import { isJsonObject } from '../../shared/json.js';
 import { parseJsonText } from '../../shared/yaml.js';
 
@@ -45,6 +46,7 @@ export interface EksAuthClientOptions {
   readonly timeoutMs: number;
 }
 
+/** An AssumeRoleForPodIdentity answer is a few kilobytes; more is not EKS Auth talking. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 
 function accountOf(arn: unknown): string {
@@ -85,11 +87,12 @@ export class EksAuthClient {
       });
       delete headers.host; // fetch sends the URL's own
       response = await fetch(url, { method: 'POST', headers, body, signal, redirect: 'error' });
-      text = await response.text();
+      // Read at most the cap, and hang up past it: an answer without end must not be read to its end.
+      text = await readBoundedText(response, MAX_ANSWER_BYTES, 'EKS Auth');
     } catch (error) {
+      if (error instanceof AnswerTooLargeError) throw new EksAuthTransportError(error.message);
       throw new EksAuthTransportError(signal.aborted ? `EKS Auth did not answer within ${this.options.timeoutMs} ms` : `EKS Auth could not be reached: ${(error as Error).message}`);
     }
-    if (text.length > MAX_ANSWER_BYTES) throw new EksAuthTransportError('EKS Auth answered more than 64 KiB');
     const parsed = parseJsonText(text === '' ? '{}' : text);
     const json = parsed.ok ? parsed.value : {};
     if (response.ok) return parseCredentials(json);
