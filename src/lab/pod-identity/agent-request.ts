@@ -23,6 +23,20 @@ export function hostOf(header: string | undefined): string {
   return colon >= 0 && host.indexOf(':', colon + 1) < 0 ? host.slice(0, colon) : host;
 }
 
+/**
+ * Go's net/http refuses a request with more than one Host header before any handler sees it
+ * (`readRequest`: "too many Host headers", answered `400 Bad Request`); node:http keeps the first,
+ * so a second Host could otherwise ride along behind a good one. Counted in the raw headers.
+ */
+export function hasOneHost(rawHeaders: readonly string[]): boolean {
+  let count = 0;
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') count += 1;
+  }
+  return count <= 1;
+}
+
 export function checkHost(header: string | undefined, allowed: readonly string[]): Check {
   const host = hostOf(header);
   if (allowed.includes(host)) return OK;

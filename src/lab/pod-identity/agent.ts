@@ -6,7 +6,7 @@ import { errorMessage, type Logger, millisecondsSince } from '../../shared/log.j
 import { counter, createRegistry, gauge, metricsListener } from '../../shared/metrics.js';
 import { listenHttp, type RunningHttpServer } from '../http.js';
 import { CredentialsCache } from './agent-cache.js';
-import { AGENT_HOSTS, checkHost, checkToken } from './agent-request.js';
+import { AGENT_HOSTS, checkHost, checkToken, hasOneHost } from './agent-request.js';
 import { EksAuthApiError, type PodCredentials } from './eks-auth-client.js';
 
 export interface AgentOptions {
@@ -80,7 +80,8 @@ function agentMetrics(registry: Registry) {
 
 /**
  * The lab's EKS Pod Identity Agent: `/v1/credentials` (any method, the query ignored, every other
- * path `404 page not found`), checking in the real agent's order: the rate limit, the Host header,
+ * path `404 page not found`; a request with two Host headers `400 Bad Request`, as Go's server
+ * refuses it), checking in the real agent's order: the rate limit, the Host header,
  * the Authorization header, the token's shape and exp/nbf; then the cache and EKS Auth. EKS Auth's
  * errors are passed on with its status as `[REQUEST-ID]: (CODE): MESSAGE, fault: client|server`.
  */
@@ -111,6 +112,11 @@ export async function startPodIdentityAgent(options: AgentOptions): Promise<Runn
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
+    if (!hasOneHost(req.rawHeaders)) {
+      // What Go's server writes before any handler runs: no route, no metrics, the connection closed.
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', connection: 'close', 'content-length': 15 }).end('400 Bad Request');
+      return;
+    }
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/v1/credentials') {
       plainError(res, 404, '404 page not found');
