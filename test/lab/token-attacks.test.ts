@@ -195,6 +195,9 @@ describe('lab STS against token attacks', function () {
       ['expired 31 s ago', { exp: seconds - 31 }, 'ExpiredTokenException'],
       ['valid from 29 s in the future', { nbf: seconds + 29, iat: seconds + 29 }, 'OK'],
       ['valid from 31 s in the future', { nbf: seconds + 31, iat: seconds + 31 }, 'InvalidIdentityTokenException'],
+      ['issued 29 s in the future (iat), valid now (nbf)', { iat: seconds + 29 }, 'OK'],
+      ['issued 31 s in the future (iat), valid now (nbf)', { iat: seconds + 31 }, 'InvalidIdentityTokenException'],
+      ['issued a year in the future (iat), without nbf', { iat: seconds + 365 * 86400, nbf: undefined }, 'InvalidIdentityTokenException'],
     ];
     for (const [title, overrides, expected] of cases) {
       it(`${title} → ${expected}`, async () => {

@@ -2,6 +2,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { parseCompactJwt, projectedTokenClaimProblem } from '../../shared/jwt.js';
 import { isJsonObject } from '../../shared/json.js';
 import { EksAuthError } from './eks-auth-errors.js';
+import { tokenClockOptions } from '../sts/token-clock.js';
 import type { LabCluster } from './config.js';
 
 /** The audience of every EKS Pod Identity token. */
@@ -46,7 +47,8 @@ function podClaims(claims: Readonly<Record<string, unknown>>): PodTokenSubject {
 /**
  * Verifies Pod Identity tokens for one cluster as EKS Auth would: a strictly read RS256 JWT, signed
  * by a key of the cluster issuer's JWKS (fetched from the configured URL only), `iss` the cluster's
- * issuer, `aud` containing `pods.eks.amazonaws.com`, not expired, bound to a pod.
+ * issuer, `aud` containing `pods.eks.amazonaws.com`, within the STS's clock rules (exp, nbf, iat:
+ * token-clock.ts), bound to a pod.
  */
 export class PodTokenVerifier {
   private readonly keys: ReturnType<typeof createRemoteJWKSet>;
@@ -76,13 +78,12 @@ export class PodTokenVerifier {
         algorithms: ['RS256'],
         issuer: this.cluster.issuer,
         audience: POD_IDENTITY_AUDIENCE,
-        clockTolerance: this.options.clockToleranceSeconds,
-        currentDate: now,
+        ...tokenClockOptions(this.options.clockToleranceSeconds, now),
         requiredClaims: ['exp', 'iat', 'sub', 'aud'],
       });
     } catch (error) {
       const { code, claim, message } = error as { code?: string; claim?: string; message?: string };
-      if (code === 'ERR_JWT_EXPIRED') {
+      if (code === 'ERR_JWT_EXPIRED' && claim !== 'iat') {
         const expiry = new Date(Number(claims.exp) * 1000);
         throw new EksAuthError(
           'ExpiredTokenException',

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import { parseCompactJwt, projectedTokenClaimProblem } from '../../shared/jwt.js';
 import { StsError } from './errors.js';
+import { tokenClockOptions } from './token-clock.js';
 import type { OidcProvider } from './config.js';
 
 export interface VerifiedWebIdentity {
@@ -12,7 +13,7 @@ export interface VerifiedWebIdentity {
 }
 
 export interface WebIdentityOptions {
-  /** Allowed clock difference for exp/nbf, seconds. */
+  /** Allowed clock difference for exp, nbf and iat, seconds (token-clock.ts). */
   readonly clockToleranceSeconds: number;
   /** Budget for fetching a provider's JWKS. */
   readonly jwksTimeoutMs: number;
@@ -39,6 +40,7 @@ function mapVerificationError(error: unknown, provider: OidcProvider): StsError 
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
       if (claim === 'aud') return invalid('Incorrect token audience');
       if (claim === 'nbf') return invalid('Token is not yet valid (nbf is in the future)');
+      if (claim === 'iat') return invalid('Token is not yet valid (iat is in the future)');
       if (claim === 'iss') return invalid(`No OpenIDConnect provider found in your account for ${provider.issuer}`);
       return invalid(`Invalid token claim ${claim ?? ''}: ${message ?? ''}`.trim());
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
@@ -67,7 +69,7 @@ function mapVerificationError(error: unknown, provider: OidcProvider): StsError 
 /**
  * Verifies web identity tokens against the configured OIDC providers: RS256 only, the provider
  * chosen by the exact `iss`, its keys fetched from its configured JWKS URL (refetched once when a
- * `kid` is unknown, at most once per cooldown), signature, audience, expiry and not-before with a small clock tolerance.
+ * `kid` is unknown, at most once per cooldown), signature, audience, and the clock rules of token-clock.ts (expiry, not-before, issued-at).
  * `jku`, `x5u` and other key-location headers are never followed; `crit` extensions are refused.
  */
 export class WebIdentityVerifier {
@@ -105,8 +107,7 @@ export class WebIdentityVerifier {
         algorithms: ['RS256'],
         issuer: provider.issuer,
         audience: [...provider.audiences],
-        clockTolerance: this.options.clockToleranceSeconds,
-        currentDate: this.options.now?.(),
+        ...tokenClockOptions(this.options.clockToleranceSeconds, this.options.now?.() ?? new Date()),
         requiredClaims: ['exp', 'iat', 'sub', 'aud'],
       }));
     } catch (error) {
