@@ -155,6 +155,8 @@ export class EksAuthService {
         sourceArn: cluster.arn,
       });
     } catch (error) {
+      // The session name and tags come from the token's names: STS refusing them means names no API server issues.
+      if (error instanceof StsError && error.code === 'ValidationError') throw new EksAuthError('InvalidTokenException', 'The service account token is invalid.', `STS refused the session name or tags: ${error.message}`);
       return denied(error);
     }
     if (association.targetRoleArn === undefined) return first;

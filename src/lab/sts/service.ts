@@ -7,6 +7,7 @@ import { evaluateTrustPolicy } from '../../shared/aws/iam-policy.js';
 import { oidcProviderArn, type SessionTag, serviceRequests, webIdentityRequest } from '../../shared/aws/trust-requests.js';
 import type { VerifiedWebIdentity, WebIdentityVerifier } from './web-identity.js';
 import type { XmlTree } from './responses.js';
+import { sessionTagsProblem } from './session-tags.js';
 
 export const STS_VERSION = '2011-06-15';
 /** Real STS refuses web identity tokens longer than this. */
@@ -280,7 +281,7 @@ export class StsService {
 
   /**
    * A service principal assumes a role with session tags (EKS Pod Identity: `pods.eks.amazonaws.com`
-   * with its six tags). The trust policy must allow `sts:AssumeRole` and, when tags are passed,
+   * with its six tags), within STS's tag limits (session-tags.ts). The trust policy must allow `sts:AssumeRole` and, when tags are passed,
    * `sts:TagSession`, each evaluated with `aws:RequestTag/KEY`, `aws:TagKeys`,
    * `sts:TransitiveTagKeys`, `aws:SourceAccount` and `aws:SourceArn` in the context.
    */
@@ -291,6 +292,8 @@ export class StsService {
       new StsError('AccessDenied', `${request.service} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, reason);
     if (!role) throw denied(`role ${roleArn} is not in the lab config`);
     if (!SESSION_NAME.test(sessionName)) throw validationError(`RoleSessionName ${sessionName.slice(0, 100)} is not 2 to 64 of [\\w+=,.@-]`);
+    const tagProblem = sessionTagsProblem(request.tags, request.transitiveTagKeys);
+    if (tagProblem !== undefined) throw validationError(tagProblem);
     const requests = serviceRequests(request);
     const decision = evaluateTrustPolicy(role.trustPolicy, requests.assume);
     if (!decision.allowed) throw denied(`${request.service} may not assume ${roleArn}: ${decision.reason}`);
