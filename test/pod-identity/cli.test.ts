@@ -47,6 +47,26 @@ describe('Pod Identity commands (separate processes)', function () {
     assert.equal(unknown.stderr, `pod-identity-webhook: ${LAB_CONFIG}: no cluster nope in clusters (it has lab)\n`);
   });
 
+  it('a lab config with two clusters sharing an issuer is refused at load, naming both (a token of one would get the other\'s roles)', async () => {
+    const issuer = 'http://127.0.0.1:8081';
+    const cluster = (name: string, account: string) => ({ name, region: 'us-east-1', account, issuer: `${issuer}/`, jwksUrl: `${issuer}/keys`, nodeRoleArn: `arn:aws:iam::${account}:role/nodes` });
+    const config = join(dir, 'lab.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        providers: [{ issuer, audiences: ['sts.amazonaws.com'], jwksUrl: `${issuer}/keys` }],
+        roles: [{ arn: 'arn:aws:iam::111122223333:role/r', trustPolicy: { Statement: [{ Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: 'sts:AssumeRole' }] } }],
+        clusters: [cluster('blue', '111122223333'), { ...cluster('green', '444455556666'), issuer }],
+      }),
+    );
+    for (const name of ['blue', 'green']) {
+      const refused = await runCli(['pod-identity-config', '--config', config, '--cluster-name', name]);
+      assert.equal(refused.code, 2, refused.stdout);
+      assert.equal(refused.stdout, '');
+      assert.equal(refused.stderr, `pod-identity-webhook: ${config}: clusters[1] "green" has the issuer ${issuer} of clusters[0] "blue": a token of one cluster would be accepted for the other\n`);
+    }
+  });
+
   it('token --pod-identity: audience pods.eks.amazonaws.com, bound to the pod, no trailing newline (stdout or --out, mode 0600)', async () => {
     const args = ['token', '--pod-identity', '--namespace', 'default', '--service-account', 'app', '--pod', 'app-1'];
     const printed = await runCli(args, { cwd: dir });

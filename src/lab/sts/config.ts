@@ -123,9 +123,16 @@ export function parseLabConfig(document: unknown): Parsed<LabConfig> {
     }
     const clusters = new Map<string, LabCluster>();
     if (document.clusters !== undefined && !Array.isArray(document.clusters)) throw new Error('clusters must be a list');
+    // EKS Auth knows a cluster's pods by their token's issuer: two clusters with one issuer would
+    // each accept the other's tokens, and give them their own associations' roles.
+    const byIssuer = new Map<string, string>();
     for (const [index, value] of (document.clusters ?? []).entries()) {
-      const cluster = parseCluster(value, `clusters[${index}]`);
+      const where = `clusters[${index}]`;
+      const cluster = parseCluster(value, where);
       if (clusters.has(cluster.name)) throw new Error(`cluster ${cluster.name} is listed twice`);
+      const other = byIssuer.get(cluster.issuer);
+      if (other !== undefined) throw new Error(`${where} "${cluster.name}" has the issuer ${cluster.issuer} of ${other}: a token of one cluster would be accepted for the other`);
+      byIssuer.set(cluster.issuer, `${where} "${cluster.name}"`);
       clusters.set(cluster.name, cluster);
     }
     if (document.podIdentityAssociations !== undefined && !Array.isArray(document.podIdentityAssociations)) throw new Error('podIdentityAssociations must be a list');
