@@ -9,15 +9,11 @@ const { typed, isString, isNumber, isOptionalString } = flagValue;
 type NamespacedName = { readonly namespace: string; readonly name: string };
 const isOptionalReference = (value: unknown): value is NamespacedName | undefined => value === undefined || (typeof value === 'object' && value !== null && 'namespace' in value && 'name' in value);
 
-/** The kubeconfig file when given (a bounded, regular file: a FIFO or /dev/zero must not hang doctor), else the in-cluster config. */
+/** The kubeconfig file when given, else the in-cluster config (the loader reads both, and the files they name, bounded). */
 async function clusterAccess(path: string | undefined): Promise<import('@kubernetes/client-node').KubeConfig> {
-  if (path === undefined && !process.env.KUBERNETES_SERVICE_HOST) throw new UsageError('doctor needs --kubeconfig FILE (or to run inside a cluster)');
-  if (path !== undefined) {
-    const text = await readTextFile(path, { what: 'the kubeconfig', maxBytes: 4 * 1024 * 1024 });
-    if (!text.ok) throw new UsageError(text.error);
-  }
   const { loadKubeConfig } = await import('../shared/k8s/kubeconfig.js');
-  const loaded = loadKubeConfig(path);
+  const loaded = await loadKubeConfig(path);
+  if (!loaded.ok && loaded.code === 'ERR_NOT_IN_CLUSTER') throw new UsageError('doctor needs --kubeconfig FILE (or to run inside a cluster)');
   if (!loaded.ok) throw new UsageError(loaded.error);
   return loaded.value;
 }

@@ -100,7 +100,7 @@ describe('doctor: bad input, an unusable API server, and bounded reads', functio
       api.apply('serviceaccounts', { metadata: { name: `sa-${index}`, namespace: 'apps', annotations: { 'eks.amazonaws.com/role-arn': `arn:aws:iam::111122223333:role/r${index}` } } });
       api.apply('pods', { metadata: { name: `pod-${index}`, namespace: 'apps' }, spec: { serviceAccountName: `sa-${index}`, containers: [{ name: 'app', image: 'app' }] }, status: { phase: 'Running' } });
     }
-    const kubeConfig = loadKubeConfig(join(dir, 'kubeconfig'));
+    const kubeConfig = await loadKubeConfig(join(dir, 'kubeconfig'));
     assert.ok(kubeConfig.ok);
     const client = new ApiClient(kubeConfig.value);
     const before = api.requests.length;
