@@ -36,7 +36,11 @@ export function registerDoctor(program: Command): void {
   const command = program
     .command('doctor')
     .description(
-      "check a live installation: the webhook configuration and its selectors, its endpoints and certificate, ServiceAccount annotations, pods running without their identity, the cluster's OIDC documents; exits 1 on an error finding",
+      "check a live installation: the webhook configuration and its selectors, its endpoints and certificate, ServiceAccount annotations, pods running without their identity, the cluster's OIDC documents; exits 1 on an error finding, 3 when a check could not be made",
+    )
+    .addHelpText(
+      'after',
+      '\nExit status (docs/doctor.md): exit 0: no error found; 1: an error finding; 2: bad input (a flag, the kubeconfig or a file it names, an API server that cannot be used), with one line on stderr; 3: incomplete: no error found, but a check could not be made (a read failed or was refused), so the run proves nothing about it.',
     )
     .addOption(new Option('--kubeconfig <file>', 'the cluster to check (default: in-cluster config)'))
     .addOption(new Option('--namespace <namespace>', 'check the ServiceAccounts and pods of this namespace only').argParser(parseDnsLabel))
