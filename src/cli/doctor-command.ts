@@ -9,15 +9,11 @@ const { typed, isString, isNumber, isOptionalString } = flagValue;
 type NamespacedName = { readonly namespace: string; readonly name: string };
 const isOptionalReference = (value: unknown): value is NamespacedName | undefined => value === undefined || (typeof value === 'object' && value !== null && 'namespace' in value && 'name' in value);
 
-/** The kubeconfig file when given (a bounded, regular file: a FIFO or /dev/zero must not hang doctor), else the in-cluster config. */
+/** The kubeconfig file when given, else the in-cluster config (the loader reads both, and the files they name, bounded). */
 async function clusterAccess(path: string | undefined): Promise<import('@kubernetes/client-node').KubeConfig> {
-  if (path === undefined && !process.env.KUBERNETES_SERVICE_HOST) throw new UsageError('doctor needs --kubeconfig FILE (or to run inside a cluster)');
-  if (path !== undefined) {
-    const text = await readTextFile(path, { what: 'the kubeconfig', maxBytes: 4 * 1024 * 1024 });
-    if (!text.ok) throw new UsageError(text.error);
-  }
   const { loadKubeConfig } = await import('../shared/k8s/kubeconfig.js');
-  const loaded = loadKubeConfig(path);
+  const loaded = await loadKubeConfig(path);
+  if (!loaded.ok && loaded.code === 'ERR_NOT_IN_CLUSTER') throw new UsageError('doctor needs --kubeconfig FILE (or to run inside a cluster)');
   if (!loaded.ok) throw new UsageError(loaded.error);
   return loaded.value;
 }
@@ -40,7 +36,11 @@ export function registerDoctor(program: Command): void {
   const command = program
     .command('doctor')
     .description(
-      "check a live installation: the webhook configuration and its selectors, its endpoints and certificate, ServiceAccount annotations, pods running without their identity, the cluster's OIDC documents; exits 1 on an error finding",
+      "check a live installation: the webhook configuration and its selectors, its endpoints and certificate, ServiceAccount annotations, pods running without their identity, the cluster's OIDC documents; exits 1 on an error finding, 3 when a check could not be made",
+    )
+    .addHelpText(
+      'after',
+      '\nExit status (docs/doctor.md): exit 0: no error found; 1: an error finding; 2: bad input (a flag, the kubeconfig or a file it names, an API server that cannot be used), with one line on stderr; 3: incomplete: no error found, but a check could not be made (a read failed or was refused), so the run proves nothing about it.',
     )
     .addOption(new Option('--kubeconfig <file>', 'the cluster to check (default: in-cluster config)'))
     .addOption(new Option('--namespace <namespace>', 'check the ServiceAccounts and pods of this namespace only').argParser(parseDnsLabel))

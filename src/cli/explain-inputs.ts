@@ -155,7 +155,7 @@ async function objectsFromFiles(sources: ExplainSources): Promise<ObjectFacts> {
 }
 
 async function objectsFromCluster(sources: ExplainSources, kubeconfig: string): Promise<ObjectFacts> {
-  const kubeConfig = must(loadKubeConfig(kubeconfig));
+  const kubeConfig = must(await loadKubeConfig(kubeconfig));
   const api = new ApiClient(kubeConfig, { maxResponseBytes: 8 * 1024 * 1024 });
   const namespace = sources.namespace ?? kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ?? 'default';
   const get = async (path: string, what: string): Promise<unknown> => {

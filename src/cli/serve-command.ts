@@ -93,7 +93,10 @@ async function clusterAccess(values: OptionValues): Promise<KubeConfig | undefin
   }
   // Cluster mode's modules (and @kubernetes/client-node) load only in cluster mode: see program.ts.
   const { loadKubeConfig } = await import('../shared/k8s/kubeconfig.js');
-  const kubeConfig = loadKubeConfig(kubeconfigPath);
+  const kubeConfig = await loadKubeConfig(kubeconfigPath);
+  if (!kubeConfig.ok && kubeConfig.code === 'ERR_NOT_IN_CLUSTER') {
+    throw new UsageError('no ServiceAccount source: pass --service-accounts PATH (local mode) or --kubeconfig PATH, or run inside a cluster');
+  }
   if (!kubeConfig.ok) throw new UsageError(kubeConfig.error);
   return kubeConfig.value;
 }

@@ -1,3 +1,5 @@
+import { NOT_CHECKED_CODES } from './doctor/codes.js';
+
 /**
  * The report shapes of `explain` (a chain of links, the first broken one named) and `doctor`
  * (findings about a live installation), their exit codes and their text form. The JSON printed with
@@ -39,17 +41,23 @@ export interface Finding {
   readonly fix?: string;
 }
 
+/**
+ * `incomplete`: no error found, but something could not be checked (a read failed or was
+ * refused), so "no error" says nothing about it: a gate must not pass on it.
+ */
+export type DoctorVerdict = Verdict | 'incomplete';
+
 export interface DoctorReport {
-  /** `broken` when any finding is an error. */
-  readonly verdict: Verdict;
+  /** `broken` when any finding is an error; else `incomplete` when a check could not be made; else `ok`. */
+  readonly verdict: DoctorVerdict;
   readonly findings: readonly Finding[];
 }
 
-/** 0: the chain holds (or no error found); 1: broken. Bad input exits 2 before any report. */
-export const EXIT = { ok: 0, broken: 1, usage: 2 } as const;
+/** 0: the chain holds (or no error found); 1: broken; 3: incomplete (doctor). Bad input exits 2 before any report. */
+export const EXIT = { ok: 0, broken: 1, usage: 2, incomplete: 3 } as const;
 
-export function exitCodeOf(verdict: Verdict): number {
-  return verdict === 'ok' ? EXIT.ok : EXIT.broken;
+export function exitCodeOf(verdict: DoctorVerdict): number {
+  return EXIT[verdict];
 }
 
 /** The report from its links: the verdict and the code and fix of the first broken one. */
@@ -59,8 +67,13 @@ export function explainReport(links: readonly Link[]): ExplainReport {
   return { verdict: 'broken', code: broken.code, fix: broken.fix, links };
 }
 
+/** The findings that say a check was not made: a read that failed or was refused. */
+const notChecked = (finding: Finding): boolean => finding.code !== undefined && NOT_CHECKED_CODES.has(finding.code);
+
+/** What was found decides first (an error is broken whatever was not checked); then what could not be checked. */
 export function doctorReport(findings: readonly Finding[]): DoctorReport {
-  return { verdict: findings.some((finding) => finding.severity === 'error') ? 'broken' : 'ok', findings };
+  const verdict = findings.some((finding) => finding.severity === 'error') ? 'broken' : findings.some(notChecked) ? 'incomplete' : 'ok';
+  return { verdict, findings };
 }
 
 const MARK: Readonly<Record<LinkStatus | Severity, string>> = {
@@ -96,6 +109,8 @@ export function doctorText(report: DoctorReport): string {
   const errors = report.findings.filter((finding) => finding.severity === 'error').length;
   const warnings = report.findings.filter((finding) => finding.severity === 'warning').length;
   lines.push('');
-  lines.push(`verdict: ${report.verdict} (${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'})`);
+  const counts = `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
+  const unchecked = report.findings.filter(notChecked).length;
+  lines.push(`verdict: ${report.verdict} (${counts}${report.verdict === 'incomplete' ? `; ${unchecked} read${unchecked === 1 ? '' : 's'} failed or ${unchecked === 1 ? 'was' : 'were'} refused: those checks were not made` : ''})`);
   return `${lines.join('\n')}\n`;
 }

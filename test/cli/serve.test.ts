@@ -144,11 +144,11 @@ describe('serve and start commands (separate processes)', function () {
     }
     const badKubeconfig = await runCli(['serve', '--kubeconfig', join(dir, 'missing-kubeconfig'), '--port', '0']);
     assert.equal(badKubeconfig.code, 2);
-    assert.match(badKubeconfig.stderr, /cannot load kubeconfig/);
+    assert.match(badKubeconfig.stderr, /^pod-identity-webhook: cannot read the kubeconfig .*missing-kubeconfig: no such file or directory\n$/);
     // start takes the cluster mode too: --kubeconfig replaces the example ServiceAccounts.
     const startCluster = await runCli(['start', '--certs-dir', join(dir, 'certs'), '--kubeconfig', join(dir, 'missing-kubeconfig'), '--port', '0']);
     assert.equal(startCluster.code, 2);
-    assert.match(startCluster.stderr, /cannot load kubeconfig/);
+    assert.match(startCluster.stderr, /\npod-identity-webhook: cannot read the kubeconfig .*missing-kubeconfig: no such file or directory\n$/);
     // A dangling symlink in a ServiceAccount directory is a one-line error, not a crash.
     const { mkdirSync, symlinkSync } = await import('node:fs');
     mkdirSync(join(dir, 'accounts'));

@@ -252,6 +252,9 @@ for (const release of kubernetesReleases()) {
       assert.ok(forbidden.some((finding) => finding.check === 'pods' && /cannot read the pods: HTTP 403: pods is forbidden/.test(finding.detail)), JSON.stringify(report.findings, null, 1));
       assert.ok(forbidden.some((finding) => finding.check === 'webhook-selectors' && /namespaces is forbidden/.test(finding.detail)));
       assert.ok(report.findings.some((finding) => finding.severity === 'ok' && finding.check === 'service-accounts'), 'it may list ServiceAccounts');
+      // Checks it could not make: not ok, whatever else held.
+      assert.equal(report.verdict, 'incomplete');
+      assert.equal(result.code, 3, result.stderr);
     });
 
     it('Pod Identity from the identities ConfigMap: a listed ServiceAccount\'s pod without it is POD_NOT_MUTATED', async () => {

@@ -87,6 +87,8 @@ describe('hostile input files: every file-reading command exits with one line', 
       codes: [2],
     })),
     { name: 'explain --watch-container-credentials-config', args: (file) => ['explain', '--pod', join(dir, 'pod.yaml'), '--service-account', join(dir, 'sa.yaml'), '--watch-container-credentials-config', file], codes: [2], accepts: ['an empty file'] },
+    { name: 'serve --kubeconfig', args: (file) => ['serve', '--kubeconfig', file, '--port', '0', '--metrics-port', '0', '--tls-cert', join(dir, 'certs', 'tls.crt'), '--tls-key', join(dir, 'certs', 'tls.key')], codes: [2] },
+    { name: 'explain --kubeconfig', args: (file) => ['explain', '--kubeconfig', file, '--pod', 'app'], codes: [2] },
     // The API server there is closed: a kubeconfig doctor accepts still ends in exit 2 ("cannot reach").
     { name: 'doctor --kubeconfig', args: (file) => ['doctor', '--kubeconfig', file, '--request-timeout', '2000'], codes: [2] },
     {

@@ -22,13 +22,13 @@ export const DOCTOR_CODES = {
   CHECK_FORBIDDEN: {
     severity: 'warning',
     check: 'access',
-    meaning: 'the API server refused a read doctor needs (RBAC): the check that needed it was not made',
+    meaning: 'the API server refused a read doctor needs (RBAC): the check that needed it was not made (with no error, the verdict is incomplete)',
     fix: 'run doctor with credentials that may get and list what the finding names (a cluster-admin kubeconfig, or a ClusterRole with get/list on mutatingwebhookconfigurations, namespaces, serviceaccounts, pods, services, endpointslices, endpoints, the certificate Secret and services/proxy)',
   },
   CHECK_FAILED: {
     severity: 'warning',
     check: 'access',
-    meaning: 'a read failed (timeout, server error, an answer too large): the check that needed it was not made',
+    meaning: 'a read failed (timeout, server error, an answer too large): the check that needed it was not made (with no error, the verdict is incomplete)',
     fix: 'run doctor again; raise --request-timeout for a slow API server',
   },
   OBJECT_UNREADABLE: {
@@ -256,3 +256,6 @@ export const DOCTOR_CODES = {
 export type DoctorCode = keyof typeof DOCTOR_CODES;
 
 export const ALL_CODES = Object.keys(DOCTOR_CODES) as DoctorCode[];
+
+/** The codes that say a check was not made (a read failed or was refused): with no error, the verdict is `incomplete`. */
+export const NOT_CHECKED_CODES: ReadonlySet<string> = new Set<DoctorCode>(['CHECK_FORBIDDEN', 'CHECK_FAILED']);

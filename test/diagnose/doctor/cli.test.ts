@@ -95,12 +95,45 @@ describe('doctor: bad input, an unusable API server, and bounded reads', functio
     assert.ok(Date.now() - started < 15_000);
   });
 
+  it('an API server that answers /version and then stalls: every check CHECK_FAILED, verdict incomplete, exit 3 (not ok, exit 0)', async () => {
+    const stalled = new FakeApiServer();
+    stalled.serveRoute(/^\/version$/, (_req, res) => stalled.send(res, 200, { gitVersion: 'v1.37.2-fake' }));
+    // Every other read is accepted and never answered.
+    stalled.serveRoute(/^\/(?!version$)/, () => undefined);
+    await stalled.start();
+    try {
+      writeFileSync(join(dir, 'stalled.kubeconfig'), stalled.kubeconfig());
+      const started = Date.now();
+      const json = await runCli(['doctor', '--kubeconfig', join(dir, 'stalled.kubeconfig'), '--request-timeout', '300', '--output', 'json'], { timeoutMs: 20_000 });
+      assert.ok(Date.now() - started < 15_000);
+      assert.equal(json.code, 3, json.stderr);
+      const report = JSON.parse(json.stdout) as DoctorReport;
+      assert.equal(report.verdict, 'incomplete');
+      const raised = report.findings.filter((finding) => finding.severity === 'warning' || finding.severity === 'error');
+      assert.ok(raised.length >= 4, JSON.stringify(report.findings, null, 1));
+      assert.deepEqual([...new Set(raised.map((finding) => finding.code))], ['CHECK_FAILED']);
+      assert.ok(!report.findings.some((finding) => finding.severity === 'ok'), 'nothing was checked');
+
+      const text = await runCli(['doctor', '--kubeconfig', join(dir, 'stalled.kubeconfig'), '--request-timeout', '300'], { timeoutMs: 20_000 });
+      assert.equal(text.code, 3);
+      assert.match(text.stdout, /\nverdict: incomplete \(0 errors, \d+ warnings; \d+ reads failed or were refused: those checks were not made\)\n$/);
+    } finally {
+      await stalled.stop();
+    }
+  });
+
+  it('doctor --help says what each exit status means', async () => {
+    const help = await runCli(['doctor', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout.replace(/\s+/g, ' '), /exit 0: no error found; 1: an error finding; 2: bad input .*; 3: incomplete/);
+  });
+
   it('lists are paginated (limit + continue) and capped, and the report says when it stopped', async () => {
     for (let index = 0; index < 7; index += 1) {
       api.apply('serviceaccounts', { metadata: { name: `sa-${index}`, namespace: 'apps', annotations: { 'eks.amazonaws.com/role-arn': `arn:aws:iam::111122223333:role/r${index}` } } });
       api.apply('pods', { metadata: { name: `pod-${index}`, namespace: 'apps' }, spec: { serviceAccountName: `sa-${index}`, containers: [{ name: 'app', image: 'app' }] }, status: { phase: 'Running' } });
     }
-    const kubeConfig = loadKubeConfig(join(dir, 'kubeconfig'));
+    const kubeConfig = await loadKubeConfig(join(dir, 'kubeconfig'));
     assert.ok(kubeConfig.ok);
     const client = new ApiClient(kubeConfig.value);
     const before = api.requests.length;

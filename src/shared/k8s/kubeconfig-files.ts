@@ -1,0 +1,204 @@
+import { isIPv6 } from 'node:net';
+import { dirname, isAbsolute, join } from 'node:path';
+import { readFileBytes, readTextFile } from '../files/read-file.js';
+import { isJsonObject, type JsonObject } from '../json.js';
+import type { Parsed } from '../result.js';
+import { parseYaml } from '../yaml.js';
+
+/**
+ * A kubeconfig (or the in-cluster config) read into one self-contained object: every file it names
+ * (certificate-authority, client-certificate, client-key, an oidc idp-certificate-authority) read
+ * through the bounded reader and replaced by its inline `-data` form, so the Kubernetes client it
+ * is handed to never opens a file the user named. Token files are read here too (once, to refuse a
+ * bad one at start) and then by the token-file authenticator, which reads them again as they
+ * rotate. No client library here: this module only reads files.
+ */
+
+export const MAX_KUBECONFIG_BYTES = 4 * 1024 * 1024;
+/** Certificates, keys and CA bundles (a system bundle is about 200 KiB). */
+export const MAX_KUBECONFIG_PEM_BYTES = 1024 * 1024;
+/** A bearer token (a projected ServiceAccount token is about 1 KiB). */
+export const MAX_TOKEN_BYTES = 64 * 1024;
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+/** The auth-provider the resolved user carries for a token file: `config.path` names it; the token-file authenticator answers for it. */
+export const TOKEN_FILE_PROVIDER = 'pod-identity-webhook-token-file';
+
+export interface ResolvedKubeconfig {
+  /** `kubeconfig PATH` or `in-cluster config`, for messages. */
+  readonly source: string;
+  /** The current context, its cluster and its user only, in kubeconfig form, with inline data instead of files. */
+  readonly config: JsonObject;
+  /** The token files the user reads, with the token each held when it was read here. */
+  readonly tokenFiles: ReadonlyMap<string, string>;
+}
+
+export interface KubeconfigReadOptions {
+  /** For the in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT (default: process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** For the in-cluster config: where the ServiceAccount's ca.crt, token and namespace are mounted. */
+  readonly serviceAccountDir?: string;
+}
+
+/** A token file's token: bounded, trimmed (as client-go trims it), never empty. */
+export async function readTokenFile(path: string): Promise<Parsed<string>> {
+  const text = await readTextFile(path, { what: 'token-file', maxBytes: MAX_TOKEN_BYTES });
+  if (!text.ok) return text;
+  const token = text.value.trim();
+  return token === '' ? { ok: false, error: `cannot read token-file ${path}: it is empty` } : { ok: true, value: token };
+}
+
+/** kubectl resolves the files a kubeconfig names from the kubeconfig's own directory. */
+const resolvePath = (dir: string, file: string): string => (isAbsolute(file) ? file : join(dir, file));
+
+/**
+ * Replaces `fileKey` of `fields` by `dataKey` holding the file's contents in base64. Both given is
+ * refused, as kubectl refuses it. Returns why it could not, or undefined.
+ */
+async function inlineFile(fields: JsonObject, fileKey: string, dataKey: string, owner: string, dir: string): Promise<string | undefined> {
+  const file = fields[fileKey];
+  const data = fields[dataKey];
+  if (file !== undefined && file !== null && typeof file !== 'string') return `${owner}: ${fileKey} is not a path`;
+  if (data !== undefined && data !== null && typeof data !== 'string') return `${owner}: ${dataKey} is not base64 text`;
+  delete fields[fileKey];
+  if (!file) return undefined;
+  if (data) return `${owner} has both ${fileKey} and ${dataKey}: give one`;
+  const bytes = await readFileBytes(resolvePath(dir, file), { what: fileKey, maxBytes: MAX_KUBECONFIG_PEM_BYTES });
+  if (!bytes.ok) return bytes.error;
+  fields[dataKey] = bytes.value.toString('base64');
+  return undefined;
+}
+
+/** Settings of client-node's own that make it read a file or run a program kubectl would not: never passed on. */
+const CLIENT_NODE_ONLY_KEYS = ['tokenFile', 'exec', 'cmd-path'];
+
+/** The oidc auth-provider (the only one kubectl still has), its CA file inlined; any other is refused. */
+async function resolveAuthProvider(provider: unknown, owner: string, dir: string): Promise<Parsed<JsonObject>> {
+  if (!isJsonObject(provider) || typeof provider.name !== 'string') return { ok: false, error: `${owner}: auth-provider has no name` };
+  const { name } = provider;
+  if (name === 'gcp' || name === 'azure') return { ok: false, error: `${owner}: auth-provider "${name}" is not supported (kubectl removed it in 1.26): use an exec plugin` };
+  if (name !== 'oidc') return { ok: false, error: `${owner}: auth-provider "${name}" is not supported (only oidc is, as in kubectl): use an exec plugin` };
+  const config = isJsonObject(provider.config) ? { ...provider.config } : {};
+  const foreign = CLIENT_NODE_ONLY_KEYS.find((key) => key in config);
+  if (foreign !== undefined) return { ok: false, error: `${owner}: auth-provider "oidc" has "${foreign}", which is not an oidc setting` };
+  const problem = await inlineFile(config, 'idp-certificate-authority', 'idp-certificate-authority-data', owner, dir);
+  return problem === undefined ? { ok: true, value: { ...provider, config } } : { ok: false, error: problem };
+}
+
+/** The user's fields with every file inlined (or, for token-file, handed to the token-file authenticator). */
+async function resolveUser(entry: JsonObject, owner: string, dir: string, tokenFiles: Map<string, string>): Promise<Parsed<JsonObject>> {
+  const user = { ...entry };
+  for (const [fileKey, dataKey] of [['client-certificate', 'client-certificate-data'], ['client-key', 'client-key-data']] as const) {
+    const problem = await inlineFile(user, fileKey, dataKey, owner, dir);
+    if (problem !== undefined) return { ok: false, error: problem };
+  }
+  if (user['auth-provider'] !== undefined && user['auth-provider'] !== null) {
+    const provider = await resolveAuthProvider(user['auth-provider'], owner, dir);
+    if (!provider.ok) return provider;
+    user['auth-provider'] = provider.value;
+  }
+  if (isJsonObject(user.exec) && typeof user.exec.command === 'string' && user.exec.command.includes('/')) {
+    // As kubectl: a command with a path in it is relative to the kubeconfig; a bare name is looked up in PATH.
+    user.exec = { ...user.exec, command: resolvePath(dir, user.exec.command) };
+  }
+  const tokenFile = user['token-file'];
+  delete user['token-file'];
+  if (tokenFile === undefined || tokenFile === null || tokenFile === '') return { ok: true, value: user };
+  if (typeof tokenFile !== 'string') return { ok: false, error: `${owner}: token-file is not a path` };
+  for (const other of ['auth-provider', 'exec']) {
+    if (user[other] !== undefined && user[other] !== null) return { ok: false, error: `${owner} has both token-file and ${other}: give one` };
+  }
+  const path = resolvePath(dir, tokenFile);
+  const token = await readTokenFile(path);
+  if (!token.ok) return token;
+  tokenFiles.set(path, token.value);
+  // The file wins over an inline token, as in client-go.
+  delete user.token;
+  user['auth-provider'] = { name: TOKEN_FILE_PROVIDER, config: { path } };
+  return { ok: true, value: user };
+}
+
+const named = (list: unknown, name: string): JsonObject | undefined =>
+  Array.isArray(list) ? list.find((entry): entry is JsonObject => isJsonObject(entry) && entry.name === name) : undefined;
+
+/** A kubeconfig file: the current context, its cluster and its user, each file they name read. */
+async function readKubeconfigFile(path: string): Promise<Parsed<ResolvedKubeconfig>> {
+  const text = await readTextFile(path, { what: 'the kubeconfig', maxBytes: MAX_KUBECONFIG_BYTES });
+  if (!text.ok) return text;
+  const source = `kubeconfig ${path}`;
+  const parsed = parseYaml(text.value, source);
+  if (!parsed.ok) return parsed;
+  const fail = (error: string): Parsed<ResolvedKubeconfig> => ({ ok: false, error: `${source}: ${error}` });
+  const document = isJsonObject(parsed.value) ? parsed.value : {};
+  const current = document['current-context'];
+  if (typeof current !== 'string' || current === '') return fail('has no current-context');
+  const contextEntry = named(document.contexts, current);
+  if (contextEntry === undefined || !isJsonObject(contextEntry.context)) return fail(`has no context "${current}" (its current-context)`);
+  const context = { ...contextEntry.context };
+  if (typeof context.cluster !== 'string') return fail(`context "${current}" names no cluster`);
+  const clusterEntry = named(document.clusters, context.cluster);
+  if (clusterEntry === undefined || !isJsonObject(clusterEntry.cluster)) return fail(`context "${current}" names cluster "${context.cluster}", which it does not define`);
+
+  const dir = dirname(path);
+  const cluster = { ...clusterEntry.cluster };
+  const problem = await inlineFile(cluster, 'certificate-authority', 'certificate-authority-data', `cluster "${context.cluster}"`, dir);
+  if (problem !== undefined) return fail(problem);
+  // Without a user the client applies no TLS settings at all (not even the CA): an empty one keeps them.
+  const userName = typeof context.user === 'string' && context.user !== '' ? context.user : '(no user)';
+  const userEntry = named(document.users, userName);
+  const tokenFiles = new Map<string, string>();
+  const user = await resolveUser(isJsonObject(userEntry?.user) ? userEntry.user : {}, `user "${userName}"`, dir, tokenFiles);
+  if (!user.ok) return fail(user.error);
+  return {
+    ok: true,
+    value: {
+      source,
+      config: {
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: context.cluster, cluster }],
+        users: [{ name: userName, user: user.value }],
+        contexts: [{ name: current, context: { ...context, user: userName } }],
+        'current-context': current,
+      },
+      tokenFiles,
+    },
+  };
+}
+
+/** The in-cluster config as client-go builds it: https://HOST:PORT, the mounted CA, the mounted token (read again as it rotates). */
+async function readInClusterConfig(env: Readonly<Record<string, string | undefined>>, dir: string): Promise<Parsed<ResolvedKubeconfig>> {
+  const host = env.KUBERNETES_SERVICE_HOST;
+  const port = env.KUBERNETES_SERVICE_PORT;
+  if (!host) return { ok: false, code: 'ERR_NOT_IN_CLUSTER', error: 'no kubeconfig given and not running in a cluster (KUBERNETES_SERVICE_HOST is not set)' };
+  const source = 'in-cluster config';
+  const fail = (error: string): Parsed<ResolvedKubeconfig> => ({ ok: false, error: `${source}: ${error}` });
+  if (!port) return fail('KUBERNETES_SERVICE_HOST is set but KUBERNETES_SERVICE_PORT is not');
+  const ca = await readFileBytes(join(dir, 'ca.crt'), { what: 'certificate-authority', maxBytes: MAX_KUBECONFIG_PEM_BYTES });
+  if (!ca.ok) return fail(ca.error);
+  const tokenPath = join(dir, 'token');
+  const token = await readTokenFile(tokenPath);
+  if (!token.ok) return fail(token.error);
+  const namespace = await readTextFile(join(dir, 'namespace'), { what: 'namespace', maxBytes: 1024 });
+  if (!namespace.ok && namespace.code !== 'ERR_FILE_NOT_FOUND') return fail(namespace.error);
+  const server = `https://${isIPv6(host) ? `[${host}]` : host}:${port}`;
+  return {
+    ok: true,
+    value: {
+      source,
+      config: {
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'in-cluster', cluster: { server, 'certificate-authority-data': ca.value.toString('base64') } }],
+        users: [{ name: 'in-cluster', user: { 'auth-provider': { name: TOKEN_FILE_PROVIDER, config: { path: tokenPath } } } }],
+        contexts: [{ name: 'in-cluster', context: { cluster: 'in-cluster', user: 'in-cluster', ...(namespace.ok && namespace.value.trim() ? { namespace: namespace.value.trim() } : {}) } }],
+        'current-context': 'in-cluster',
+      },
+      tokenFiles: new Map([[tokenPath, token.value]]),
+    },
+  };
+}
+
+/** The kubeconfig at `path`, or the in-cluster config when there is none. */
+export function readKubeconfig(path: string | undefined, options: KubeconfigReadOptions = {}): Promise<Parsed<ResolvedKubeconfig>> {
+  return path === undefined ? readInClusterConfig(options.env ?? process.env, options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR) : readKubeconfigFile(path);
+}
