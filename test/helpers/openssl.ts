@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Key types the openssl command line makes (`-newkey` and its options). */
-export type OpensslKeyType = 'ec-p256' | 'ec-p384' | 'ed25519' | 'ed448' | 'rsa-1024' | 'rsa-pss';
+export type OpensslKeyType = 'ec-p256' | 'ec-p384' | 'ec-p521' | 'ec-secp256k1' | 'ed25519' | 'ed448' | 'rsa-1024' | 'rsa-pss';
 
 export interface OpensslCaOptions {
   readonly keyType: OpensslKeyType;
@@ -21,6 +21,8 @@ export interface PemPair {
 const NEWKEY: Record<OpensslKeyType, string[]> = {
   'ec-p256': ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'],
   'ec-p384': ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384'],
+  'ec-p521': ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-521'],
+  'ec-secp256k1': ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:secp256k1'],
   ed25519: ['-newkey', 'ed25519'],
   ed448: ['-newkey', 'ed448'],
   'rsa-1024': ['-newkey', 'rsa:1024'],
