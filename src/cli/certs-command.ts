@@ -1,8 +1,7 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
 import { join } from 'node:path';
 import { CERT_FILES, existingCertificateFiles, writeCertificateFiles } from '../shared/certs/files.js';
-import type { CertificateAuthority } from '../shared/certs/generate.js';
-import { errorMessage } from '../shared/log.js';
+import type { CertificateAuthorityPems } from '../shared/certs/generate.js';
 import { readTextFile } from '../shared/files/read-file.js';
 import { flagValue, parseDnsLabel, parseHosts, parseIntegerFlag } from './flags.js';
 import { UsageError } from './usage-error.js';
@@ -25,19 +24,18 @@ export function registerCerts(program: Command): void {
         throw new UsageError(`${present.map((file) => join(out, file)).join(', ')} already exist; pass --force to overwrite`);
       }
       const service = flagValue.typed(values, 'service', flagValue.isString);
-      const { createCertificateAuthority, issueServingCertificate, loadCertificateAuthority } = await import('../shared/certs/generate.js');
+      const { createCertificateAuthority, issueServingCertificate } = await import('../shared/certs/generate.js');
+      const { readCertificateAuthority } = await import('../shared/certs/authority.js');
       // Rotating only the serving certificate keeps the caBundle valid while the new Secret propagates.
-      let ca: CertificateAuthority;
+      let ca: CertificateAuthorityPems;
       const reuse = present.includes(CERT_FILES.caCert) && present.includes(CERT_FILES.caKey) && values.newCa !== true;
       if (reuse) {
         const [caCert, caKey] = [await readTextFile(join(out, CERT_FILES.caCert)), await readTextFile(join(out, CERT_FILES.caKey))];
         if (!caCert.ok) throw new UsageError(caCert.error);
         if (!caKey.ok) throw new UsageError(caKey.error);
-        try {
-          ca = loadCertificateAuthority(caCert.value, caKey.value);
-        } catch (error) {
-          throw new UsageError(`cannot reuse the CA in ${out}/: ${errorMessage(error)} (pass --new-ca to replace it)`);
-        }
+        const read = readCertificateAuthority(caCert.value, caKey.value);
+        if (!read.ok) throw new UsageError(`cannot reuse the CA in ${out}/: ${read.error} (pass --new-ca to replace it)`);
+        ca = read.value;
       } else {
         ca = createCertificateAuthority(service);
       }

@@ -131,7 +131,7 @@ interface Certificates {
   stop(): void;
 }
 
-async function buildCertificates(values: OptionValues, kubeConfig: KubeConfig | undefined, logger: Logger): Promise<Certificates> {
+async function buildCertificates(values: OptionValues, kubeConfig: KubeConfig | undefined, logger: Logger, metrics: WebhookMetrics): Promise<Certificates> {
   const none: Certificates = { serving: undefined, readiness: undefined, stop: () => undefined };
   // `start` has no certificate flags: its own files, always.
   if (values.certificateMode === undefined) return none;
@@ -171,6 +171,7 @@ async function buildCertificates(values: OptionValues, kubeConfig: KubeConfig | 
     validitySeconds: typed(values, 'certificateValidity', isNumber),
     checkIntervalMs: intervalMs,
     logger,
+    events: metrics.selfManagedCertificates,
   });
   if (!managed.ok) throw new UsageError(managed.error);
   return {
@@ -194,7 +195,7 @@ async function runServer(values: OptionValues, tls: { cert: string; key: string 
   const logger = createLogger(undefined, logLevelFrom(values));
   const metrics = createWebhookMetrics(createRegistry());
   const kubeConfig = await clusterAccess(values);
-  const certificates = await buildCertificates(values, kubeConfig, logger);
+  const certificates = await buildCertificates(values, kubeConfig, logger, metrics);
   const { podIdentitySource } = await import('./pod-identity-flags.js');
   const identities = await podIdentitySource(values, logger, metrics, kubeConfig).catch((error: unknown) => {
     certificates.stop();

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { generateCertificates, serviceAltNames } from '../../src/shared/certs/generate.js';
 import { runCli } from '../helpers/cli.js';
+import { opensslCertificate } from '../helpers/openssl.js';
 
 describe('certificate generation', () => {
   const generated = generateCertificates({ service: 'piw', namespace: 'irsa', hosts: ['webhook.example.com', '127.0.0.1'] });
@@ -110,6 +111,22 @@ describe('certs command', () => {
     const result = await runCli(['certs', '--out', dir, '--force']);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /cannot reuse the CA in .*: the CA certificate and key do not belong together \(pass --new-ca to replace it\)/);
+  });
+
+  it('--force reuses a CA of a key type it does not make (EC P-256), and refuses one it cannot sign with (Ed448)', async () => {
+    const ec = opensslCertificate({ keyType: 'ec-p256' });
+    writeFileSync(join(dir, 'ca.crt'), ec.certPem);
+    writeFileSync(join(dir, 'ca.key'), ec.keyPem);
+    const reused = await runCli(['certs', '--out', dir, '--force']);
+    assert.equal(reused.code, 0, reused.stderr);
+    assert.equal(readFileSync(join(dir, 'ca.crt'), 'utf8'), ec.certPem);
+    assert.ok(new X509Certificate(readFileSync(join(dir, 'tls.crt'))).verify(new X509Certificate(ec.certPem).publicKey));
+    const ed448 = opensslCertificate({ keyType: 'ed448' });
+    writeFileSync(join(dir, 'ca.crt'), ed448.certPem);
+    writeFileSync(join(dir, 'ca.key'), ed448.keyPem);
+    const refused = await runCli(['certs', '--out', dir, '--force']);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /^pod-identity-webhook: cannot reuse the CA in .*: the CA cannot sign for the API server: its key is ed448: .* \(pass --new-ca to replace it\)\n$/);
   });
 
   it('rejects names that cannot be DNS labels', async () => {

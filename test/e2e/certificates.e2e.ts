@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { writeCertificateFiles } from '../../src/shared/certs/files.js';
 import { generateCertificates } from '../../src/shared/certs/generate.js';
 import { httpsRequest } from '../helpers/https-client.js';
+import { opensslCertificate, type OpensslKeyType } from '../helpers/openssl.js';
 import { CliProcess } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
 import { kubernetesReleases } from './support/components.js';
@@ -177,5 +178,41 @@ for (const release of kubernetesReleases()) {
       await cp.admin.expect(200, 'PUT', CONFIGURATION_PATH, fresh);
       await waitFor('ready once the caBundle verifies the certificate', async () => (await httpsRequest(`https://127.0.0.1:${port}/readyz`, { ca: served.caCert })).status === 200, 10_000, 200);
     });
+
+    // The Secret holds a CA the webhook did not make. EC and Ed25519 CAs sign the serving certificate
+    // (the API server, Go's crypto/x509, verifies it: pods get their identity); a CA it cannot sign
+    // with (Ed448) is replaced by a new one, with a log line; either way the process stays up.
+    const foreignCas: Array<{ name: string; keyType: OpensslKeyType; kept: boolean }> = [
+      { name: 'an EC P-256 CA', keyType: 'ec-p256', kept: true },
+      { name: 'an Ed25519 CA', keyType: 'ed25519', kept: true },
+      { name: 'an Ed448 CA (unusable)', keyType: 'ed448', kept: false },
+    ];
+    for (const foreign of foreignCas) {
+      it(`the Secret holds ${foreign.name}: ${foreign.kept ? 'it signs the serving certificate' : 'replaced, logged'}, the webhook serves, pods get their identity`, async () => {
+        const cp = controlPlane!;
+        await Promise.all(replicas.splice(0).map((replica) => stopProcess(replica.child)));
+        const ca = opensslCertificate({ keyType: foreign.keyType });
+        const secret = (await cp.admin.get(SECRET)) as KubeObject & { data?: Record<string, string> };
+        secret.data = { 'ca.crt': Buffer.from(ca.certPem).toString('base64'), 'ca.key': Buffer.from(ca.keyPem).toString('base64') };
+        await cp.admin.expect(200, 'PUT', SECRET, secret);
+        const replica = await startReplica(cp, `foreign-${foreign.keyType}`);
+        const configuration = (await cp.admin.get(CONFIGURATION_PATH)) as KubeObject & { webhooks: Array<{ clientConfig: Record<string, unknown> }> };
+        configuration.webhooks[0]!.clientConfig = { url: `https://127.0.0.1:${replica.port}/mutate` };
+        await cp.admin.expect(200, 'PUT', CONFIGURATION_PATH, configuration);
+
+        const held = (await cp.admin.get(SECRET)) as KubeObject & { data?: Record<string, string> };
+        const signingCa = decoded(held.data?.['ca.crt']);
+        assert.equal(fingerprintOf(signingCa) === fingerprintOf(ca.certPem), foreign.kept, 'the CA first in ca.crt');
+        assert.equal(replica.process.lines.some((line) => line.event === 'ca-unusable' && line.reason === 'unsupported-key'), !foreign.kept);
+        assert.ok(new X509Certificate(decoded(held.data?.['tls.crt'])).verify(new X509Certificate(signingCa).publicKey));
+        await waitFor('ready', async () => (await readiness(replica.port)) === 200, 20_000, 200);
+        const pod = await waitFor('a mutated pod', async () => {
+          const created = await createPod(cp.admin, 'apps', podManifest(`foreign-${foreign.keyType}`, 'app'), true);
+          return created.metadata?.annotations?.[INJECTED_ROLE_ANNOTATION] === ROLE ? created : undefined;
+        }, 20_000, 200);
+        assert.equal(pod.metadata?.annotations?.[INJECTED_ROLE_ANNOTATION], ROLE);
+        assert.equal(replica.process.child.exitCode, null);
+      });
+    }
   });
 }

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { DoctorFacts, Fetched, IdentitiesFacts, ListResult, PodPages, ServiceFacts, TlsObservation, WebhookFacts } from '../../src/diagnose/doctor/facts.js';
-import { generateCertificates, issueServingCertificate, loadCertificateAuthority } from '../../src/shared/certs/generate.js';
+import { generateCertificates, issueServingCertificate } from '../../src/shared/certs/generate.js';
 import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
 import type { MutationOptions } from '../../src/webhook/engine/types.js';
 import { podIdentityKey } from '../../src/webhook/pod-identity/identities.js';
@@ -20,7 +20,7 @@ export const DOCTOR_FIXTURES = join(FIXTURES, 'doctor');
 function placeholders(): Record<string, string> {
   const served = generateCertificates({ service: 'pod-identity-webhook', namespace: 'pod-identity-webhook', hosts: ['127.0.0.1'] });
   const other = generateCertificates({ service: 'pod-identity-webhook', namespace: 'pod-identity-webhook' });
-  const ca = loadCertificateAuthority(served.caCert, served.caKey);
+  const ca = { certPem: served.caCert, keyPem: served.caKey };
   const otherService = issueServingCertificate(ca, { service: 'something-else', namespace: 'elsewhere' });
   const b64 = (text: string): string => Buffer.from(text).toString('base64');
   return {

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import forge from 'node-forge';
+import { readCertificateAuthority, signCertificate } from './authority.js';
 
 export interface CertificateRequest {
   /** Kubernetes Service name of the webhook. */
@@ -79,17 +80,20 @@ export function createCertificateAuthority(service: string, validityDays = 3650,
   return { certificate, privateKey: ca.privateKey, certPem: forge.pki.certificateToPem(certificate), keyPem: ca.pem };
 }
 
-/** Reads an existing CA (PEM certificate and RSA key), checking that they belong together. */
-export function loadCertificateAuthority(certPem: string, keyPem: string): CertificateAuthority {
-  const certificate = forge.pki.certificateFromPem(certPem);
-  const privateKey = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
-  const publicKey = certificate.publicKey as forge.pki.rsa.PublicKey;
-  if (publicKey.n.compareTo(privateKey.n) !== 0) throw new Error('the CA certificate and key do not belong together');
-  return { certificate, privateKey, certPem, keyPem };
+/** A CA's certificate and key, PEM. */
+export interface CertificateAuthorityPems {
+  readonly certPem: string;
+  readonly keyPem: string;
 }
 
-/** A serving certificate signed by `ca`, with SANs for the webhook's Service and the extra hosts. */
-export function issueServingCertificate(ca: CertificateAuthority, request: CertificateRequest): GeneratedCertificates {
+/**
+ * A serving certificate signed by `ca` (RSA, EC or Ed25519: see authority.ts), with SANs for the
+ * webhook's Service and the extra hosts. Throws when the CA cannot sign at the request's time:
+ * callers holding a CA they did not make read it with `readCertificateAuthority` first.
+ */
+export function issueServingCertificate(ca: CertificateAuthorityPems, request: CertificateRequest): GeneratedCertificates {
+  const authority = readCertificateAuthority(ca.certPem, ca.keyPem, request.now ?? new Date());
+  if (!authority.ok) throw new Error(authority.error);
   const leaf = rsaKeyPair();
   const altNames = serviceAltNames(request.service, request.namespace, request.hosts);
   const cert = forge.pki.createCertificate();
@@ -97,7 +101,6 @@ export function issueServingCertificate(ca: CertificateAuthority, request: Certi
   cert.serialNumber = serialNumber();
   validity(cert, request.validitySeconds ?? (request.validityDays ?? 365) * DAY_SECONDS, request.now);
   cert.setSubject([{ name: 'commonName', value: `${request.service}.${request.namespace}.svc` }]);
-  cert.setIssuer(ca.certificate.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
@@ -107,10 +110,9 @@ export function issueServingCertificate(ca: CertificateAuthority, request: Certi
       altNames: altNames.map((name) => (isIP(name) ? { type: 7, ip: name } : { type: 2, value: name })),
     },
     { name: 'subjectKeyIdentifier' },
-    { name: 'authorityKeyIdentifier', keyIdentifier: ca.certificate.generateSubjectKeyIdentifier().getBytes() },
+    ...(authority.value.keyIdentifier === undefined ? [] : [{ name: 'authorityKeyIdentifier', keyIdentifier: authority.value.keyIdentifier }]),
   ]);
-  cert.sign(ca.privateKey, forge.md.sha256.create());
-  return { caCert: ca.certPem, caKey: ca.keyPem, cert: forge.pki.certificateToPem(cert), key: leaf.pem, altNames };
+  return { caCert: ca.certPem, caKey: ca.keyPem, cert: signCertificate(authority.value, cert), key: leaf.pem, altNames };
 }
 
 /** A new CA and a serving certificate it signs, with SANs for the webhook's Service. */

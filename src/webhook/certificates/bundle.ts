@@ -28,8 +28,9 @@ export function bundleCertificates(pem: string): X509Certificate[] {
   return certificates;
 }
 
-export function fingerprints(pem: string): Set<string> {
-  return new Set(bundleCertificates(pem).map((certificate) => certificate.fingerprint256));
+/** The SHA-256 fingerprints of a bundle's certificates, in order. */
+export function fingerprints(pem: string): string[] {
+  return bundleCertificates(pem).map((certificate) => certificate.fingerprint256);
 }
 
 /** Whether one of the bundle's CAs, valid at `now`, issued and signed `leafPem`. */

@@ -1,6 +1,7 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import { createCertificateAuthority, issueServingCertificate, loadCertificateAuthority, serviceAltNames } from '../../shared/certs/generate.js';
+import { type AuthorityProblem, type AuthorityResult, readCertificateAuthority, type SigningAuthority } from '../../shared/certs/authority.js';
+import { createCertificateAuthority, issueServingCertificate, serviceAltNames } from '../../shared/certs/generate.js';
 import type { CertificateMetrics, CertificateProvider, KeyPair, SecureContextTarget, ServingCertificates } from '../../shared/http/tls.js';
 import { keyPairOf } from '../../shared/http/tls.js';
 import { isJsonObject } from '../../shared/json.js';
@@ -35,7 +36,15 @@ export interface SelfManagedOptions {
   readonly validitySeconds: number;
   readonly checkIntervalMs: number;
   readonly logger: Logger;
+  /** Counted by the webhook's metrics. */
+  readonly events?: SelfManagedEvents;
   readonly now?: () => Date;
+}
+
+/** What the self-managed certificate reports (the webhook's metrics count it). */
+export interface SelfManagedEvents {
+  /** The Secret held a CA the webhook cannot sign with; a new one replaced it. */
+  caReplaced(reason: AuthorityProblem): void;
 }
 
 interface Material {
@@ -176,17 +185,65 @@ function secretName(options: SelfManagedOptions): string {
 const secretPath = (options: SelfManagedOptions): string =>
   `/api/v1/namespaces/${encodeURIComponent(options.secret.namespace)}/secrets/${encodeURIComponent(options.secret.name)}`;
 
-/** What the Secret should hold now, given what it holds: kept, a new serving certificate, or a new CA too. */
-function renewed(current: Partial<Material>, options: SelfManagedOptions, now: Date): Material | undefined {
-  const wanted = serviceAltNames(options.service, options.secret.namespace, options.hosts);
-  const cas = bundleCertificates(current.caBundle ?? '').filter((ca) => ca.ca && now < new Date(ca.validTo));
-  let signing: X509Certificate | undefined;
+/** What the Secret should hold now, and why it changed. */
+interface Update {
+  readonly material: Material;
+  /** A serving certificate was issued (else only the caBundle was tidied). */
+  readonly issued: boolean;
+  readonly newCa: boolean;
+  /** The Secret held a CA the webhook cannot sign with, now replaced. */
+  readonly unusable?: { readonly reason: AuthorityProblem; readonly error: string };
+}
+
+/**
+ * The CA the Secret holds, read for signing: `undefined` when it holds none (the empty Secret the
+ * manifests create), else the CA (a certificate of ca.crt that ca.key belongs to) or why it cannot sign.
+ */
+function heldAuthority(current: Partial<Material>, bundle: readonly X509Certificate[], now: Date): AuthorityResult<SigningAuthority> | undefined {
+  if (current.caKey === undefined && current.caBundle === undefined) return undefined;
+  if (current.caKey === undefined) return { ok: false, code: 'unreadable', error: 'ca.key is empty' };
+  if (bundle.length === 0) return { ok: false, code: 'unreadable', error: 'ca.crt holds no certificate' };
+  let key: KeyObject;
   try {
-    const key = current.caKey ? createPrivateKey(current.caKey) : undefined;
-    signing = key && cas.find((ca) => ca.checkPrivateKey(key));
+    key = createPrivateKey(current.caKey);
   } catch {
-    signing = undefined;
+    return { ok: false, code: 'unreadable', error: 'ca.key is not a PEM private key' };
   }
+  const belongs = (ca: X509Certificate): boolean => {
+    try {
+      return ca.checkPrivateKey(key);
+    } catch {
+      return false;
+    }
+  };
+  let problem: AuthorityResult<SigningAuthority> = { ok: false, code: 'key-mismatch', error: 'no certificate of ca.crt belongs to ca.key' };
+  for (const ca of bundle.filter(belongs)) {
+    const read = readCertificateAuthority(ca.toString(), current.caKey, now);
+    if (read.ok) return read;
+    if (!problem.ok && problem.code === 'key-mismatch') problem = read;
+  }
+  return problem;
+}
+
+/** Each certificate once (by SHA-256 fingerprint), in the order first seen. */
+function distinct(certificates: readonly X509Certificate[]): X509Certificate[] {
+  const seen = new Set<string>();
+  return certificates.filter((certificate) => !seen.has(certificate.fingerprint256) && seen.add(certificate.fingerprint256));
+}
+
+/**
+ * What the Secret should hold now, given what it holds: `undefined` when it is right as it is;
+ * otherwise a new serving certificate (under a new CA when the held one is missing, due for
+ * renewal or unusable) or only a tidier caBundle. The caBundle is the signing CA first, then every
+ * other CA of ca.crt still valid, each once, in order: certificates of either verify meanwhile.
+ */
+function renewed(current: Partial<Material>, options: SelfManagedOptions, now: Date): Update | undefined {
+  const wanted = serviceAltNames(options.service, options.secret.namespace, options.hosts);
+  const bundle = bundleCertificates(current.caBundle ?? '');
+  const held = heldAuthority(current, bundle, now);
+  const signing = held?.ok ? held.value : undefined;
+  const others = (ca: X509Certificate): X509Certificate[] =>
+    distinct(bundle.filter((other) => other.ca && now < new Date(other.validTo) && other.fingerprint256 !== ca.fingerprint256));
   let leaf: X509Certificate | undefined;
   try {
     leaf = current.cert ? new X509Certificate(current.cert) : undefined;
@@ -194,14 +251,16 @@ function renewed(current: Partial<Material>, options: SelfManagedOptions, now: D
   } catch {
     leaf = undefined;
   }
-  const caDue = !signing || dueForRenewal(signing, now);
-  const leafGood = leaf !== undefined && signing !== undefined && leaf.checkIssued(signing) && leaf.verify(signing.publicKey) && names(leaf, wanted) && !dueForRenewal(leaf, now);
-  if (!caDue && leafGood && current.caBundle && current.caKey && current.cert && current.key) return undefined;
+  const caDue = !signing || dueForRenewal(signing.certificate, now);
+  const ca = signing?.certificate;
+  const leafGood = leaf !== undefined && ca !== undefined && leaf.checkIssued(ca) && leaf.verify(ca.publicKey) && names(leaf, wanted) && !dueForRenewal(leaf, now);
+  if (!caDue && leafGood && signing && current.cert && current.key) {
+    const caBundle = joinBundle([signing.certificate, ...others(signing.certificate)]);
+    if (caBundle === current.caBundle) return undefined;
+    return { material: { caBundle, caKey: signing.keyPem, cert: current.cert, key: current.key }, issued: false, newCa: false };
+  }
 
-  const authority =
-    caDue || !signing || !current.caKey
-      ? createCertificateAuthority(options.service, CA_VALIDITY_DAYS, now)
-      : loadCertificateAuthority(signing.toString(), current.caKey);
+  const authority = caDue || !signing ? createCertificateAuthority(options.service, CA_VALIDITY_DAYS, now) : signing;
   const issued = issueServingCertificate(authority, {
     service: options.service,
     namespace: options.secret.namespace,
@@ -209,10 +268,13 @@ function renewed(current: Partial<Material>, options: SelfManagedOptions, now: D
     validitySeconds: options.validitySeconds,
     now,
   });
-  // The new (or kept) CA first, then the others still valid: certificates of either verify meanwhile.
   const signingCa = new X509Certificate(authority.certPem);
-  const others = cas.filter((ca) => ca.fingerprint256 !== signingCa.fingerprint256);
-  return { caBundle: joinBundle([signingCa, ...others]), caKey: authority.keyPem, cert: issued.cert, key: issued.key };
+  return {
+    material: { caBundle: joinBundle([signingCa, ...others(signingCa)]), caKey: authority.keyPem, cert: issued.cert, key: issued.key },
+    issued: true,
+    newCa: authority !== signing,
+    unusable: held && !held.ok ? { reason: held.code, error: held.error } : undefined,
+  };
 }
 
 /**
@@ -233,13 +295,19 @@ async function synchronise(options: SelfManagedOptions): Promise<Material> {
       throw error;
     }
     const current = decodeData(secret);
-    const next = renewed(current, options, now);
-    if (next === undefined) return current as Material;
+    const update = renewed(current, options, now);
+    if (update === undefined) return current as Material;
+    const next = update.material;
     const data: Record<string, string> = {};
     for (const [field, key] of Object.entries(KEYS) as Array<[keyof Material, string]>) data[key] = Buffer.from(next[field]).toString('base64');
     try {
       await options.api.putJson(secretPath(options), { ...(secret as Record<string, unknown>), data }, AbortSignal.timeout(10_000));
-      options.logger.info('certificate-issued', { secret: secretName(options), notAfter: new X509Certificate(next.cert).validTo, newCa: next.caKey !== current.caKey });
+      if (update.unusable) {
+        options.logger.warn('ca-unusable', { secret: secretName(options), reason: update.unusable.reason, error: update.unusable.error });
+        options.events?.caReplaced(update.unusable.reason);
+      }
+      if (update.issued) options.logger.info('certificate-issued', { secret: secretName(options), notAfter: new X509Certificate(next.cert).validTo, newCa: update.newCa });
+      else options.logger.info('ca-bundle-tidied', { secret: secretName(options), certificates: bundleCertificates(next.caBundle).length });
       return next;
     } catch (error) {
       // Another replica wrote first: read again and serve theirs.

@@ -48,18 +48,16 @@ export class WebhookConfigurationBundle {
   }
 
   /**
-   * Sets `bundlePem` as the caBundle of every webhook whose bundle holds other certificates. The
-   * write carries the resourceVersion read: `conflict` when someone else wrote in between (another
-   * replica: the next check sees its result).
+   * Sets `bundlePem` as the caBundle of every webhook whose bundle holds other certificates (or
+   * the same ones repeated or in another order). The write carries the resourceVersion read:
+   * `conflict` when someone else wrote in between (another replica: the next check sees its result).
    */
   async write(bundlePem: string): Promise<'unchanged' | 'written' | 'conflict'> {
     const configuration = await this.get();
     if (!isJsonObject(configuration)) throw new Error(`MutatingWebhookConfiguration ${this.name} is not an object`);
-    const wanted = fingerprints(bundlePem);
-    const same = (pem: string): boolean => {
-      const have = fingerprints(pem);
-      return have.size === wanted.size && [...wanted].every((fingerprint) => have.has(fingerprint));
-    };
+    // The same certificates in the same order: a bundle repeating one, or in another order, is rewritten.
+    const wanted = fingerprints(bundlePem).join(',');
+    const same = (pem: string): boolean => fingerprints(pem).join(',') === wanted;
     const webhooks = webhooksOf(configuration);
     if (webhooks.every((webhook) => same(bundleOf(webhook)))) return 'unchanged';
     const caBundle = Buffer.from(bundlePem).toString('base64');

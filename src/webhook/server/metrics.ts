@@ -2,6 +2,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { counter, gauge, METRIC_PREFIX } from '../../shared/metrics.js';
 import type { ServiceAccountSourceEvents } from '../serviceaccounts/source.js';
 import type { PodIdentityEvents } from '../pod-identity/source.js';
+import type { SelfManagedEvents } from '../certificates/self-managed.js';
 
 /** The admission webhook's own metrics, on its registry (the HTTPS service adds the certificate metrics). */
 export interface WebhookMetrics {
@@ -14,6 +15,8 @@ export interface WebhookMetrics {
   readonly serviceAccounts: ServiceAccountSourceEvents;
   /** What the Pod Identity (container credentials) source reports, counted. */
   readonly podIdentities: PodIdentityEvents;
+  /** What the self-managed certificate reports, counted. */
+  readonly selfManagedCertificates: SelfManagedEvents;
 }
 
 /**
@@ -81,6 +84,7 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
   const roleMappingUpdates = counter(registry, 'role_mapping_updates_total', 'Role mapping ConfigMap updates, by result', ['result']);
   const podIdentityUpdates = counter(registry, 'container_credentials_updates_total', 'Reloads of the Pod Identity (container credentials) identities, by result', ['result']);
   const podIdentities = gauge(registry, 'container_credentials_identities', 'ServiceAccounts given EKS Pod Identity (the set in force)');
+  const unusableCas = counter(registry, 'unusable_ca_replaced_total', 'CAs in the self-managed Secret the webhook could not sign with, replaced by a new CA, by reason', ['reason']);
   return {
     registry,
     recordAdmission: admission.record,
@@ -100,5 +104,6 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
         podIdentities.set(identities);
       },
     },
+    selfManagedCertificates: { caReplaced: (reason) => unusableCas.inc({ reason }) },
   };
 }
