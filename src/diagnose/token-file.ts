@@ -39,7 +39,8 @@ function problem(pod: PodView, container: ContainerView, plan: InjectionPlan, fi
   const name = quoteValue(mount.name ?? '');
   if (volume === undefined) return `it is in a mount of ${name}, which is not a volume of the pod`;
   const inVolume = mount.subPath ? posix.join(mount.subPath, inMount) : inMount;
-  if (inVolume !== '' && holdsToken(volume, plan.audience, inVolume)) return undefined;
+  if (inVolume === '') return `it names the mount of ${name} itself, a directory, not the token file in it`;
+  if (holdsToken(volume, plan.audience, inVolume)) return undefined;
   if (holdsToken(volume, plan.audience, plan.tokenFileName)) return `volume ${name} holds the token at ${quoteValue(plan.tokenFileName)}, not at ${quoteValue(inVolume)}`;
   return `volume ${name} (${describeVolume(volume)}) is not a projected serviceAccountToken for ${quoteValue(plan.audience)} at ${quoteValue(plan.tokenFileName)}`;
 }
