@@ -12,8 +12,16 @@ import { mutatePod } from '../src/webhook/engine/mutate.js';
 import { applyPatch } from '../src/webhook/apply-patch.js';
 import { loadMutationCase, mutationCaseNames } from './helpers/mutation-cases.js';
 
-const forced = new Set(process.argv.slice(2).filter((arg) => arg !== '--force'));
-for (const name of mutationCaseNames()) {
+const args = process.argv.slice(2);
+const names = mutationCaseNames();
+const forced = new Set(args.slice(1));
+// A misspelt case name would otherwise rewrite nothing, silently.
+const unknown = [...forced].filter((name) => !names.includes(name));
+if ((args.length > 0 && args[0] !== '--force') || unknown.length > 0) {
+  process.stderr.write(`write-snapshots: usage: node dist/test/write-snapshots.js [--force CASE ...]${unknown.length > 0 ? `; no case ${unknown.join(', ')} in test/fixtures/mutation` : ''}\n`);
+  process.exit(2);
+}
+for (const name of names) {
   const fixture = loadMutationCase(name);
   const result = mutatePod(fixture.pod.view, fixture.serviceAccount, fixture.options, fixture.expirationJitter);
   const files: Array<[string, string]> = [

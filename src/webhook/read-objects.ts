@@ -2,8 +2,10 @@ import type {
   ContainerView,
   EnvVarView,
   PodView,
+  ProjectedTokenView,
   ServiceAccountView,
   VolumeMountView,
+  VolumeView,
 } from './engine/types.js';
 import { isJsonObject } from '../shared/json.js';
 import type { Parsed } from '../shared/result.js';
@@ -105,7 +107,33 @@ function readContainer(item: JsonObject, where: Where): ContainerView {
   };
 }
 
-const volumeName = (item: JsonObject): string => optionalString(item, 'name') ?? '';
+const NO_TOKENS: readonly ProjectedTokenView[] = Object.freeze([]);
+
+/**
+ * The `serviceAccountToken` sources of a projected volume. A source of another shape than the API
+ * server accepts is not a token (the engine then adds its own), never an error.
+ */
+function projectedTokens(projected: unknown): readonly ProjectedTokenView[] {
+  if (!isJsonObject(projected) || !Array.isArray(projected.sources)) return NO_TOKENS;
+  const tokens: ProjectedTokenView[] = [];
+  for (const source of projected.sources) {
+    const token: unknown = isJsonObject(source) ? source.serviceAccountToken : undefined;
+    if (isJsonObject(token)) tokens.push({ audience: optionalString(token, 'audience'), path: optionalString(token, 'path') });
+  }
+  return tokens;
+}
+
+/** A volume's name, what kind it is, and the tokens it projects: the engine recognises its token by them. */
+function readVolume(item: JsonObject): VolumeView {
+  let source: string | undefined;
+  for (const key in item) {
+    if (key !== 'name') {
+      source = key;
+      break;
+    }
+  }
+  return { name: optionalString(item, 'name') ?? '', source, serviceAccountTokens: projectedTokens(item.projected) };
+}
 
 const SPEC: Where = () => 'spec.';
 const METADATA: Where = () => 'metadata.';
@@ -128,7 +156,7 @@ export function readPod(value: unknown): Parsed<PodView> {
     const annotations = stringMap(optionalObject(metadata, 'annotations', METADATA));
     const labels = stringMap(optionalObject(metadata, 'labels', METADATA));
     const nodeSelector = stringMap(optionalObject(spec, 'nodeSelector', SPEC)) ?? {};
-    const volumeNames = readObjectList(volumes, 'volumes', SPEC, volumeName);
+    const volumeViews = readObjectList(volumes, 'volumes', SPEC, readVolume);
     const containers = readContainerList(containerItems, 'containers') ?? [];
     const initContainers = readContainerList(optionalArray(spec, 'initContainers', SPEC), 'initContainers');
     return {
@@ -143,7 +171,7 @@ export function readPod(value: unknown): Parsed<PodView> {
         annotations,
         labels,
         nodeSelector,
-        volumeNames,
+        volumes: volumeViews,
         containers,
         initContainers,
       },

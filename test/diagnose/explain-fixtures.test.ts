@@ -103,6 +103,13 @@ describe('explain: what the broken links say', () => {
     assert.match(await detailOf('POD_NOT_MUTATED', 'running pod'), /admitted without the webhook/);
   });
 
+  it('names the volume the token variable points into, or says nothing is mounted there', async () => {
+    assert.match(await detailOf('TOKEN_FILE_NOT_A_TOKEN', 'running pod'), /container "app": AWS_WEB_IDENTITY_TOKEN_FILE="\/var\/run\/secrets\/eks\.amazonaws\.com\/serviceaccount\/token": volume "aws-iam-token" \(emptyDir\) is not a projected serviceAccountToken for "sts\.amazonaws\.com" at "token"/);
+    assert.match(await detailOf('TOKEN_FILE_NOT_A_TOKEN', 'injection'), /volume "aws-iam-token" is mounted at .*, the token mount path, and its AWS_WEB_IDENTITY_TOKEN_FILE points into it \(see running pod\)/);
+    assert.match(await detailOf('TOKEN_FILE_NOT_A_TOKEN--mounted-elsewhere', 'running pod'), /AWS_WEB_IDENTITY_TOKEN_FILE="\/cache\/token": volume "aws-iam-token" \(emptyDir\)/);
+    assert.match(await detailOf('TOKEN_FILE_NOT_A_TOKEN--pod-identity-nothing-mounted', 'running pod'), /AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="\/var\/run\/secrets\/pods\.eks\.amazonaws\.com\/serviceaccount\/eks-pod-identity-token": no volume is mounted there/);
+  });
+
   it('says which credential source wins', async () => {
     assert.match(await detailOf('CREDENTIAL_SOURCE_SHADOWED', 'environment'), /AWS_ACCESS_KEY_ID \(from valueFrom\): static keys in the environment come first/);
     assert.match(await detailOf('CREDENTIAL_SOURCE_SHADOWED--pod-identity-web-identity', 'environment'), /the SDKs use web identity \(IRSA\) before container credentials/);

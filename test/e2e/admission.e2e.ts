@@ -15,9 +15,10 @@ import {
   type Probe,
   ROLE_PREFIX,
   setWebhookConfigurations,
+  TOKEN_DIR,
 } from './support/pods.js';
 import { isLoopback, listeningAddresses } from './support/processes.js';
-import { SIDECAR_LABEL, SidecarWebhook } from './support/sidecar-webhook.js';
+import { RENAME_TOKEN_LABEL, RENAMED_TOKEN_VOLUME, SIDECAR_LABEL, SidecarWebhook } from './support/sidecar-webhook.js';
 import { HoldingProxy } from './support/holding-proxy.js';
 import { applyManifest, ClusterWebhook, MANIFESTS } from './support/webhook.js';
 
@@ -149,6 +150,28 @@ for (const release of kubernetesReleases()) {
         assert.equal(first.decision, 'mutated');
         assert.equal(second.decision, 'mutated', 'reinvoked for the added container');
         assert.ok(Number(second.patchOperations) < Number(first.patchOperations), `second pass patched only the new container: ${String(second.patchOperations)} < ${String(first.patchOperations)}`);
+      });
+
+      it('reinvocation after another webhook renamed the token volume adds no second one: the renamed volume is the token', async () => {
+        const name = 'renamed-token';
+        const stored = await createPod(cp.admin, NAMESPACE, podManifest(name, 'app', { [SIDECAR_LABEL]: 'true', [RENAME_TOKEN_LABEL]: 'true' }));
+        const tokens = (stored.spec.volumes ?? []).filter((volume) => volume.projected?.sources.some((source) => source.serviceAccountToken?.audience === 'sts.amazonaws.com'));
+        assert.deepEqual(tokens.map((volume) => volume.name), [RENAMED_TOKEN_VOLUME], JSON.stringify(stored.spec.volumes));
+        for (const container of stored.spec.containers) {
+          assert.deepEqual(container.volumeMounts?.filter((mount) => mount.mountPath === TOKEN_DIR), [{ name: RENAMED_TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true }], container.name);
+          assert.deepEqual(container.env?.filter((entry) => entry.name === 'AWS_WEB_IDENTITY_TOKEN_FILE'), [{ name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: `${TOKEN_DIR}/token` }], container.name);
+        }
+        assert.equal((await hook.admissionLine(NAMESPACE, name, 2)).decision, 'mutated', 'reinvoked for the added container');
+      });
+
+      it('a pod with an emptyDir named aws-iam-token gets the token in a volume of its own, aws-iam-token-1, and the API server accepts it', async () => {
+        const pod = podManifest('empty-dir-token-name', 'app');
+        pod.spec.volumes = [{ name: 'aws-iam-token', emptyDir: {} }];
+        const stored = await createPod(cp.admin, NAMESPACE, pod);
+        const volumes = stored.spec.volumes ?? [];
+        assert.deepEqual(volumes.find((volume) => volume.name === 'aws-iam-token'), { name: 'aws-iam-token', emptyDir: {} });
+        assert.deepEqual(volumes.find((volume) => volume.name === 'aws-iam-token-1')?.projected?.sources, [{ serviceAccountToken: { audience: 'sts.amazonaws.com', expirationSeconds: 86400, path: 'token' } }]);
+        assert.deepEqual(stored.spec.containers[0]!.volumeMounts?.filter((mount) => mount.mountPath === TOKEN_DIR), [{ name: 'aws-iam-token-1', mountPath: TOKEN_DIR, readOnly: true }]);
       });
 
       it('an UPDATE of a mutated pod (a label change) is accepted and leaves the mutation as it was', async () => {

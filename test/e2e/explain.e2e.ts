@@ -6,7 +6,7 @@ import { oidcProviderArn, oidcProviderId } from '../../src/shared/aws/trust-requ
 import { runCli } from '../helpers/cli.js';
 import { kubernetesReleases } from './support/components.js';
 import { ControlPlane } from './support/control-plane.js';
-import { assertNoIdentity, createAppServiceAccounts, createPod, createServiceAccount, podManifest, type Probe, ROLE_PREFIX, setWebhookConfigurations } from './support/pods.js';
+import { assertNoIdentity, createAppServiceAccounts, createPod, createServiceAccount, podManifest, type Probe, ROLE_PREFIX, setWebhookConfigurations, TOKEN_DIR } from './support/pods.js';
 import { ClusterWebhook, serviceAccountToken } from './support/webhook.js';
 
 const ROLE = `${ROLE_PREFIX}explained`;
@@ -38,6 +38,21 @@ for (const release of kubernetesReleases()) {
       await createAppServiceAccounts(cp.admin, NAMESPACE, ROLE, PROBE);
       // Before the webhook is registered: admitted without identity, as while it was unreachable.
       assertNoIdentity(await createPod(cp.admin, NAMESPACE, podManifest('early', 'app')));
+      // As a webhook matching volumes by name left a pod with an emptyDir named aws-iam-token.
+      const nameMatched = podManifest('name-matched', 'app');
+      nameMatched.metadata = { ...nameMatched.metadata, annotations: { 'eks.amazonaws.com/injected-role-arn': ROLE } };
+      nameMatched.spec.volumes = [{ name: 'aws-iam-token', emptyDir: {} }];
+      nameMatched.spec.containers[0] = {
+        ...nameMatched.spec.containers[0]!,
+        env: [
+          { name: 'AWS_DEFAULT_REGION', value: 'us-west-2' },
+          { name: 'AWS_REGION', value: 'us-west-2' },
+          { name: 'AWS_ROLE_ARN', value: ROLE },
+          { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: `${TOKEN_DIR}/token` },
+        ],
+        volumeMounts: [{ name: 'aws-iam-token', mountPath: TOKEN_DIR, readOnly: true }],
+      };
+      await createPod(cp.admin, NAMESPACE, nameMatched);
       webhook = await ClusterWebhook.start(cp, { args: ['--aws-default-region', 'us-west-2'] });
       await setWebhookConfigurations(cp, [webhook.configuration()], PROBE);
       const provider = oidcProviderId(cp.issuer);
@@ -85,6 +100,13 @@ for (const release of kubernetesReleases()) {
     it('a pod created before the webhook was there: POD_NOT_MUTATED', async () => {
       const { code, report } = await run('early');
       assert.equal(report.code, 'POD_NOT_MUTATED', JSON.stringify(report.links, null, 1));
+      assert.equal(code, 1);
+    });
+
+    it('a pod whose token variable points into an emptyDir named aws-iam-token: TOKEN_FILE_NOT_A_TOKEN', async () => {
+      const { code, report } = await run('name-matched');
+      assert.equal(report.code, 'TOKEN_FILE_NOT_A_TOKEN', JSON.stringify(report.links, null, 1));
+      assert.match(report.links.find((link) => link.name === 'running pod')!.detail.join('\n'), /volume "aws-iam-token" \(emptyDir\) is not a projected serviceAccountToken/);
       assert.equal(code, 1);
     });
 

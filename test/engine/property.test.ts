@@ -5,14 +5,19 @@ import {
   DEFAULT_TOKEN_EXPIRATION_SECONDS,
   MIN_JITTERED_TOKEN_EXPIRATION_SECONDS,
   POD_IDENTITY_LABEL,
-  TOKEN_VOLUME_NAME,
 } from '../../src/webhook/engine/defaults.js';
 import { mutatePod } from '../../src/webhook/engine/mutate.js';
+import { holdsToken } from '../../src/webhook/engine/token-volume.js';
+import type { PodView } from '../../src/webhook/engine/types.js';
 import { optionsArbitrary, podArbitrary, serviceAccountArbitrary } from '../helpers/arbitraries.js';
 import { applyPatch } from '../../src/webhook/apply-patch.js';
 import { readPod } from '../../src/webhook/read-objects.js';
 import { assertOnlyAdditions } from '../helpers/preservation.js';
 import { uniquenessViolations } from '../helpers/pod-validation.js';
+
+/** The names of the pod's volumes that hold the token (a projected serviceAccountToken of that audience and path). */
+const tokenVolumes = (pod: PodView, audience: string, fileName: string): string[] =>
+  (pod.volumes ?? []).filter((volume) => holdsToken(volume, audience, fileName)).map((volume) => volume.name);
 
 const jitterArbitrary = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
 
@@ -62,14 +67,18 @@ describe('mutation engine properties (fast-check)', () => {
         const skip = new Set(
           (pod.metadata?.annotations?.['eks.amazonaws.com/skip-containers'] ?? '').split(',').map((name) => name.trim()),
         );
+        // Whatever they are called, the volumes holding a token for sts.amazonaws.com at `token` are the token: at most one is added.
+        const tokens = tokenVolumes(after.value, options.tokenAudience, 'token');
+        assert.ok(tokens.length <= Math.max(1, tokenVolumes(view.value, options.tokenAudience, 'token').length), `a second token volume: ${tokens.join(', ')}`);
         const occupied = (c: { volumeMounts?: readonly { name?: string; mountPath?: string }[] }): boolean =>
-          c.volumeMounts?.some((m) => m.name !== TOKEN_VOLUME_NAME && m.mountPath?.replace(/\/$/, '') === options.tokenMountPath) ?? false;
-        for (const c of [...after.value.containers, ...(after.value.initContainers ?? [])]) {
-          if (skip.has(c.name) || occupied(c)) continue;
+          c.volumeMounts?.some((m) => !tokens.includes(m.name ?? '') && m.mountPath?.replace(/\/+$/, '') === options.tokenMountPath) ?? false;
+        const originals = [...view.value.containers, ...(view.value.initContainers ?? [])];
+        for (const [index, c] of [...after.value.containers, ...(after.value.initContainers ?? [])].entries()) {
+          const original = originals[index];
+          if (skip.has(c.name) || (original && occupied(original))) continue;
           const names = new Set(c.env?.map((variable) => variable.name));
           assert.ok(names.has('AWS_ROLE_ARN') && names.has('AWS_WEB_IDENTITY_TOKEN_FILE'), `container ${c.name} lacks identity env`);
-          assert.ok(c.volumeMounts?.some((m) => m.name === TOKEN_VOLUME_NAME), `container ${c.name} lacks the token mount`);
-          assert.ok(after.value.volumeNames?.includes(TOKEN_VOLUME_NAME), 'pod lacks the token volume');
+          assert.ok(c.volumeMounts?.some((m) => tokens.includes(m.name ?? '')), `container ${c.name} lacks a mount of the token volume`);
         }
       }),
       { numRuns: 300 },
@@ -88,8 +97,10 @@ describe('mutation engine properties (fast-check)', () => {
         const cc = options.containerCredentials;
         const skip = new Set((pod.metadata?.annotations?.['eks.amazonaws.com/skip-containers'] ?? '').split(',').map((name) => name.trim()));
         const clean = (path: string | undefined): string | undefined => path?.replace(/\/+$/, '');
+        const tokens = tokenVolumes(after.value, cc.audience, cc.tokenPath);
+        assert.ok(tokens.length <= Math.max(1, tokenVolumes(view.value, cc.audience, cc.tokenPath).length), `a second token volume: ${tokens.join(', ')}`);
         const occupied = (c: { volumeMounts?: readonly { name?: string; mountPath?: string }[] }): boolean =>
-          (c.volumeMounts?.some((m) => m.name !== cc.tokenVolumeName && clean(m.mountPath) === cc.tokenMountPath) ?? false);
+          (c.volumeMounts?.some((m) => !tokens.includes(m.name ?? '') && clean(m.mountPath) === cc.tokenMountPath) ?? false);
         const originals = [...view.value.containers, ...(view.value.initContainers ?? [])];
         let mutatedAny = false;
         for (const [index, c] of [...after.value.containers, ...(after.value.initContainers ?? [])].entries()) {
@@ -100,13 +111,13 @@ describe('mutation engine properties (fast-check)', () => {
           assert.ok(names.has('AWS_CONTAINER_CREDENTIALS_FULL_URI') && names.has('AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE'), `container ${c.name} lacks the container credentials env`);
           const hadRole = original?.env?.some((variable) => variable.name === 'AWS_ROLE_ARN') ?? false;
           assert.equal(names.has('AWS_ROLE_ARN'), hadRole, `container ${c.name}: AWS_ROLE_ARN was injected in Pod Identity mode`);
-          assert.ok(c.volumeMounts?.some((m) => m.name === cc.tokenVolumeName), `container ${c.name} lacks the token mount`);
+          assert.ok(c.volumeMounts?.some((m) => tokens.includes(m.name ?? '')), `container ${c.name} lacks a mount of the token volume`);
         }
         if (!mutatedAny) return;
         assert.equal((patched as unknown as { metadata: { labels: Record<string, string> } }).metadata.labels[POD_IDENTITY_LABEL], 'enabled');
-        const added = patched.spec.volumes?.find((volume) => volume.name === cc.tokenVolumeName);
+        const added = patched.spec.volumes?.find((volume) => tokens.includes(volume.name));
         assert.ok(added, 'the pod lacks the token volume');
-        if (view.value.volumeNames?.includes(cc.tokenVolumeName)) return;
+        if (tokenVolumes(view.value, cc.audience, cc.tokenPath).length > 0) return;
         const token = added.projected!.sources[0]!.serviceAccountToken;
         assert.equal(token.audience, cc.audience);
         const raw = pod.metadata?.annotations?.['eks.amazonaws.com/token-expiration'];

@@ -22,8 +22,9 @@ const envVar = fc.oneof(
   fc.record({ name: fc.constantFrom(...AWS_NAMES), valueFrom: fc.constant({ fieldRef: { fieldPath: 'metadata.name' } }) }),
   fc.record({ value: fc.string() }),
 );
+const volumeName = fc.constantFrom(TOKEN_VOLUME_NAME, `${TOKEN_VOLUME_NAME}-1`, DEFAULT_CONTAINER_CREDENTIALS.tokenVolumeName, 'data', 'own-token');
 const mount = fc.record({
-  name: fc.constantFrom(TOKEN_VOLUME_NAME, DEFAULT_CONTAINER_CREDENTIALS.tokenVolumeName, 'data', 'config'),
+  name: fc.oneof(volumeName, fc.constant('config')),
   mountPath: fc.constantFrom(
     '/data',
     '/aws',
@@ -39,6 +40,22 @@ const container = fc
     { requiredKeys: ['name', 'image'] },
   )
   .chain((base) => unknownFields.map((extra) => ({ ...extra, ...base })));
+/** Volumes under the token volumes' names or others: emptyDirs, hostPaths, and projected tokens for the right or a wrong audience and path. */
+const tokenSource = fc.record({
+  serviceAccountToken: fc.record(
+    {
+      audience: fc.constantFrom('sts.amazonaws.com', DEFAULT_CONTAINER_CREDENTIALS.audience, 'lab', 'vault'),
+      path: fc.constantFrom('token', './token', DEFAULT_CONTAINER_CREDENTIALS.tokenPath, 'dir/token', 'other'),
+      expirationSeconds: fc.constantFrom(600, 86400),
+    },
+    { requiredKeys: ['path'] },
+  ),
+});
+const volume = fc.oneof(
+  fc.record({ name: volumeName, emptyDir: fc.constant({}) }),
+  fc.record({ name: volumeName, hostPath: fc.constant({ path: '/var/token' }) }),
+  fc.record({ name: volumeName, projected: fc.record({ sources: fc.array(fc.oneof(tokenSource, fc.constant({ configMap: { name: 'ca' } })), { minLength: 1, maxLength: 2 }) }) }),
+);
 const annotationValue = fc.oneof(fc.constantFrom('0', '600', '3600', 'abc', '-1', '99999999999', ''), fc.string({ maxLength: 6 }));
 export const podArbitrary = fc.record(
   {
@@ -65,7 +82,7 @@ export const podArbitrary = fc.record(
           container.map((c) => ({ ...c, restartPolicy: 'Always' })),
           { maxLength: 2 },
         ),
-        volumes: fc.array(fc.record({ name: fc.constantFrom(TOKEN_VOLUME_NAME, DEFAULT_CONTAINER_CREDENTIALS.tokenVolumeName, 'data'), emptyDir: fc.constant({}) }), { maxLength: 2 }),
+        volumes: fc.array(volume, { maxLength: 3 }),
         nodeSelector: fc.record({ 'kubernetes.io/os': fc.constantFrom('linux', 'windows') }, { requiredKeys: [] }),
         futureSpecField: fc.jsonValue({ maxDepth: 2 }),
       },

@@ -213,6 +213,12 @@ export const DOCTOR_CODES = {
     meaning: 'the pod has the identity, but some container lacks variables or the token mount the webhook would add (a container added by a later webhook with reinvocationPolicy Never, or doctor was given other flags than the webhook runs with)',
     fix: 'give doctor the flags the webhook runs with; otherwise set reinvocationPolicy IfNeeded and recreate the pod',
   },
+  POD_TOKEN_FILE_NOT_A_TOKEN: {
+    severity: 'error',
+    check: 'pods',
+    meaning: 'a container\'s token file variable (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) points into a volume that is not a projected serviceAccountToken of the expected audience and path (an emptyDir or hostPath under the token volume\'s name, which webhooks matching volumes by name took for the token), or where nothing is mounted: its AWS SDKs read no token, or the wrong one',
+    fix: 'recreate the pod (the finding names how): the webhook now adds its own token volume under a free name; or rename the volume that has the token volume\'s name',
+  },
   POD_NOT_SELECTED: {
     severity: 'warning',
     check: 'pods',

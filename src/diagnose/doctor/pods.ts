@@ -1,9 +1,10 @@
 import { isJsonObject } from '../../shared/json.js';
 import { ANNOTATION, POD_IDENTITY_LABEL, POD_IDENTITY_LABEL_VALUE, TOKEN_VOLUME_NAME } from '../../webhook/engine/defaults.js';
-import { mutatePod } from '../../webhook/engine/mutate.js';
+import { mutatePod, planInjection } from '../../webhook/engine/mutate.js';
 import type { MutationOptions, PatchOperation, PodView } from '../../webhook/engine/types.js';
 import { readPod } from '../../webhook/read-objects.js';
 import type { Finding } from '../report.js';
+import { misplacedTokenFiles } from '../token-file.js';
 import { type ParsedWebhook, selection } from './configuration.js';
 import type { DoctorCode } from './codes.js';
 import { coded, noted, passed, shown } from './findings.js';
@@ -120,7 +121,7 @@ export class PodChecker {
     const markerKey = `${options.annotationPrefix}/${ANNOTATION.injectedRoleArn}`;
     const marker = pod.annotations?.[markerKey];
     const podIdentityLabel = pod.labels?.[POD_IDENTITY_LABEL] === POD_IDENTITY_LABEL_VALUE;
-    const volumes = pod.volumeNames ?? [];
+    const volumes = (pod.volumes ?? []).map((volume) => volume.name);
     const irsaCarried = marker !== undefined || volumes.includes(TOKEN_VOLUME_NAME);
     const podIdentityCarried = podIdentityLabel || volumes.includes(options.containerCredentials.tokenVolumeName);
     const saName = `ServiceAccount ${namespace}/${serviceAccount.view.name}`;
@@ -142,12 +143,18 @@ export class PodChecker {
       return;
     }
     this.withIdentity += 1;
+    const identity = podIdentity ? 'is listed for Pod Identity' : `has role ${shown(serviceAccount.roleArn)}`;
+    const { plan } = planInjection(pod, { ...serviceAccount.view, podIdentity }, options, 0);
+    const misplaced = plan === undefined ? [] : misplacedTokenFiles(pod, plan);
+    if (misplaced.length > 0) {
+      this.report('POD_TOKEN_FILE_NOT_A_TOKEN', object, `${saName} ${identity}, but ${misplaced.map((entry) => entry.detail).join('; ')}`, fix());
+      return;
+    }
     const result = mutatePod(pod, { ...serviceAccount.view, podIdentity }, options, 0);
     if (result.patch.length === 0) {
       this.carrying += 1;
       return;
     }
-    const identity = podIdentity ? 'is listed for Pod Identity' : `has role ${shown(serviceAccount.roleArn)}`;
     if (!irsaCarried && !podIdentityCarried) {
       this.unmutated(pod, object, metadata, saName, identity, serviceAccount, fix);
       return;

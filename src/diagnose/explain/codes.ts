@@ -59,6 +59,11 @@ export const EXPLAIN_CODES = {
     meaning: 'the pod was mutated, but for another identity than the ServiceAccount names now (the annotation or Pod Identity listing changed after it was created)',
     fix: 'recreate the pod (kubectl rollout restart on its owner, or delete it)',
   },
+  TOKEN_FILE_NOT_A_TOKEN: {
+    links: ['running pod'],
+    meaning: 'the token file variable (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) points into a volume that is not a projected serviceAccountToken of the expected audience and path (an emptyDir or hostPath under the token volume\'s name, which webhooks matching volumes by name took for the token), or where nothing is mounted',
+    fix: 'recreate the pod (kubectl rollout restart on its owner, or delete it): the webhook now adds its own token volume under a free name; or rename the volume that has the token volume\'s name',
+  },
   CREDENTIAL_SOURCE_SHADOWED: {
     links: ['environment'],
     meaning: "a credential source the SDKs try first wins over the injected one: static keys or a profile in the environment, or (for Pod Identity) web identity variables, which the SDKs use before container credentials",

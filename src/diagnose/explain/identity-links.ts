@@ -3,6 +3,7 @@ import { ANNOTATION, POD_IDENTITY_LABEL, POD_IDENTITY_LABEL_VALUE } from '../../
 import { annotationKeys, quoteValue } from '../../webhook/engine/identity.js';
 import type { ContainerPlan, InjectionPlan } from '../../webhook/engine/mutate.js';
 import type { ContainerView, PodView } from '../../webhook/engine/types.js';
+import { misplacedTokenFiles } from '../token-file.js';
 import type { Link } from '../report.js';
 import { EXPLAIN_CODES, type ExplainCodeName } from './codes.js';
 import type { ExplainInput } from './input.js';
@@ -73,7 +74,7 @@ export function injectedRoleArn(pod: PodView, input: ExplainInput): string | und
 
 /** True when the stored pod carries anything the webhook adds: the marker, the label, the token volume. */
 export function carriesInjection(pod: PodView, input: ExplainInput): boolean {
-  const volumes = pod.volumeNames ?? [];
+  const volumes = (pod.volumes ?? []).map((volume) => volume.name);
   return (
     injectedRoleArn(pod, input) !== undefined ||
     pod.labels?.[POD_IDENTITY_LABEL] === POD_IDENTITY_LABEL_VALUE ||
@@ -113,6 +114,8 @@ export function injectionLink(input: ExplainInput, plan: InjectionPlan, warnings
       : `EKS Pod Identity: token for ${plan.audience} (${plan.expirationSeconds} s) in volume ${plan.volumeName} at ${plan.mountPath}`,
   ];
   const considered = consideredContainers(plan, input);
+  // A running pod's container whose token variable points into the volume in the way: the running-pod link says why.
+  const misplaced = new Set(input.running ? misplacedTokenFiles(input.podView, plan, considered).map((entry) => entry.container) : []);
   const skipped: string[] = [];
   const conflicts: string[] = [];
   const overrides: string[] = [];
@@ -123,12 +126,17 @@ export function injectionLink(input: ExplainInput, plan: InjectionPlan, warnings
       detail.push(`${label}: skipped (named in ${input.options.annotationPrefix}/${ANNOTATION.skipContainers})`);
       continue;
     }
+    if (container.outcome === 'mount-path-occupied' && misplaced.has(container)) {
+      detail.push(`${label}: volume ${quoteValue(container.occupant?.name ?? '')} is mounted at ${quoteValue(container.occupant?.mountPath ?? '')}, the token mount path, and its ${plan.tokenFileVariable} points into it (see running pod)`);
+      continue;
+    }
     if (container.outcome === 'mount-path-occupied') {
       conflicts.push(container.name);
       detail.push(`${label}: volume ${quoteValue(container.occupant?.name ?? '')} is mounted at ${quoteValue(container.occupant?.mountPath ?? '')}, the token mount path: left alone`);
       continue;
     }
-    const own = ownOverrides(container, input);
+    // On a running pod, a token variable pointing at no token is the running-pod link's finding, not an override.
+    const own = ownOverrides(container, input).filter((variable) => !(misplaced.has(container) && variable.name === plan.tokenFileVariable));
     if (own.length > 0) {
       overrides.push(container.name);
       for (const variable of own) {
@@ -144,7 +152,7 @@ export function injectionLink(input: ExplainInput, plan: InjectionPlan, warnings
   if (conflicts.length > 0) return brokenLink(name, 'MOUNT_PATH_CONFLICT', detail);
   if (overrides.length > 0) return brokenLink(name, 'ENV_OVERRIDES_IDENTITY', detail);
   if (skipped.length > 0 && (input.container !== undefined || allSkipped)) return brokenLink(name, 'CONTAINER_SKIPPED', detail);
-  const status = skipped.length > 0 || warnings.length > 0 ? 'warning' : 'ok';
+  const status = skipped.length > 0 || misplaced.size > 0 || warnings.length > 0 ? 'warning' : 'ok';
   return { name, status, detail };
 }
 
@@ -156,6 +164,8 @@ export function runningPodLink(input: ExplainInput, plan: InjectionPlan): Link {
   const name = 'running pod';
   if (!input.running) return { name, status: 'not-checked', detail: ['a pod not created yet (no metadata.uid or status): the chain describes what it will get'] };
   const pod = input.podView;
+  const misplaced = misplacedTokenFiles(pod, plan, consideredContainers(plan, input));
+  if (misplaced.length > 0) return brokenLink(name, 'TOKEN_FILE_NOT_A_TOKEN', misplaced.map((entry) => entry.detail));
   const considered = consideredContainers(plan, input).filter((container) => container.outcome === 'inject');
   if (!carriesInjection(pod, input)) {
     return brokenLink(name, 'POD_NOT_MUTATED', [

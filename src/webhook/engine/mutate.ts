@@ -4,6 +4,7 @@ import { annotationKeys, type IdentityResolution, quoteValue, resolveIdentity, r
 import { trimTrailing } from '../../shared/text.js';
 import { jsonPointer } from './pointer.js';
 import { boundWarnings } from './warnings.js';
+import { chooseTokenVolume, describeVolume, type TokenVolume } from './token-volume.js';
 import type {
   ContainerView,
   EnvVarView,
@@ -13,6 +14,7 @@ import type {
   PodView,
   ServiceAccountView,
   VolumeMountView,
+  VolumeView,
 } from './types.js';
 
 interface EnvVar {
@@ -50,6 +52,7 @@ function cleanMountPath(path: string): string {
  * the agent and its URI). The container and volume rules are the same for both.
  */
 interface Injection {
+  /** The volume name configured (the token may go under another: see token-volume.ts). */
   readonly volumeName: string;
   readonly audience: string;
   readonly expirationSeconds: number;
@@ -71,11 +74,11 @@ interface Injection {
  * refuses a container with two mounts at one path (`mountPath: must be unique`), so such a container
  * cannot be given the token mount; it is left alone, with a warning.
  */
-function occupiedTokenPath(container: ContainerView, injection: Injection): VolumeMountView | undefined {
+function occupiedTokenPath(container: ContainerView, injection: Injection, volume: TokenVolume): VolumeMountView | undefined {
   if (container.volumeMounts === undefined) return undefined;
   const wanted = cleanMountPath(injection.mountPath);
   return container.volumeMounts.find(
-    (mount) => mount.name !== injection.volumeName && mount.mountPath !== undefined && cleanMountPath(mount.mountPath) === wanted,
+    (mount) => !(mount.name !== undefined && volume.names.has(mount.name)) && mount.mountPath !== undefined && cleanMountPath(mount.mountPath) === wanted,
   );
 }
 
@@ -134,18 +137,18 @@ function appendOps(patch: PatchOperation[], path: string, exists: boolean, items
   for (const value of items) patch.push({ op: 'add', path: `${path}/-`, value });
 }
 
-/** The token file a container's variable names: in its own mount of the token volume when it has one. */
-function containerTokenFile(container: ContainerView, injection: Injection, windows: boolean, defaultTokenFile: string, warnings: string[]): { readonly tokenFile: string; readonly mounted: boolean } {
-  // A container that already mounts the token volume (say at another path) keeps its mount, and
+/** The token file a container's variable names: in its own mount of a token volume when it has one. */
+function containerTokenFile(container: ContainerView, injection: Injection, volume: TokenVolume, windows: boolean, defaultTokenFile: string, warnings: string[]): { readonly tokenFile: string; readonly mounted: boolean } {
+  // A container that already mounts a token volume (say at another path) keeps its mount, and
   // the token file variable points into it: at <mount>/<file>, or at the mount itself when it mounts
   // just the token file (subPath: <file>).
-  const { volumeName, tokenFileName } = injection;
-  const tokenMount = container.volumeMounts?.find((mount) => mount.name === volumeName);
+  const { tokenFileName } = injection;
+  const tokenMount = container.volumeMounts?.find((mount) => mount.name !== undefined && volume.names.has(mount.name));
   if (tokenMount?.mountPath && !tokenMount.subPath) return { tokenFile: tokenFilePath(tokenMount.mountPath, windows, tokenFileName), mounted: true };
   if (tokenMount?.mountPath && tokenMount.subPath === tokenFileName) return { tokenFile: windows ? windowsPath(tokenMount.mountPath) : tokenMount.mountPath, mounted: true };
   if (tokenMount) {
     warnings.push(
-      `container ${quoteValue(container.name)} mounts ${volumeName} with subPath ${quoteValue(tokenMount.subPath ?? '')}, ` +
+      `container ${quoteValue(container.name)} mounts ${quoteValue(tokenMount.name ?? '')} with subPath ${quoteValue(tokenMount.subPath ?? '')}, ` +
         `which does not hold the token; ${quoteValue(defaultTokenFile)} will not exist in it`,
     );
   }
@@ -163,7 +166,7 @@ function overriddenVariables(container: ContainerView, identityEnv: readonly Env
   return overridden;
 }
 
-function addContainerOps(patch: PatchOperation[], container: ContainerView, plan: ContainerPlan, path: string, injection: Injection, options: MutationOptions, warnings: string[]): void {
+function addContainerOps(patch: PatchOperation[], container: ContainerView, plan: ContainerPlan, path: string, injection: Injection, volumeName: string, options: MutationOptions, warnings: string[]): void {
   // A container's own setting always stays; say so when it points somewhere other than our identity.
   for (const variable of plan.overridden) {
     warnings.push(
@@ -175,7 +178,7 @@ function addContainerOps(patch: PatchOperation[], container: ContainerView, plan
   appendOps(patch, `${path}/env`, container.env !== undefined, desiredEnv(injection, options, plan.tokenFile, container.env));
   if (!plan.tokenVolumeMounted) {
     appendOps(patch, `${path}/volumeMounts`, container.volumeMounts !== undefined, [
-      { name: injection.volumeName, mountPath: injection.mountPath, readOnly: true },
+      { name: volumeName, mountPath: injection.mountPath, readOnly: true },
     ]);
   }
 }
@@ -281,9 +284,15 @@ export interface InjectionPlan {
   readonly roleArn: string | undefined;
   readonly audience: string;
   readonly expirationSeconds: number;
+  /** The token volume: an existing one holding the token (whatever its name), or the one the patch adds. */
   readonly volumeName: string;
+  readonly volumeExists: boolean;
+  /** A volume under the configured name that is not the token (the token then goes under another name). */
+  readonly displacedVolume: VolumeView | undefined;
   readonly mountPath: string;
   readonly tokenFileName: string;
+  /** The variable naming the token file: AWS_WEB_IDENTITY_TOKEN_FILE, or AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE. */
+  readonly tokenFileVariable: string;
   readonly containers: readonly ContainerPlan[];
 }
 
@@ -316,10 +325,11 @@ function plan(pod: PodView, serviceAccount: ServiceAccountView | undefined, opti
       );
     }
   }
+  const volume = chooseTokenVolume(pod, injection.volumeName, injection.audience, injection.tokenFileName);
   const occupants = new Map<ContainerView, VolumeMountView>();
   for (const container of [...pod.containers, ...initContainers]) {
     if (skipped.has(container.name)) continue;
-    const occupant = occupiedTokenPath(container, injection);
+    const occupant = occupiedTokenPath(container, injection, volume);
     if (occupant === undefined) continue;
     occupants.set(container, occupant);
     warnings.push(
@@ -340,13 +350,22 @@ function plan(pod: PodView, serviceAccount: ServiceAccountView | undefined, opti
         continue;
       }
       if (serviceAccount.podIdentity) warnIfWebIdentityWins(container, warnings);
-      const { tokenFile, mounted } = containerTokenFile(container, injection, windows, defaultTokenFile, warnings);
+      const { tokenFile, mounted } = containerTokenFile(container, injection, volume, windows, defaultTokenFile, warnings);
       const identityEnv = injection.identityEnv(tokenFile);
       containers.push({ group, index, name: container.name, outcome, occupant, tokenFile, tokenVolumeMounted: mounted, overridden: overriddenVariables(container, identityEnv), identityEnv });
     }
   };
   planGroup('containers', pod.containers);
   planGroup('initContainers', initContainers);
+  const { displaced } = volume;
+  if (displaced !== undefined && containers.some((container) => container.outcome === 'inject')) {
+    // A user's volume that merely has the name is never used: the token goes in a volume of its own.
+    warnings.push(
+      `volume ${quoteValue(displaced.name)} (${describeVolume(displaced)}) is not a projected serviceAccountToken for ${quoteValue(injection.audience)} ` +
+        `at ${quoteValue(injection.tokenFileName)}: the token is added as volume ${quoteValue(volume.name)}`,
+    );
+  }
+  const identityVariables = injection.identityEnv(defaultTokenFile);
   return {
     injection,
     plan: {
@@ -354,9 +373,12 @@ function plan(pod: PodView, serviceAccount: ServiceAccountView | undefined, opti
       roleArn: identity?.identity?.roleArn,
       audience: injection.audience,
       expirationSeconds: injection.expirationSeconds,
-      volumeName: injection.volumeName,
+      volumeName: volume.name,
+      volumeExists: volume.exists,
+      displacedVolume: displaced,
       mountPath: injection.mountPath,
       tokenFileName: injection.tokenFileName,
+      tokenFileVariable: identityVariables[identityVariables.length - 1]!.name,
       containers,
     },
   };
@@ -381,9 +403,9 @@ function mutate(pod: PodView, serviceAccount: ServiceAccountView | undefined, op
   if (containers.length === 0) return { patch: [], warnings };
 
   const patch: PatchOperation[] = [];
-  if (!pod.volumeNames?.includes(injection.volumeName)) {
+  if (!decided.volumeExists) {
     const volume = {
-      name: injection.volumeName,
+      name: decided.volumeName,
       projected: {
         sources: [
           {
@@ -396,11 +418,11 @@ function mutate(pod: PodView, serviceAccount: ServiceAccountView | undefined, op
         ],
       },
     };
-    appendOps(patch, '/spec/volumes', pod.volumeNames !== undefined, [volume]);
+    appendOps(patch, '/spec/volumes', pod.volumes !== undefined, [volume]);
   }
   for (const container of containers) {
     const view = container.group === 'containers' ? pod.containers[container.index]! : pod.initContainers![container.index]!;
-    addContainerOps(patch, view, container, `/spec/${container.group}/${container.index}`, injection, options, warnings);
+    addContainerOps(patch, view, container, `/spec/${container.group}/${container.index}`, injection, decided.volumeName, options, warnings);
   }
   injection.addMetadataOps(pod, patch);
   return { patch, warnings };

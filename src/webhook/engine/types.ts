@@ -14,6 +14,22 @@ export interface VolumeMountView {
   readonly subPath: string | undefined;
 }
 
+/** A `serviceAccountToken` source of a projected volume: the token's audience and its file in the volume. */
+export interface ProjectedTokenView {
+  /** Undefined when absent (the API server's own audiences) or not a string. */
+  readonly audience: string | undefined;
+  readonly path: string | undefined;
+}
+
+export interface VolumeView {
+  /** Empty when the volume has no string name (the API server would reject it later). */
+  readonly name: string;
+  /** The volume's source, for messages: its first field other than `name` (`emptyDir`, `hostPath`, `projected`, ...). */
+  readonly source: string | undefined;
+  /** The `serviceAccountToken` sources of a projected volume, in order; empty for any other volume. */
+  readonly serviceAccountTokens: readonly ProjectedTokenView[];
+}
+
 export interface ContainerView {
   readonly name: string;
   /** Undefined when the container has no `env` array (the patch must create it). */
@@ -34,7 +50,8 @@ export interface PodView {
   /** Undefined when `metadata.labels` is absent. Non-string values are dropped. */
   readonly labels: Readonly<Record<string, string>> | undefined;
   readonly nodeSelector: Readonly<Record<string, string>>;
-  readonly volumeNames: readonly string[] | undefined;
+  /** Undefined when `spec.volumes` is absent (the patch must create it). */
+  readonly volumes: readonly VolumeView[] | undefined;
   readonly containers: readonly ContainerView[];
   readonly initContainers: readonly ContainerView[] | undefined;
 }

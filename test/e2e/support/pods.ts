@@ -18,6 +18,7 @@ export interface Container {
 
 export interface Volume {
   name: string;
+  emptyDir?: Record<string, unknown>;
   projected?: { sources: Array<{ serviceAccountToken?: { audience?: string; expirationSeconds?: number; path: string } }> };
 }
 

@@ -5,10 +5,29 @@ import type { KubeObject } from './kube-client.js';
 import type { Pod } from './pods.js';
 
 export const SIDECAR_LABEL = 'e2e.pod-identity-webhook.io/sidecar';
+/** With SIDECAR_LABEL: the injector also renames the volume aws-iam-token (and its mounts) to RENAMED_TOKEN_VOLUME. */
+export const RENAME_TOKEN_LABEL = 'e2e.pod-identity-webhook.io/rename-token-volume';
+export const RENAMED_TOKEN_VOLUME = 'renamed-token';
+
+/** The ops renaming the volume aws-iam-token and every mount of it, as a webhook that renames volumes would. */
+function renameTokenVolume(pod: Pod): unknown[] {
+  const ops: unknown[] = [];
+  (pod.spec.volumes ?? []).forEach((volume, index) => {
+    if (volume.name === 'aws-iam-token') ops.push({ op: 'replace', path: `/spec/volumes/${index}/name`, value: RENAMED_TOKEN_VOLUME });
+  });
+  for (const group of ['containers', 'initContainers'] as const) {
+    (pod.spec[group] ?? []).forEach((container, index) => {
+      (container.volumeMounts ?? []).forEach((mount, at) => {
+        if (mount.name === 'aws-iam-token') ops.push({ op: 'replace', path: `/spec/${group}/${index}/volumeMounts/${at}/name`, value: RENAMED_TOKEN_VOLUME });
+      });
+    });
+  }
+  return ops;
+}
 
 /**
  * Another mutating webhook, as a sidecar injector would be: it adds a container named `sidecar` to
- * pods labelled SIDECAR_LABEL=true. Registered under a name sorting after pod-identity-webhook, it
+ * pods labelled SIDECAR_LABEL=true (and renames the token volume of those also labelled RENAME_TOKEN_LABEL=true). Registered under a name sorting after pod-identity-webhook, it
  * runs after ours, so only reinvocation (reinvocationPolicy: IfNeeded) can give that container the identity.
  */
 export class SidecarWebhook {
@@ -31,7 +50,11 @@ export class SidecarWebhook {
         const pod = review.request.object;
         webhook?.reviewed.push(`${review.request.namespace}/${pod.metadata?.name ?? ''}`);
         const hasSidecar = pod.spec.containers.some((container) => container.name === 'sidecar');
-        const patch = hasSidecar ? undefined : [{ op: 'add', path: '/spec/containers/-', value: { name: 'sidecar', image: 'registry.k8s.io/pause:3.9' } }];
+        const ops = [
+          ...(pod.metadata?.labels?.[RENAME_TOKEN_LABEL] === 'true' ? renameTokenVolume(pod) : []),
+          ...(hasSidecar ? [] : [{ op: 'add', path: '/spec/containers/-', value: { name: 'sidecar', image: 'registry.k8s.io/pause:3.9' } }]),
+        ];
+        const patch = ops.length > 0 ? ops : undefined;
         res.setHeader('content-type', 'application/json');
         res.end(
           JSON.stringify({
