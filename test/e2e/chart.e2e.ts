@@ -309,11 +309,15 @@ describe('the Helm chart, rendered by the real helm', function () {
 });
 
 /**
- * Values of the right type the webhook takes and the schema refuses, each for a reason: ports 0
- * (any free port) cannot be a Deployment's containerPort; blank or empty text for the flags that take
- * any text (a file path, the Kubernetes client's kubeconfig) names nothing; IPv6 with a zone.
+ * Values of the right type the webhook takes and the schema refuses, each for a reason: port 0 (any
+ * free port) cannot be a Deployment's containerPort; empty or blank text names no file for the flags
+ * that take any text.
  */
-const STRICTER_THAN_THE_CLI: readonly string[] = ['port=0', 'metrics-port=0'];
+const STRICTER_THAN_THE_CLI: readonly string[] = [
+  'port=0',
+  'metrics-port=0',
+  ...['kubeconfig', 'service-accounts', 'tls-cert', 'tls-key', 'watch-container-credentials-config'].flatMap((flag) => [`${flag}=""`, `${flag}=" "`]),
+];
 
 for (const release of kubernetesReleases()) {
   describe(`the Helm chart on a real kube-apiserver ${release.version}`, function () {
@@ -377,8 +381,9 @@ for (const release of kubernetesReleases()) {
       assert.match(second.stderr, /release "first" in namespace "team-a" already installs the webhook under the name "pod-identity-webhook": give this release other names with --set fullnameOverride=NAME/);
       const status = await helmHere(['status', 'second', '--namespace', 'team-b']);
       assert.notEqual(status.code, 0, 'no release record left behind');
+      assert.equal((await cp.admin.request('GET', '/api/v1/namespaces/team-b')).status, 404, 'not even the namespace');
 
-      const renamed = await helmHere(['install', 'second', CHART, '--namespace', 'team-b', '--set', 'fullnameOverride=piw-second']);
+      const renamed = await helmHere(['install', 'second', CHART, '--namespace', 'team-b', '--create-namespace', '--set', 'fullnameOverride=piw-second']);
       assert.equal(renamed.code, 0, renamed.stderr);
       const upgraded = await helmHere(['upgrade', 'first', CHART, '--namespace', 'team-a', '--reuse-values', '--set', 'replicas=3']);
       assert.equal(upgraded.code, 0, `an upgrade finds its own configuration: ${upgraded.stderr}`);
