@@ -369,6 +369,19 @@ for (const release of kubernetesReleases()) {
       assert.ok(manual.includes('Secret'), manual.join(', '));
     });
 
+    it('helm install --dry-run=server finds the CRDs\' kinds on the cluster itself, and its notes say what the values imply', async () => {
+      const result = await helmHere([
+        'install', 'optional', CHART, '--namespace', 'optional', '--create-namespace', '--dry-run=server',
+        '--set', 'certificates.mode=cert-manager', '--set', 'serviceMonitor.enabled=true', '--set', 'prometheusRule.enabled=true',
+        '--set', 'hostNetwork=true', '--set', 'replicas=1', '--set', 'fullnameOverride=piw-optional',
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      for (const kind of ['Certificate', 'Issuer', 'ServiceMonitor', 'PrometheusRule']) assert.match(result.stdout, new RegExp(`^kind: ${kind}$`, 'm'), kind);
+      assert.match(result.stdout, /The pods use their nodes' network \(hostNetwork\)/);
+      assert.match(result.stdout, /No PodDisruptionBudget: with 1 replica\(s\) and minAvailable 1 it would block every\s+node drain/);
+      assert.doesNotMatch(result.stdout, /^kind: PodDisruptionBudget$/m);
+    });
+
     it('two releases: the second is refused with the first one\'s name, then coexists under fullnameOverride, and its webhook passes the chart\'s helm test', async () => {
       const cp = controlPlane!;
       const first = await helmHere(['install', 'first', CHART, '--namespace', 'team-a', '--create-namespace']);
