@@ -111,7 +111,7 @@ const PROBES: readonly unknown[] = [
   'us-west-2', 'US-WEST-2', 'eu', '/var/run/secrets/x', '/', 'relative/token', 'token', '/a/../b', 'a//b', 'a/', '..',
   'https://sts.us-west-2.amazonaws.com', 'http://169.254.170.23/v1/credentials', 'http://[fd00:ec2::23]/v1/credentials', 'ftp://example.com', 'http://', 'http://a b',
   'ns/name', 'ns/', '/name', 'NS/name', 'ns/a.b', 'a.b', 'a..b', '-a', 'a-', 'pod-identity-webhook', 'x'.repeat(64),
-  '127.0.0.1', '0.0.0.0', '::', '::1', 'fe80::1', '2001:db8::8a2e:370:7334', '1.2.3', '256.1.1.1', 'example.com', 'Example.com',
+  '127.0.0.1', '0.0.0.0', '::', '::1', 'fe80::1', '2001:db8::8a2e:370:7334', '1.2.3', '256.1.1.1', '01.2.3.4', 'fe80::1%eth0', 'example.com', 'Example.com',
   'a,b', 'a, 10.0.0.1', 'a,,b', ',', 'a,..', 'sts.amazonaws.com',
 ];
 
@@ -311,11 +311,14 @@ describe('the Helm chart, rendered by the real helm', function () {
 /**
  * Values of the right type the webhook takes and the schema refuses, each for a reason: port 0 (any
  * free port) cannot be a Deployment's containerPort; empty or blank text names no file for the flags
- * that take any text.
+ * that take any text; an IPv6 address with a zone names an interface of one node, not of every pod, and cannot be a
+ * certificate's IP address.
  */
 const STRICTER_THAN_THE_CLI: readonly string[] = [
   'port=0',
   'metrics-port=0',
+  'bind-address="fe80::1%eth0"',
+  'certificate-hosts="fe80::1%eth0"',
   ...['kubeconfig', 'service-accounts', 'tls-cert', 'tls-key', 'watch-container-credentials-config'].flatMap((flag) => [`${flag}=""`, `${flag}=" "`]),
 ];
 
