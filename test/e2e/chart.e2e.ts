@@ -436,13 +436,20 @@ for (const release of kubernetesReleases()) {
       const dir = mkdtempSync(join(tmpdir(), 'piw-helm-test-'));
       try {
         writeFileSync(join(dir, 'ca.crt'), cp.files.caCertPem);
+        // The test pod's own command and arguments, with this machine's Node for the image's.
+        const testPod = find(objects(await template(['--set', 'fullnameOverride=piw-second', '--show-only', 'templates/tests/webhook-answers.yaml'], 'team-b')), 'Pod') as KubeObject & { spec: PodSpec };
+        const [container] = testPod.spec.containers as Array<Container & { command: string[]; env: Array<{ name: string; value: string }> }>;
+        const [node, ...nodeArgs] = container!.command;
+        assert.equal(node, /^ENTRYPOINT \["([^"]+)"/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1], 'the image\'s Node');
+        const podEnv = Object.fromEntries(container!.env.map((variable) => [variable.name, variable.value]));
         const runTest = (configuration: string, serviceAccountToken: string) => {
           writeFileSync(join(dir, 'token'), serviceAccountToken);
-          return runCommand(process.execPath, [join(CHART, 'files', 'helm-test.mjs')], {
-            env: { ...process.env, PIW_WEBHOOK_CONFIGURATION: configuration, PIW_API_SERVER: cp.server, PIW_SERVICEACCOUNT_DIR: dir, PIW_CONNECT: `127.0.0.1:${port}` },
+          return runCommand(process.execPath, [...nodeArgs, ...(container!.args ?? [])], {
+            env: { ...process.env, ...podEnv, PIW_WEBHOOK_CONFIGURATION: configuration, PIW_API_SERVER: cp.server, PIW_SERVICEACCOUNT_DIR: dir, PIW_CONNECT: `127.0.0.1:${port}` },
             timeoutMs: 60_000,
           });
         };
+        assert.equal(podEnv.PIW_WEBHOOK_CONFIGURATION, 'piw-second');
         const passed = await runTest('piw-second', token);
         assert.equal(passed.code, 0, passed.stdout + passed.stderr);
         assert.match(passed.stdout, /ok: GET https:\/\/piw-second\.team-b\.svc:443\/readyz answered 200/);
