@@ -1,6 +1,6 @@
 import { isAssumedRoleArn, parseRoleArn, parseUserArn } from '../shared/aws/arn.js';
 import { type AwsAuthConfig, type MappingEntry, readAwsAuth, type ReadAwsAuth } from './aws-auth.js';
-import { type Finding, makeFinding, type RuleSet } from './findings.js';
+import { type Finding, hasUnprintable, makeFinding, type RuleSet } from './findings.js';
 import { TEMPLATE_VARIABLES, templateVariables } from './templates.js';
 
 /** The lint's rules: the README's lint-aws-auth table. */
@@ -51,6 +51,12 @@ export const LINT_RULES: RuleSet = {
     explanation:
       'It seems to work, but kubelets then get certificates whose names do not match their node, so kubectl logs and kubectl exec fail; nodes need only system:bootstrappers and system:nodes.',
   },
+  'unsafe-name': {
+    severity: 'error',
+    summary: 'a username or group that begins with - or holds control characters',
+    explanation:
+      'A name starting with - is read as an option by command-line tools it is handed to (aws eks create-access-entry took a group --principal-arn=ARN as the principal), and control characters (line breaks, escapes, bidirectional overrides) make logs, RBAC listings and reports show something else than the name. No Kubernetes user or group needs either: rename it.',
+  },
   'user-masters': {
     severity: 'warning',
     summary: 'a user in system:masters',
@@ -66,6 +72,15 @@ const NODE_USERNAMES = ['system:node:{{EC2PrivateDNSName}}', 'system:node:{{Sess
 
 function isNodeEntry(entry: MappingEntry): boolean {
   return entry.groups.includes('system:nodes') || entry.groups.includes('system:bootstrappers') || entry.username.startsWith('system:node:');
+}
+
+/** A username or group that starts with `-` or holds a character that forges text (findings.ts hasUnprintable). */
+function unsafeNames(entry: { readonly username: string; readonly groups: readonly string[]; readonly where: string }, label: string): Finding[] {
+  const named = [{ what: 'username', name: entry.username }, ...entry.groups.map((name) => ({ what: 'group', name }))];
+  return named.flatMap(({ what, name }) => {
+    const problems = [...(name.startsWith('-') ? ['begins with -'] : []), ...(hasUnprintable(name) ? ['holds control characters'] : [])];
+    return problems.length === 0 ? [] : [finding('unsafe-name', entry.where, `${label}: ${what} ${JSON.stringify(name)} ${problems.join(' and ')}`)];
+  });
 }
 
 function lintEntry(entry: MappingEntry): Finding[] {
@@ -89,6 +104,7 @@ function lintEntry(entry: MappingEntry): Finding[] {
       }
     }
   }
+  findings.push(...unsafeNames(entry, label));
   if (entry.kind === 'role' && isNodeEntry(entry)) {
     if (entry.groups.includes('system:nodes') && !NODE_USERNAMES.includes(entry.username)) {
       findings.push(finding('node-role-username', entry.where, `${label} is in system:nodes with username "${entry.username}"`));
@@ -140,6 +156,7 @@ export function lintAwsAuth(text: string): Finding[] {
 export function lintReadAwsAuth({ config, problems }: ReadAwsAuth): Finding[] {
   const findings = problems.map((problem) => finding(problem.rule, problem.where, problem.message));
   for (const entry of [...config.roles, ...config.users]) findings.push(...lintEntry(entry));
+  for (const matcher of config.ssoMatchers) findings.push(...unsafeNames(matcher, `${matcher.where} (sso ${matcher.permissionSetName} in ${matcher.accountId})`));
   findings.push(...duplicateFindings(config));
   return findings;
 }

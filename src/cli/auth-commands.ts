@@ -3,7 +3,7 @@ import { AUTHENTICATION_MODES, type AuthenticationMode } from '../authenticator/
 import { readAccessEntries } from '../authenticator/access-entries.js';
 import { awsAuthLocator } from '../authenticator/aws-auth-locations.js';
 import { readAwsAuth } from '../authenticator/aws-auth.js';
-import { formatConversion } from '../authenticator/conversion-output.js';
+import { conversionCommands, formatConversion } from '../authenticator/conversion-output.js';
 import { CONVERSION_RULES } from '../authenticator/conversion-rules.js';
 import { type ConversionReport, convertAwsAuth, TARGET_MODES, type TargetMode } from '../authenticator/convert-aws-auth.js';
 import { countErrors, findingsJson, findingsSarif, formatFindings, OUTPUT_FORMATS, type OutputFormat } from '../authenticator/findings.js';
@@ -173,7 +173,7 @@ export function registerLintAwsAuth(program: Command): void {
       const sarif = findingsSarif(findings, { source: file, version: packageVersion(), rules: { ...LINT_RULES, ...CONVERSION_RULES }, lineOf });
       process.stdout.write(`${JSON.stringify(sarif, null, 2)}\n`);
     } else if (format === 'json') {
-      const output = { file, findings: findingsJson(findings, lineOf), ...(report ? { accessEntries: report } : {}) };
+      const output = { file, findings: findingsJson(findings, lineOf), ...(report ? { accessEntries: { ...report, commands: conversionCommands(report) } } : {}) };
       process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
     } else {
       process.stdout.write(`${report ? `${formatConversion(file, report)}\n` : ''}${formatFindings(file, findings)}`);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONVERSION_RULES } from '../../src/authenticator/conversion-rules.js';
 import { LINT_RULES, lintAwsAuth } from '../../src/authenticator/lint-aws-auth.js';
@@ -15,7 +16,7 @@ describe('lint-aws-auth: one fixture per rule (test/fixtures/aws-auth/<rule>.yam
   it('has a fixture for every rule', () => {
     assert.deepEqual(
       files.map((file) => file.replace(/\.yaml$/, '')),
-      ['assumed-role-arn', 'duplicate-arn', 'invalid-account', 'invalid-arn', 'invalid-entry', 'invalid-yaml', 'node-role-masters', 'node-role-username', 'not-a-configmap', 'role-arn-path', 'unknown-template', 'user-masters', 'valid'],
+      ['assumed-role-arn', 'duplicate-arn', 'invalid-account', 'invalid-arn', 'invalid-entry', 'invalid-yaml', 'node-role-masters', 'node-role-username', 'not-a-configmap', 'role-arn-path', 'unknown-template', 'unsafe-name', 'user-masters', 'valid'],
     );
   });
 
@@ -50,6 +51,40 @@ data:
       'mapUsers[2] (arn:aws:iam::111122223333:user/erin) is ignored: mapRoles[0] maps the same ARN and is the one in force',
       'mapUsers[0] (arn:aws:iam::111122223333:user/Dave) is ignored: mapUsers[1] maps the same ARN and is the one in force (aws-iam-authenticator keys mapUsers by the exact ARN and picks between entries that differ only in case at random)',
     ]);
+  });
+
+  it('unsafe-name: a username or group beginning with -, or holding control characters, in mapRoles, mapUsers and sso matchers; shown escaped', async () => {
+    const text = `apiVersion: v1
+kind: ConfigMap
+data:
+  mapRoles: |
+    - {rolearn: "arn:aws:iam::111122223333:role/a", username: "-a", groups: ["ok", "x\\ny", "\\u202eevil"]}
+    - {sso: {permissionSetName: Admin, accountID: "111122223333"}, username: "s:{{SessionName}}", groups: ["-s"]}
+  mapUsers: |
+    - {userarn: "arn:aws:iam::111122223333:user/b", username: "b\\u0007", groups: ["-"]}
+`;
+    const unsafe = lintAwsAuth(text).filter((finding) => finding.rule === 'unsafe-name');
+    assert.deepEqual(
+      unsafe.map((finding) => [finding.severity, finding.message]),
+      [
+        ['error', 'mapRoles[0] (arn:aws:iam::111122223333:role/a): username "-a" begins with -'],
+        ['error', 'mapRoles[0] (arn:aws:iam::111122223333:role/a): group "x\\ny" holds control characters'],
+        ['error', 'mapRoles[0] (arn:aws:iam::111122223333:role/a): group "\u202eevil" holds control characters'],
+        ['error', 'mapUsers[0] (arn:aws:iam::111122223333:user/b): username "b\\u0007" holds control characters'],
+        ['error', 'mapUsers[0] (arn:aws:iam::111122223333:user/b): group "-" begins with -'],
+        ['error', 'mapRoles[1] (sso Admin in 111122223333): group "-s" begins with -'],
+      ],
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'piw-lint-'));
+    try {
+      writeFileSync(join(dir, 'aws-auth.yaml'), text);
+      const result = await runCli(['lint-aws-auth', join(dir, 'aws-auth.yaml')]);
+      assert.equal(result.code, 1);
+      assert.ok(!/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/.test(result.stdout), 'the text output carries no control character but its line ends');
+      assert.match(result.stdout, /group "\\u202eevil" holds control characters/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('every rule is in a README rules table with its severity, and has a fixture (lint) or a conversion test (ae-)', () => {
