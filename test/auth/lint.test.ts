@@ -16,7 +16,7 @@ describe('lint-aws-auth: one fixture per rule (test/fixtures/aws-auth/<rule>.yam
   it('has a fixture for every rule', () => {
     assert.deepEqual(
       files.map((file) => file.replace(/\.yaml$/, '')),
-      ['assumed-role-arn', 'duplicate-arn', 'invalid-account', 'invalid-arn', 'invalid-entry', 'invalid-yaml', 'node-role-masters', 'node-role-username', 'not-a-configmap', 'role-arn-path', 'unknown-template', 'unsafe-name', 'user-masters', 'valid'],
+      ['assumed-role-arn', 'caller-chosen-username', 'duplicate-arn', 'invalid-account', 'invalid-arn', 'invalid-entry', 'invalid-yaml', 'node-role-masters', 'node-role-username', 'not-a-configmap', 'reserved-username', 'role-arn-path', 'unknown-template', 'unsafe-name', 'user-masters', 'valid'],
     );
   });
 
@@ -85,6 +85,38 @@ data:
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('caller-chosen-username: a session template ({{SessionName}}, {{SessionNameRaw}}, {{EC2PrivateDNSName}}) with no ":" before it; with --to-access-entries too', async () => {
+    const usernames = ['{{SessionName}}', '{{ SessionNameRaw }}', 'john{{SessionName}}', '{{SessionName}}:admin', '{{EC2PrivateDNSName}}', 'admin:{{SessionName}}', 'system:node:{{EC2PrivateDNSName}}', '{{AccountID}}-ops', 'k:{{AccessKeyID}}'];
+    const text = `apiVersion: v1\nkind: ConfigMap\ndata:\n  mapRoles: |\n${usernames.map((username, index) => `    - {rolearn: "arn:aws:iam::111122223333:role/r${index}", username: "${username}", groups: [g]}`).join('\n')}\n`;
+    const flagged = lintAwsAuth(text).filter((finding) => finding.rule === 'caller-chosen-username');
+    assert.deepEqual(flagged.map((finding) => finding.where), ['mapRoles[0]', 'mapRoles[1]', 'mapRoles[2]', 'mapRoles[3]', 'mapRoles[4]']);
+    assert.equal(flagged[0]!.message, 'mapRoles[0] (arn:aws:iam::111122223333:role/r0): username "{{SessionName}}": whoever assumes the role chooses the whole username');
+    assert.equal(flagged[2]!.message, 'mapRoles[2] (arn:aws:iam::111122223333:role/r2): username "john{{SessionName}}": whoever assumes the role chooses everything after "john"');
+    assert.match(flagged[4]!.message, /whoever can assume the role directly chooses/);
+    assert.match(LINT_RULES['caller-chosen-username']!.explanation, /\{\{EC2PrivateDNSName\}\}.*assume the node role directly/);
+    for (const flags of [[], ['--to-access-entries']]) {
+      const result = await runCli(['lint-aws-auth', join(DIRECTORY, 'caller-chosen-username.yaml'), ...flags]);
+      assert.equal(result.code, 1, flags.join(' '));
+      assert.match(result.stdout, /error \[caller-chosen-username\] mapRoles\[0\]/, flags.join(' '));
+    }
+  });
+
+  it('reserved-username: a username whose fixed start is a prefix the authenticator reserves for aws-auth (eks:, aws:, amazon:, iam:); system:node: is not', () => {
+    const text = `apiVersion: v1\nkind: ConfigMap\ndata:\n  mapRoles: |\n    - {rolearn: "arn:aws:iam::111122223333:role/a", username: "aws:ops"}\n    - {rolearn: "arn:aws:iam::111122223333:role/b", username: "iam:{{SessionName}}"}\n    - {rolearn: "arn:aws:iam::111122223333:role/c", username: "system:node:{{EC2PrivateDNSName}}", groups: [system:nodes]}\n  mapUsers: |\n    - {userarn: "arn:aws:iam::111122223333:user/d", username: "amazon:d"}\n`;
+    assert.deepEqual(
+      lintAwsAuth(text).map((finding) => `${finding.rule} ${finding.message}`),
+      [
+        'reserved-username mapRoles[0] (arn:aws:iam::111122223333:role/a): username "aws:ops" begins with aws:',
+        'reserved-username mapRoles[1] (arn:aws:iam::111122223333:role/b): username "iam:{{SessionName}}" begins with iam:',
+        'reserved-username mapUsers[0] (arn:aws:iam::111122223333:user/d): username "amazon:d" begins with amazon:',
+      ],
+    );
+  });
+
+  it('invalid-arn says that the authenticator refuses a login the malformed entry matches', () => {
+    assert.match(LINT_RULES['invalid-arn']!.explanation, /refuse/);
   });
 
   it('every rule is in a README rules table with its severity, and has a fixture (lint) or a conversion test (ae-)', () => {
