@@ -108,7 +108,7 @@ function usernameFindings(entry: { readonly username: string; readonly where: st
   if (placeholder && !username.slice(0, placeholder.start).includes(':')) {
     const fixed = username.slice(0, placeholder.start);
     const who = placeholder.name === 'EC2PrivateDNSName' ? 'whoever can assume the role directly' : 'whoever assumes the role';
-    const what = fixed === '' ? 'the whole username' : `everything after ${JSON.stringify(fixed)}`;
+    const what = fixed !== '' ? `everything after ${JSON.stringify(fixed)}` : placeholder.end === username.length ? 'the whole username' : 'how the username begins';
     findings.push(finding('caller-chosen-username', entry.where, `${label}: username ${JSON.stringify(username)}: ${who} chooses ${what}`));
   }
   const fixedStart = username.slice(0, placeholders(username)[0]?.start ?? username.length);

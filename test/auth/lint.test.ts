@@ -94,7 +94,8 @@ data:
     assert.deepEqual(flagged.map((finding) => finding.where), ['mapRoles[0]', 'mapRoles[1]', 'mapRoles[2]', 'mapRoles[3]', 'mapRoles[4]']);
     assert.equal(flagged[0]!.message, 'mapRoles[0] (arn:aws:iam::111122223333:role/r0): username "{{SessionName}}": whoever assumes the role chooses the whole username');
     assert.equal(flagged[2]!.message, 'mapRoles[2] (arn:aws:iam::111122223333:role/r2): username "john{{SessionName}}": whoever assumes the role chooses everything after "john"');
-    assert.match(flagged[4]!.message, /whoever can assume the role directly chooses/);
+    assert.match(flagged[3]!.message, /username "\{\{SessionName\}\}:admin": whoever assumes the role chooses how the username begins$/);
+    assert.match(flagged[4]!.message, /whoever can assume the role directly chooses the whole username$/);
     assert.match(LINT_RULES['caller-chosen-username']!.explanation, /\{\{EC2PrivateDNSName\}\}.*assume the node role directly/);
     for (const flags of [[], ['--to-access-entries']]) {
       const result = await runCli(['lint-aws-auth', join(DIRECTORY, 'caller-chosen-username.yaml'), ...flags]);
