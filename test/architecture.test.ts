@@ -67,6 +67,34 @@ describe('architecture: the dependency rules hold for every import in src/', () 
     assert.deepEqual(violations((entry) => layer(entry.from) === 'diagnose' && !['diagnose', 'webhook', 'shared'].includes(layer(entry.to))), []);
   });
 
+  it('src/ has no import cycle (type-only and dynamic imports included): every module can be read before the ones that use it', () => {
+    const edges = new Map<string, string[]>();
+    for (const entry of local) edges.set(entry.from, [...(edges.get(entry.from) ?? []), entry.to]);
+    // Depth-first search with an explicit stack; a module met again while still on the path closes a cycle.
+    const state = new Map<string, 'open' | 'done'>();
+    const cycles: string[] = [];
+    for (const start of edges.keys()) {
+      if (state.has(start)) continue;
+      const path: string[] = [start];
+      const pending: string[][] = [[...(edges.get(start) ?? [])]];
+      state.set(start, 'open');
+      while (path.length > 0) {
+        const next = pending.at(-1)!.pop();
+        if (next === undefined) {
+          state.set(path.pop()!, 'done');
+          pending.pop();
+        } else if (state.get(next) === 'open') {
+          cycles.push([...path.slice(path.indexOf(next)), next].join(' → '));
+        } else if (!state.has(next)) {
+          state.set(next, 'open');
+          path.push(next);
+          pending.push([...(edges.get(next) ?? [])]);
+        }
+      }
+    }
+    assert.deepEqual(cycles, []);
+  });
+
   it('the mutation engine is pure: only the engine, AWS primitives and text helpers, no I/O module', () => {
     const engine = imports.filter((entry) => entry.from.startsWith('webhook/engine/'));
     const allowed = (to: string): boolean => to.startsWith('webhook/engine/') || to === 'shared/aws/arn.ts' || to === 'shared/text.ts' || to === 'node:path';

@@ -5,8 +5,9 @@ import { type FileWatch, serialized, watchFiles } from '../shared/files/watch-fi
 import { type HttpsServiceConfig, type RunningHttpsService, startHttpsService, ServiceStartError } from '../shared/http/https-service.js';
 import { type AccessEntries, readAccessEntries } from './access-entries.js';
 import type { AuthenticationMode } from './access-entry-rules.js';
-import { type AwsAuthConfig, readAwsAuth } from './aws-auth.js';
+import { type AwsAuthConfig, malformedArn, readAwsAuth } from './aws-auth.js';
 import type { AuthenticatorMetrics } from './metrics.js';
+import { DEFAULT_RESERVED_PREFIXES, type ReservedPrefixes } from './reserved-prefixes.js';
 import { createAuthenticatorApp } from './tokenreview.js';
 
 /** Kubernetes refuses ConfigMaps over 1 MiB; a larger file is not an aws-auth ConfigMap. */
@@ -97,6 +98,10 @@ export const AWS_AUTH_FILE: WatchedFileKind<AwsAuthConfig> = {
     const fatal = problems.find((problem) => problem.where === 'file' || problem.rule === 'invalid-yaml');
     if (fatal) return { ok: false, error: `${path}: ${fatal.message}` };
     for (const problem of problems) logger.warn('aws-auth-entry-skipped', { file: path, where: problem.where, problem: problem.message });
+    for (const entry of [...config.roles, ...config.users]) {
+      const malformed = malformedArn(entry);
+      if (malformed) logger.warn('aws-auth-entry-refused', { file: path, where: entry.where, problem: malformed });
+    }
     return { ok: true, value: config };
   },
   describe: (config) => ({ roles: config.roles.length, users: config.users.length, accounts: config.accounts.length }),
@@ -127,6 +132,8 @@ export interface AuthenticatorConfig extends Omit<HttpsServiceConfig, 'registry'
   readonly accessEntriesPath: string | undefined;
   readonly labStsOrigins: readonly string[];
   readonly stsTimeoutMs: number;
+  /** The username prefixes each backend may not yield (default: DEFAULT_RESERVED_PREFIXES). */
+  readonly reservedUsernamePrefixes?: ReservedPrefixes;
 }
 
 /** Which files a mode reads: one line naming the flag for a combination EKS has no counterpart of. */
@@ -145,6 +152,7 @@ export async function startAuthenticator(config: AuthenticatorConfig): Promise<R
   const problem = modeProblem(config);
   if (problem) throw new ServiceStartError(problem);
   const mode = config.authenticationMode;
+  const reservedPrefixes = config.reservedUsernamePrefixes ?? DEFAULT_RESERVED_PREFIXES;
   const files: Array<{ start(): void; stop(): void }> = [];
   const stop = (): void => {
     for (const file of files) file.stop();
@@ -177,7 +185,7 @@ export async function startAuthenticator(config: AuthenticatorConfig): Promise<R
         createAuthenticatorApp({
           clusterId: config.clusterId,
           labStsOrigins: config.labStsOrigins,
-          identitySources: () => ({ mode, awsAuth: awsAuth?.value, accessEntries: accessEntries?.value }),
+          identitySources: () => ({ mode, awsAuth: awsAuth?.value, accessEntries: accessEntries?.value, reservedPrefixes }),
           stsTimeoutMs: config.stsTimeoutMs,
           logger: config.logger,
           metrics: config.metrics,
@@ -190,6 +198,8 @@ export async function startAuthenticator(config: AuthenticatorConfig): Promise<R
         awsAuth: awsAuth ? config.awsAuthPath : undefined,
         accessEntries: config.accessEntriesPath,
         labSts: [...config.labStsOrigins],
+        reservedAwsAuthPrefixes: reservedPrefixes['aws-auth'],
+        reservedAccessEntryPrefixes: reservedPrefixes['access-entries'],
       }),
     });
   } catch (error) {

@@ -1,7 +1,7 @@
 import { isJsonObject } from '../shared/json.js';
 import { errorMessage } from '../shared/log.js';
 import { parseYaml } from '../shared/yaml.js';
-import { isAccountId } from '../shared/aws/arn.js';
+import { isAccountId, parseRoleArn, parseUserArn } from '../shared/aws/arn.js';
 import { type CallerIdentity, expandTemplate } from './templates.js';
 
 /** One `mapRoles` or `mapUsers` entry as written. */
@@ -156,6 +156,17 @@ export function mappingFor(canonicalArn: string, config: AwsAuthConfig): Mapping
   return config.roles.findLast(matches) ?? config.users.findLast(matches);
 }
 
+/**
+ * Why an entry's ARN makes it unusable, or undefined: as aws-iam-authenticator v0.7.18 does, a
+ * mapping whose ARN is not a well-formed IAM role or user ARN is refused, not skipped, when it is
+ * the one a caller matches (its case-insensitive comparison lets `ARN:AWS:IAM::…:ROLE/x` match
+ * `arn:aws:iam::…:role/x`): the login fails, rather than go on to another entry or mapAccounts.
+ */
+export function malformedArn(entry: MappingEntry): string | undefined {
+  if (parseRoleArn(entry.arn) ?? parseUserArn(entry.arn)) return undefined;
+  return `${entry.where}: ${JSON.stringify(entry.arn)} is not an IAM role or user ARN: the mapping is refused`;
+}
+
 /** Expands an entry's username and groups for one caller. */
 export function expandMapping(entry: { readonly username: string; readonly groups: readonly string[] }, identity: CallerIdentity): { username: string; groups: string[] } {
   return { username: expandTemplate(entry.username, identity), groups: entry.groups.map((group) => expandTemplate(group, identity)) };
@@ -163,12 +174,14 @@ export function expandMapping(entry: { readonly username: string; readonly group
 
 /**
  * Maps a caller to a Kubernetes user through aws-auth: `mapRoles` by canonical role ARN, `mapUsers`
- * by user ARN (case-insensitive, the last of duplicate entries wins), then `mapAccounts` (username =
- * the canonical ARN, no groups).
+ * by user ARN (case-insensitive, the last of duplicate entries wins; one with a malformed ARN
+ * refuses the login), then `mapAccounts` (username = the canonical ARN, no groups).
  */
 export function mapIdentity(identity: CallerIdentity, config: AwsAuthConfig): MappedUser {
   const entry = mappingFor(identity.canonicalArn, config);
   if (entry) {
+    const malformed = malformedArn(entry);
+    if (malformed) return { ok: false, reason: malformed };
     try {
       return { ok: true, ...expandMapping(entry, identity), entry: entry.where };
     } catch (error) {

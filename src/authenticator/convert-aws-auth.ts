@@ -2,7 +2,6 @@ import { accessPolicyArn, formatIamArn, iamArnWithoutPath, type IamArn, isAssume
 import { type AccessEntries, accessEntryFor } from './access-entries.js';
 import { type AccessEntryType, type AccessScope, usernameProblem } from './access-entry-rules.js';
 import type { AwsAuthConfig, MappingEntry, SsoMatcher } from './aws-auth.js';
-import { commandsFor } from './conversion-output.js';
 import { CONVERSION_RULE_INFO, CONVERSION_RULES } from './conversion-rules.js';
 import { type Finding, makeFinding } from './findings.js';
 import { type RolePaths, roleWithPath } from './role-paths.js';
@@ -10,8 +9,9 @@ import { placeholders } from './templates.js';
 
 /**
  * aws-auth → EKS access entries, offline: for each aws-auth entry, the access entry that gives
- * the same principal the same access, or why there is none; the AWS CLI commands; and who would be
- * locked out in the target mode. Follows irsa-and-access-entries.md §3.2, closing eksctl's gaps
+ * the same principal the same access, or why there is none, and who would be locked out in the
+ * target mode. The AWS CLI commands and the text are conversion-output.ts's, which reads this
+ * report (never the other way). Follows irsa-and-access-entries.md §3.2, closing eksctl's gaps
  * (Fargate and hybrid node roles, the groups beside system:masters, usernames checked as the API
  * checks them, duplicates reported, role paths from a supplied map rather than GetRole).
  */
@@ -55,7 +55,6 @@ export interface ConversionReport {
   readonly targetMode: TargetMode;
   readonly conversions: readonly Conversion[];
   readonly findings: readonly Finding[];
-  readonly commands: readonly string[];
   /** Who can log in today and could not once the target mode is in force (always empty for API_AND_CONFIG_MAP). */
   readonly lockedOut: readonly { readonly where: string; readonly subject: string; readonly reason: string }[];
   /** Who keeps logging in through aws-auth (API_AND_CONFIG_MAP only). */
@@ -305,7 +304,6 @@ export function convertAwsAuth(config: AwsAuthConfig, options: ConversionOptions
     targetMode: options.targetMode,
     conversions,
     findings,
-    commands: commandsFor(conversions, options.targetMode, lockedOut.length),
     lockedOut,
     remainOnAwsAuth: options.targetMode === 'API' ? [] : unconverted,
   };

@@ -1,7 +1,8 @@
 import { isAssumedRoleArn, parseRoleArn, parseUserArn } from '../shared/aws/arn.js';
 import { type AwsAuthConfig, type MappingEntry, readAwsAuth, type ReadAwsAuth } from './aws-auth.js';
-import { type Finding, makeFinding, type RuleSet } from './findings.js';
-import { TEMPLATE_VARIABLES, templateVariables } from './templates.js';
+import { type Finding, hasUnprintable, makeFinding, type RuleSet } from './findings.js';
+import { DEFAULT_RESERVED_PREFIXES, reservedPrefixOf } from './reserved-prefixes.js';
+import { placeholders, TEMPLATE_VARIABLES, templateVariables } from './templates.js';
 
 /** The lint's rules: the README's lint-aws-auth table. */
 export const LINT_RULES: RuleSet = {
@@ -16,7 +17,8 @@ export const LINT_RULES: RuleSet = {
   'invalid-arn': {
     severity: 'error',
     summary: 'a rolearn that is not a role ARN, a userarn that is not a user ARN',
-    explanation: 'The ARN is not an IAM role (mapRoles) or user (mapUsers) ARN, so no caller ever matches it.',
+    explanation:
+      'The ARN is not an IAM role (mapRoles) or user (mapUsers) ARN, so no caller matches it as written; one that is no IAM ARN at all but matches a caller when compared case-insensitively (ARN:AWS:IAM::…:ROLE/x) makes the authenticator refuse that caller, as aws-iam-authenticator v0.7.18 refuses a malformed mapping rather than skip it.',
   },
   'assumed-role-arn': {
     severity: 'error',
@@ -51,6 +53,24 @@ export const LINT_RULES: RuleSet = {
     explanation:
       'It seems to work, but kubelets then get certificates whose names do not match their node, so kubectl logs and kubectl exec fail; nodes need only system:bootstrappers and system:nodes.',
   },
+  'unsafe-name': {
+    severity: 'error',
+    summary: 'a username or group that begins with - or holds control characters',
+    explanation:
+      'A name starting with - is read as an option by command-line tools it is handed to (aws eks create-access-entry took a group --principal-arn=ARN as the principal), and control characters (line breaks, escapes, bidirectional overrides) make logs, RBAC listings and reports show something else than the name. No Kubernetes user or group needs either: rename it.',
+  },
+  'caller-chosen-username': {
+    severity: 'error',
+    summary: 'a username whose start the caller chooses: {{SessionName}}, {{SessionNameRaw}} or {{EC2PrivateDNSName}} with no ":" before it',
+    explanation:
+      'Whoever assumes the role picks its session name, so {{SessionName}} alone logs them in as any user whose name has no ":" (kubernetes-admin, a colleague) with that user\'s RBAC bindings. Put a fixed prefix ending in ":" before the template (team:{{SessionName}}), as EKS requires of access-entry usernames. {{EC2PrivateDNSName}} is chosen the same way by anyone who can assume the node role directly (aws-iam-authenticator looks the session name up as an instance id; its README says so since 2026-06), even in system:node:{{EC2PrivateDNSName}}: let only ec2.amazonaws.com assume node roles.',
+  },
+  'reserved-username': {
+    severity: 'error',
+    summary: 'a username beginning with a prefix the authenticator reserves for aws-auth (eks:, aws:, amazon:, iam:)',
+    explanation:
+      'The authenticator refuses a login whose username, its templates rendered, begins with a reserved prefix of the backend that mapped it (aws-iam-authenticator v0.7.18 reservedPrefixConfig; by default eks:, aws:, amazon: and iam: for aws-auth, --reserved-username-prefixes to change): these names belong to AWS and EKS, and nobody can log in through this mapping.',
+  },
   'user-masters': {
     severity: 'warning',
     summary: 'a user in system:masters',
@@ -66,6 +86,35 @@ const NODE_USERNAMES = ['system:node:{{EC2PrivateDNSName}}', 'system:node:{{Sess
 
 function isNodeEntry(entry: MappingEntry): boolean {
   return entry.groups.includes('system:nodes') || entry.groups.includes('system:bootstrappers') || entry.username.startsWith('system:node:');
+}
+
+/** A username or group that starts with `-` or holds a character that forges text (findings.ts hasUnprintable). */
+function unsafeNames(entry: { readonly username: string; readonly groups: readonly string[]; readonly where: string }, label: string): Finding[] {
+  const named = [{ what: 'username', name: entry.username }, ...entry.groups.map((name) => ({ what: 'group', name }))];
+  return named.flatMap(({ what, name }) => {
+    const problems = [...(name.startsWith('-') ? ['begins with -'] : []), ...(hasUnprintable(name) ? ['holds control characters'] : [])];
+    return problems.length === 0 ? [] : [finding('unsafe-name', entry.where, `${label}: ${what} ${JSON.stringify(name)} ${problems.join(' and ')}`)];
+  });
+}
+
+/** Templates whose value whoever assumes the role picks (the node's for anyone who can assume a node role directly). */
+const CALLER_CHOSEN = new Set(['SessionName', 'SessionNameRaw', 'EC2PrivateDNSName']);
+
+/** A username whose start the caller chooses (no `:` before a caller-chosen template), or whose fixed start is reserved. */
+function usernameFindings(entry: { readonly username: string; readonly where: string }, label: string): Finding[] {
+  const { username } = entry;
+  const placeholder = placeholders(username).find((candidate) => CALLER_CHOSEN.has(candidate.name));
+  const findings: Finding[] = [];
+  if (placeholder && !username.slice(0, placeholder.start).includes(':')) {
+    const fixed = username.slice(0, placeholder.start);
+    const who = placeholder.name === 'EC2PrivateDNSName' ? 'whoever can assume the role directly' : 'whoever assumes the role';
+    const what = fixed !== '' ? `everything after ${JSON.stringify(fixed)}` : placeholder.end === username.length ? 'the whole username' : 'how the username begins';
+    findings.push(finding('caller-chosen-username', entry.where, `${label}: username ${JSON.stringify(username)}: ${who} chooses ${what}`));
+  }
+  const fixedStart = username.slice(0, placeholders(username)[0]?.start ?? username.length);
+  const prefix = reservedPrefixOf(fixedStart, DEFAULT_RESERVED_PREFIXES['aws-auth']);
+  if (prefix !== undefined) findings.push(finding('reserved-username', entry.where, `${label}: username ${JSON.stringify(username)} begins with ${prefix}`));
+  return findings;
 }
 
 function lintEntry(entry: MappingEntry): Finding[] {
@@ -89,6 +138,7 @@ function lintEntry(entry: MappingEntry): Finding[] {
       }
     }
   }
+  findings.push(...unsafeNames(entry, label), ...usernameFindings(entry, label));
   if (entry.kind === 'role' && isNodeEntry(entry)) {
     if (entry.groups.includes('system:nodes') && !NODE_USERNAMES.includes(entry.username)) {
       findings.push(finding('node-role-username', entry.where, `${label} is in system:nodes with username "${entry.username}"`));
@@ -140,6 +190,10 @@ export function lintAwsAuth(text: string): Finding[] {
 export function lintReadAwsAuth({ config, problems }: ReadAwsAuth): Finding[] {
   const findings = problems.map((problem) => finding(problem.rule, problem.where, problem.message));
   for (const entry of [...config.roles, ...config.users]) findings.push(...lintEntry(entry));
+  for (const matcher of config.ssoMatchers) {
+    const label = `${matcher.where} (sso ${matcher.permissionSetName} in ${matcher.accountId})`;
+    findings.push(...unsafeNames(matcher, label), ...usernameFindings(matcher, label));
+  }
   findings.push(...duplicateFindings(config));
   return findings;
 }

@@ -3,11 +3,12 @@ import { AUTHENTICATION_MODES, type AuthenticationMode } from '../authenticator/
 import { readAccessEntries } from '../authenticator/access-entries.js';
 import { awsAuthLocator } from '../authenticator/aws-auth-locations.js';
 import { readAwsAuth } from '../authenticator/aws-auth.js';
-import { formatConversion } from '../authenticator/conversion-output.js';
+import { conversionCommands, formatConversion } from '../authenticator/conversion-output.js';
 import { CONVERSION_RULES } from '../authenticator/conversion-rules.js';
 import { type ConversionReport, convertAwsAuth, TARGET_MODES, type TargetMode } from '../authenticator/convert-aws-auth.js';
 import { countErrors, findingsJson, findingsSarif, formatFindings, OUTPUT_FORMATS, type OutputFormat } from '../authenticator/findings.js';
 import { LINT_RULES, lintReadAwsAuth } from '../authenticator/lint-aws-auth.js';
+import { DEFAULT_RESERVED_PREFIXES, parseReservedPrefixes, type ReservedPrefixes, type UsernameBackend } from '../authenticator/reserved-prefixes.js';
 import { readRolePaths } from '../authenticator/role-paths.js';
 import type { Parsed } from '../shared/result.js';
 import { packageVersion } from '../shared/package-info.js';
@@ -33,6 +34,15 @@ function parseClusterId(raw: string): string {
 function parseRoleArnFlag(raw: string): string {
   if (!parseRoleArn(raw)) throw new InvalidArgumentError(`"${raw}" is not an IAM role ARN`);
   return raw;
+}
+
+/** Repeated --reserved-username-prefixes: one per backend, each replacing that backend's default list. */
+function collectReservedPrefixes(raw: string, previous: Partial<Record<UsernameBackend, string[]>> | undefined): Partial<Record<UsernameBackend, string[]>> {
+  const parsed = parseReservedPrefixes(raw);
+  if (!parsed.ok) throw new InvalidArgumentError(parsed.error);
+  const { backend, prefixes } = parsed.value;
+  if (previous?.[backend] !== undefined) throw new InvalidArgumentError(`${backend} is given twice`);
+  return { ...previous, [backend]: prefixes };
 }
 
 function collectOrigin(raw: string, previous: string[] | undefined): string[] {
@@ -90,6 +100,12 @@ export function registerAuthenticator(program: Command): void {
       new Option('--access-entries <file>', 'access entries and their policies as describe-access-entry and list-associated-access-policies print them, read in modes API_AND_CONFIG_MAP and API; reloaded when it changes'),
     )
     .addOption(new Option('--authentication-mode <mode>', 'EKS authentication mode: which of aws-auth and access entries are read, an entry overriding aws-auth').choices(AUTHENTICATION_MODES).default('CONFIG_MAP'))
+    .addOption(
+      new Option(
+        '--reserved-username-prefixes <backend=prefixes>',
+        `username prefixes a backend (aws-auth, access-entries) may not yield, comma-separated, checked after templates are rendered; repeat per backend (default: ${DEFAULT_RESERVED_PREFIXES['aws-auth'].join(',')} for each)`,
+      ).argParser(collectReservedPrefixes),
+    )
     .addOption(new Option('--allow-sts-url <url>', 'a lab STS accepted besides AWS STS hosts; repeat for several').argParser(collectOrigin))
     .addOption(new Option('--port <port>', 'port to listen on').default(21362).argParser(parsePort))
     .addOption(new Option('--bind-address <address>', 'address to listen on').default('127.0.0.1').argParser(parseBindAddress))
@@ -109,6 +125,7 @@ export function registerAuthenticator(program: Command): void {
           awsAuthPath: typed(values, 'awsAuth', isOptionalString),
           accessEntriesPath: typed(values, 'accessEntries', isOptionalString),
           labStsOrigins: (values.allowStsUrl as string[] | undefined) ?? [],
+          reservedUsernamePrefixes: { ...DEFAULT_RESERVED_PREFIXES, ...(values.reservedUsernamePrefixes as Partial<ReservedPrefixes> | undefined) },
           stsTimeoutMs: typed(values, 'stsTimeout', isNumber),
           bindAddress: typed(values, 'bindAddress', isString),
           port: typed(values, 'port', isNumber),
@@ -173,7 +190,7 @@ export function registerLintAwsAuth(program: Command): void {
       const sarif = findingsSarif(findings, { source: file, version: packageVersion(), rules: { ...LINT_RULES, ...CONVERSION_RULES }, lineOf });
       process.stdout.write(`${JSON.stringify(sarif, null, 2)}\n`);
     } else if (format === 'json') {
-      const output = { file, findings: findingsJson(findings, lineOf), ...(report ? { accessEntries: report } : {}) };
+      const output = { file, findings: findingsJson(findings, lineOf), ...(report ? { accessEntries: { ...report, commands: conversionCommands(report) } } : {}) };
       process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
     } else {
       process.stdout.write(`${report ? `${formatConversion(file, report)}\n` : ''}${formatFindings(file, findings)}`);

@@ -6,6 +6,7 @@ import { readAccessEntries } from '../../src/authenticator/access-entries.js';
 import { readAwsAuth } from '../../src/authenticator/aws-auth.js';
 import { type ConversionOptions, type ConversionReport, convertAwsAuth, type Outcome, type ProposedEntry, type TargetMode } from '../../src/authenticator/convert-aws-auth.js';
 import { readRolePaths } from '../../src/authenticator/role-paths.js';
+import { conversionCommands } from '../../src/authenticator/conversion-output.js';
 import { runCli } from '../helpers/cli.js';
 
 const A = '111122223333';
@@ -48,7 +49,7 @@ describe('aws-auth → access entries: one case per row of the mapping table (ir
     const report = convert(configMap(`- {rolearn: "${role('ng-1')}", username: "system:node:{{EC2PrivateDNSName}}", groups: [system:bootstrappers, system:nodes]}`), paths('ng-1'));
     assert.deepEqual(first(report), [{ kind: 'entry', entry: { principalArn: role('ng-1'), type: 'EC2_LINUX', username: undefined, kubernetesGroups: [], policies: [] } }]);
     assert.deepEqual(report.findings, []);
-    assert.ok(report.commands.includes(`aws eks create-access-entry --cluster-name "$CLUSTER" --principal-arn ${role('ng-1')} --type EC2_LINUX`));
+    assert.ok(conversionCommands(report).includes(`aws eks create-access-entry --cluster-name="$CLUSTER" --cli-input-json '{"principalArn":"${role('ng-1')}","type":"EC2_LINUX"}'`));
   });
 
   it('the same with eks:kube-proxy-windows becomes EC2_WINDOWS', () => {
@@ -83,11 +84,11 @@ describe('aws-auth → access entries: one case per row of the mapping table (ir
     ]);
     assert.deepEqual(rules(report), ['warning ae-masters']);
     assert.ok(
-      report.commands.includes(
-        `aws eks associate-access-policy --cluster-name "$CLUSTER" --principal-arn ${role('admins', '/team/')} --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy --access-scope type=cluster`,
+      conversionCommands(report).includes(
+        `aws eks associate-access-policy --cluster-name="$CLUSTER" --cli-input-json '{"principalArn":"${role('admins', '/team/')}","policyArn":"arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy","accessScope":{"type":"cluster"}}'`,
       ),
     );
-    assert.ok(report.commands.includes(`aws eks create-access-entry --cluster-name "$CLUSTER" --principal-arn ${role('admins', '/team/')} --type STANDARD --username 'admin:{{SessionName}}' --kubernetes-groups ops auditors`));
+    assert.ok(conversionCommands(report).includes(`aws eks create-access-entry --cluster-name="$CLUSTER" --cli-input-json '{"principalArn":"${role('admins', '/team/')}","type":"STANDARD","username":"admin:{{SessionName}}","kubernetesGroups":["ops","auditors"]}'`));
   });
 
   it('custom groups only: STANDARD with the same username and groups', () => {
@@ -101,7 +102,7 @@ describe('aws-auth → access entries: one case per row of the mapping table (ir
     assert.deepEqual(api.conversions.map((conversion) => conversion.outcomes.map((outcome) => outcome.kind)), [['none'], ['none']]);
     assert.deepEqual(rules(api), ['error ae-system-group', 'error ae-system-group']);
     assert.deepEqual(api.lockedOut.map((item) => item.where), ['mapRoles[0]', 'mapRoles[1]']);
-    assert.ok(!api.commands.some((command) => command.includes('authenticationMode=API ') || command.endsWith('authenticationMode=API')), 'no switch to API while someone would be locked out');
+    assert.ok(!conversionCommands(api).some((command) => command.includes('authenticationMode=API ') || command.endsWith('authenticationMode=API')), 'no switch to API while someone would be locked out');
     const both = convert(text, { ...paths('bootstrap', 'proxy'), targetMode: 'API_AND_CONFIG_MAP' });
     assert.deepEqual(rules(both), ['warning ae-system-group', 'warning ae-system-group'], 'aws-auth keeps serving them');
     assert.deepEqual(both.lockedOut, []);
@@ -198,7 +199,7 @@ describe('aws-auth → access entries: one case per row of the mapping table (ir
     assert.match(report.findings[0]!.message, /aws-iam-authenticator uses mapRoles\[1\] .*eksctl's migration would convert mapRoles\[0\] \(username "first", groups one\)/);
     const identical = convert(configMap(`- {rolearn: "${role('a')}", username: same}\n- {rolearn: "${role('a')}", username: same}`), paths('a'));
     assert.deepEqual(rules(identical), [], 'no divergence when both say the same');
-    assert.equal(identical.commands.filter((command) => command.startsWith('aws eks create-access-entry')).length, 1);
+    assert.equal(conversionCommands(identical).filter((command) => command.startsWith('aws eks create-access-entry')).length, 1);
   });
 
   it('an ARN that already has an access entry: nothing to create (the entry wins already), differences reported; its path serves the conversion', () => {
@@ -214,22 +215,33 @@ describe('aws-auth → access entries: one case per row of the mapping table (ir
     assert.deepEqual(report.conversions.map((conversion) => conversion.outcomes), [[{ kind: 'existing', principalArn: role('admins', '/team/') }], [{ kind: 'existing', principalArn: role('nodes') }]]);
     assert.deepEqual(rules(report), ['warning ae-existing-entry'], 'the path came from the existing entry, not guessed; the node entry says the same as aws-auth');
     assert.match(report.findings[0]!.message, /policies none, aws-auth implies AmazonEKSClusterAdminPolicy/);
-    assert.ok(!report.commands.some((command) => command.startsWith('aws eks create-access-entry')));
+    assert.ok(!conversionCommands(report).some((command) => command.startsWith('aws eks create-access-entry')));
   });
 
   it('API is switched to only when nobody would be locked out; a node role that cannot be converted is locked out (nodes stop joining)', () => {
     const clean = convert(configMap(`- {rolearn: "${role('ng')}", username: "system:node:{{EC2PrivateDNSName}}", groups: [system:nodes]}`), paths('ng'));
-    assert.equal(clean.commands.at(-1), 'aws eks update-cluster-config --name "$CLUSTER" --access-config authenticationMode=API');
-    assert.equal(clean.commands[1], 'aws eks update-cluster-config --name "$CLUSTER" --access-config authenticationMode=API_AND_CONFIG_MAP');
+    assert.equal(conversionCommands(clean).at(-1), 'aws eks update-cluster-config --name="$CLUSTER" --access-config authenticationMode=API');
+    assert.equal(conversionCommands(clean)[1], 'aws eks update-cluster-config --name="$CLUSTER" --access-config authenticationMode=API_AND_CONFIG_MAP');
     const stuck = convert(configMap(`- {rolearn: "${role('ng')}", username: "system:node:{{EC2PrivateDNSName}}", groups: [system:nodes]}\n- {rolearn: "${role('ng-old')}", username: "node-{{SessionName}}", groups: [system:nodes]}`), paths('ng', 'ng-old'));
     assert.deepEqual(stuck.lockedOut.map((item) => item.subject), [role('ng-old')]);
     assert.deepEqual(rules(stuck), ['error ae-node-username']);
-    assert.match(stuck.commands.at(-1)!, /^# Not API yet: it would lock out 1 aws-auth entry/);
+    assert.match(conversionCommands(stuck).at(-1)!, /^# Not API yet: it would lock out 1 aws-auth entry/);
     const modes: TargetMode[] = ['API', 'API_AND_CONFIG_MAP'];
     assert.deepEqual(
-      modes.map((targetMode) => convert(configMap(`- {rolearn: "${role('ng')}", username: x}`), { ...paths('ng'), targetMode }).commands.some((command) => command.endsWith('authenticationMode=API'))),
+      modes.map((targetMode) => conversionCommands(convert(configMap(`- {rolearn: "${role('ng')}", username: x}`), { ...paths('ng'), targetMode })).some((command) => command.endsWith('authenticationMode=API'))),
       [true, false],
     );
+  });
+
+  it("commands: one --cli-input-json document per call, printable ASCII without ' (the rest \\u-escaped), so names are never options, files or shell syntax", () => {
+    const report = convert(configMap(`- {rolearn: "${role('q')}", username: "o'brien:{{SessionName}}", groups: ["--principal-arn=arn:aws:iam::999999999999:role/x", "a\\u0000b\\u001b[2J", "\\u00e9\\u2028\\U0001F600"]}`), paths('q'));
+    const create = conversionCommands(report).find((command) => command.startsWith('aws eks create-access-entry'));
+    assert.equal(
+      create,
+      `aws eks create-access-entry --cluster-name="$CLUSTER" --cli-input-json '{"principalArn":"${role('q')}","type":"STANDARD","username":"o\\u0027brien:{{SessionName}}","kubernetesGroups":["--principal-arn=arn:aws:iam::999999999999:role/x","a\\u0000b\\u001b[2J","\\u00e9\\u2028\\ud83d\\ude00"]}'`,
+    );
+    const json = /--cli-input-json '(.*)'$/.exec(create!)![1]!;
+    assert.deepEqual(JSON.parse(json), { principalArn: role('q'), type: 'STANDARD', username: "o'brien:{{SessionName}}", kubernetesGroups: ['--principal-arn=arn:aws:iam::999999999999:role/x', 'a\u0000b\u001b[2J', '\u00e9\u2028\u{1F600}'] });
   });
 
   it('an STS session ARN or a non-IAM ARN: none', () => {

@@ -16,6 +16,7 @@ import { createAuthenticatorMetrics } from '../../src/authenticator/metrics.js';
 import { createRegistry } from '../../src/shared/metrics.js';
 import { runCli } from '../helpers/cli.js';
 import { httpsRequest } from '../helpers/https-client.js';
+import { CliProcess } from '../helpers/process.js';
 import { ACCOUNT, ADMIN_ROLE_ARN, type Lab, ROLE_ARN, SHORT_ROLE_ARN, startLab } from '../helpers/lab.js';
 import { ROOT } from '../helpers/paths.js';
 
@@ -84,8 +85,8 @@ describe('cluster login with lab credentials: pod identity → STS → token-exe
     return credential.status;
   }
 
-  async function review(token: string, apiVersion = 'authentication.k8s.io/v1'): Promise<ReviewStatus> {
-    const response = await httpsRequest(`https://127.0.0.1:${authenticator.port}/authenticate`, {
+  async function review(token: string, apiVersion = 'authentication.k8s.io/v1', port = authenticator.port): Promise<ReviewStatus> {
+    const response = await httpsRequest(`https://127.0.0.1:${port}/authenticate`, {
       body: JSON.stringify({ apiVersion, kind: 'TokenReview', spec: { token } }),
       ca: certificates.caCert,
     });
@@ -117,6 +118,42 @@ describe('cluster login with lab credentials: pod identity → STS → token-exe
     assert.equal(status.user?.username, 'admin:alice-laptop');
     assert.deepEqual(status.user?.groups, ['cluster-admins']);
     assert.deepEqual(status.user?.extra.arn, [`arn:aws:sts::${ACCOUNT}:assumed-role/cluster-admins/alice-laptop`]);
+  });
+
+  it('--reserved-username-prefixes: a login whose rendered username begins with a prefix reserved for its backend is refused (aws-iam-authenticator v0.7.18)', async () => {
+    const child = CliProcess.start([
+      'authenticator',
+      '--cluster-id',
+      'lab-cluster',
+      '--aws-auth',
+      join(ROOT, 'manifests', 'lab', 'aws-auth.yaml'),
+      '--allow-sts-url',
+      new URL(lab.sts.url).origin,
+      '--reserved-username-prefixes',
+      'aws-auth=eks:,admin:',
+      '--reserved-username-prefixes',
+      'access-entries=',
+      '--port',
+      '0',
+      '--tls-cert',
+      join(dir, 'tls.crt'),
+      '--tls-key',
+      join(dir, 'tls.key'),
+    ]);
+    try {
+      const listening = await child.line('listening');
+      assert.deepEqual([listening.reservedAwsAuthPrefixes, listening.reservedAccessEntryPrefixes], [['eks:', 'admin:'], []]);
+      const port = await child.port();
+      const { token } = await tokenExec(['--cluster-id', 'lab-cluster', '--role-arn', ADMIN_ROLE_ARN, '--session-name', 'alice-laptop']);
+      const refused = await review(token, 'authentication.k8s.io/v1', port);
+      assert.equal(refused.authenticated, false);
+      assert.equal((await review(token)).authenticated, true, 'the same token logs in where admin: is not reserved');
+      const reviewed = await child.line('authenticate');
+      assert.equal(reviewed.reason, refused.error);
+      assert.match(String(refused.error), /mapRoles\[1\]: the username "admin:alice-laptop" begins with admin:, a prefix reserved for users the aws-auth backend maps/);
+    } finally {
+      await child.stop();
+    }
   });
 
   it('token-exec fails clearly when the role does not trust the caller', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONVERSION_RULES } from '../../src/authenticator/conversion-rules.js';
 import { LINT_RULES, lintAwsAuth } from '../../src/authenticator/lint-aws-auth.js';
@@ -15,7 +16,7 @@ describe('lint-aws-auth: one fixture per rule (test/fixtures/aws-auth/<rule>.yam
   it('has a fixture for every rule', () => {
     assert.deepEqual(
       files.map((file) => file.replace(/\.yaml$/, '')),
-      ['assumed-role-arn', 'duplicate-arn', 'invalid-account', 'invalid-arn', 'invalid-entry', 'invalid-yaml', 'node-role-masters', 'node-role-username', 'not-a-configmap', 'role-arn-path', 'unknown-template', 'user-masters', 'valid'],
+      ['assumed-role-arn', 'caller-chosen-username', 'duplicate-arn', 'invalid-account', 'invalid-arn', 'invalid-entry', 'invalid-yaml', 'node-role-masters', 'node-role-username', 'not-a-configmap', 'reserved-username', 'role-arn-path', 'unknown-template', 'unsafe-name', 'user-masters', 'valid'],
     );
   });
 
@@ -50,6 +51,73 @@ data:
       'mapUsers[2] (arn:aws:iam::111122223333:user/erin) is ignored: mapRoles[0] maps the same ARN and is the one in force',
       'mapUsers[0] (arn:aws:iam::111122223333:user/Dave) is ignored: mapUsers[1] maps the same ARN and is the one in force (aws-iam-authenticator keys mapUsers by the exact ARN and picks between entries that differ only in case at random)',
     ]);
+  });
+
+  it('unsafe-name: a username or group beginning with -, or holding control characters, in mapRoles, mapUsers and sso matchers; shown escaped', async () => {
+    const text = `apiVersion: v1
+kind: ConfigMap
+data:
+  mapRoles: |
+    - {rolearn: "arn:aws:iam::111122223333:role/a", username: "-a", groups: ["ok", "x\\ny", "\\u202eevil"]}
+    - {sso: {permissionSetName: Admin, accountID: "111122223333"}, username: "s:{{SessionName}}", groups: ["-s"]}
+  mapUsers: |
+    - {userarn: "arn:aws:iam::111122223333:user/b", username: "b\\u0007", groups: ["-"]}
+`;
+    const unsafe = lintAwsAuth(text).filter((finding) => finding.rule === 'unsafe-name');
+    assert.deepEqual(
+      unsafe.map((finding) => [finding.severity, finding.message]),
+      [
+        ['error', 'mapRoles[0] (arn:aws:iam::111122223333:role/a): username "-a" begins with -'],
+        ['error', 'mapRoles[0] (arn:aws:iam::111122223333:role/a): group "x\\ny" holds control characters'],
+        ['error', 'mapRoles[0] (arn:aws:iam::111122223333:role/a): group "\u202eevil" holds control characters'],
+        ['error', 'mapUsers[0] (arn:aws:iam::111122223333:user/b): username "b\\u0007" holds control characters'],
+        ['error', 'mapUsers[0] (arn:aws:iam::111122223333:user/b): group "-" begins with -'],
+        ['error', 'mapRoles[1] (sso Admin in 111122223333): group "-s" begins with -'],
+      ],
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'piw-lint-'));
+    try {
+      writeFileSync(join(dir, 'aws-auth.yaml'), text);
+      const result = await runCli(['lint-aws-auth', join(dir, 'aws-auth.yaml')]);
+      assert.equal(result.code, 1);
+      assert.ok(!/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/.test(result.stdout), 'the text output carries no control character but its line ends');
+      assert.match(result.stdout, /group "\\u202eevil" holds control characters/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('caller-chosen-username: a session template ({{SessionName}}, {{SessionNameRaw}}, {{EC2PrivateDNSName}}) with no ":" before it; with --to-access-entries too', async () => {
+    const usernames = ['{{SessionName}}', '{{ SessionNameRaw }}', 'john{{SessionName}}', '{{SessionName}}:admin', '{{EC2PrivateDNSName}}', 'admin:{{SessionName}}', 'system:node:{{EC2PrivateDNSName}}', '{{AccountID}}-ops', 'k:{{AccessKeyID}}'];
+    const text = `apiVersion: v1\nkind: ConfigMap\ndata:\n  mapRoles: |\n${usernames.map((username, index) => `    - {rolearn: "arn:aws:iam::111122223333:role/r${index}", username: "${username}", groups: [g]}`).join('\n')}\n`;
+    const flagged = lintAwsAuth(text).filter((finding) => finding.rule === 'caller-chosen-username');
+    assert.deepEqual(flagged.map((finding) => finding.where), ['mapRoles[0]', 'mapRoles[1]', 'mapRoles[2]', 'mapRoles[3]', 'mapRoles[4]']);
+    assert.equal(flagged[0]!.message, 'mapRoles[0] (arn:aws:iam::111122223333:role/r0): username "{{SessionName}}": whoever assumes the role chooses the whole username');
+    assert.equal(flagged[2]!.message, 'mapRoles[2] (arn:aws:iam::111122223333:role/r2): username "john{{SessionName}}": whoever assumes the role chooses everything after "john"');
+    assert.match(flagged[3]!.message, /username "\{\{SessionName\}\}:admin": whoever assumes the role chooses how the username begins$/);
+    assert.match(flagged[4]!.message, /whoever can assume the role directly chooses the whole username$/);
+    assert.match(LINT_RULES['caller-chosen-username']!.explanation, /\{\{EC2PrivateDNSName\}\}.*assume the node role directly/);
+    for (const flags of [[], ['--to-access-entries']]) {
+      const result = await runCli(['lint-aws-auth', join(DIRECTORY, 'caller-chosen-username.yaml'), ...flags]);
+      assert.equal(result.code, 1, flags.join(' '));
+      assert.match(result.stdout, /error \[caller-chosen-username\] mapRoles\[0\]/, flags.join(' '));
+    }
+  });
+
+  it('reserved-username: a username whose fixed start is a prefix the authenticator reserves for aws-auth (eks:, aws:, amazon:, iam:); system:node: is not', () => {
+    const text = `apiVersion: v1\nkind: ConfigMap\ndata:\n  mapRoles: |\n    - {rolearn: "arn:aws:iam::111122223333:role/a", username: "aws:ops"}\n    - {rolearn: "arn:aws:iam::111122223333:role/b", username: "iam:{{SessionName}}"}\n    - {rolearn: "arn:aws:iam::111122223333:role/c", username: "system:node:{{EC2PrivateDNSName}}", groups: [system:nodes]}\n  mapUsers: |\n    - {userarn: "arn:aws:iam::111122223333:user/d", username: "amazon:d"}\n`;
+    assert.deepEqual(
+      lintAwsAuth(text).map((finding) => `${finding.rule} ${finding.message}`),
+      [
+        'reserved-username mapRoles[0] (arn:aws:iam::111122223333:role/a): username "aws:ops" begins with aws:',
+        'reserved-username mapRoles[1] (arn:aws:iam::111122223333:role/b): username "iam:{{SessionName}}" begins with iam:',
+        'reserved-username mapUsers[0] (arn:aws:iam::111122223333:user/d): username "amazon:d" begins with amazon:',
+      ],
+    );
+  });
+
+  it('invalid-arn says that the authenticator refuses a login the malformed entry matches', () => {
+    assert.match(LINT_RULES['invalid-arn']!.explanation, /refuse/);
   });
 
   it('every rule is in a README rules table with its severity, and has a fixture (lint) or a conversion test (ae-)', () => {
