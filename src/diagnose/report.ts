@@ -1,4 +1,5 @@
 import { NOT_CHECKED_CODES } from './doctor/codes.js';
+import type { Severity } from './severity.js';
 
 /**
  * The report shapes of `explain` (a chain of links, the first broken one named) and `doctor`
@@ -28,7 +29,7 @@ export interface ExplainReport {
   readonly links: readonly Link[];
 }
 
-export type Severity = 'ok' | 'info' | 'warning' | 'error';
+export type { Severity };
 
 export interface Finding {
   readonly check: string;

@@ -1,4 +1,4 @@
-import type { Severity } from '../report.js';
+import type { Severity } from '../severity.js';
 
 /**
  * Every code `doctor` reports, with its severity, what it means and what to do. docs/doctor.md
