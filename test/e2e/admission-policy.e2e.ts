@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { DEFAULT_TOKEN_EXPIRATION_SECONDS, MIN_JITTERED_TOKEN_EXPIRATION_SECONDS } from '../../src/webhook/engine/defaults.js';
+import { podIdentityKey } from '../../src/webhook/pod-identity/identities.js';
+import { loadMutationCase, type MutationCase, mutationCaseNames } from '../helpers/mutation-cases.js';
+import { runCli } from '../helpers/cli.js';
+import {
+  comparable,
+  createPolicyObjects,
+  OPTION_SET_LABEL,
+  type OptionSet,
+  OptionSetWebhook,
+  optionSetPolicies,
+  waitForInjection,
+} from './support/admission-policy.js';
+import { kubernetesReleases } from './support/components.js';
+import { ControlPlane } from './support/control-plane.js';
+import type { KubeObject } from './support/kube-client.js';
+import { createPod, type Pod } from './support/pods.js';
+import { removeDirectory, trackDirectory } from './support/processes.js';
+
+/**
+ * Fixtures whose stored pods differ between the webhook and the policies, each with the reason
+ * (docs/admission-policy.md, "What differs"). The test fails when one of them stops differing too,
+ * so this list and the docs stay true.
+ */
+const KNOWN_DIFFERENCES: Readonly<Record<string, string>> = {};
+
+interface Case {
+  readonly fixture: MutationCase;
+  readonly namespace: string;
+  readonly set: OptionSet;
+  readonly pod: Pod;
+  readonly serviceAccount: KubeObject;
+}
+
+/** The fixtures with their own namespace each, grouped by the options they need (one webhook and one policy set per group). */
+function loadCases(): { cases: Case[]; sets: OptionSet[] } {
+  const groups = new Map<string, { options: MutationCase['options']; fixtures: Array<{ fixture: MutationCase; namespace: string }> }>();
+  for (const name of mutationCaseNames()) {
+    const fixture = loadMutationCase(name);
+    const key = JSON.stringify(fixture.options);
+    const group = groups.get(key) ?? { options: fixture.options, fixtures: [] };
+    group.fixtures.push({ fixture, namespace: `f-${name}`.slice(0, 63).replace(/-+$/, '') });
+    groups.set(key, group);
+  }
+  const cases: Case[] = [];
+  const sets: OptionSet[] = [];
+  [...groups.values()].forEach((group, index) => {
+    const id = `set-${index}`;
+    const serviceAccounts = group.fixtures.map(({ fixture, namespace }) => ({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: fixture.serviceAccount.name, namespace, annotations: { ...fixture.serviceAccount.annotations } },
+    }));
+    const podIdentities = new Set(group.fixtures.filter(({ fixture }) => fixture.serviceAccount.podIdentity).map(({ fixture, namespace }) => podIdentityKey(namespace, fixture.serviceAccount.name)));
+    const set: OptionSet = { id, options: group.options, podIdentities, serviceAccounts };
+    sets.push(set);
+    group.fixtures.forEach(({ fixture, namespace }, position) => {
+      const object = structuredClone(fixture.pod.object) as Pod;
+      object.metadata = { ...object.metadata, namespace };
+      cases.push({ fixture, namespace, set, pod: object, serviceAccount: serviceAccounts[position]! });
+    });
+  });
+  return { cases, sets };
+}
+
+/** A Pod Identity token lifetime chosen at random (webhook) or from the request uid (policy): any value of the jitter range is the same. */
+function withoutJitter(pod: unknown, set: OptionSet): unknown {
+  const text = JSON.stringify(pod);
+  const copy = JSON.parse(text) as Pod;
+  for (const volume of copy.spec.volumes ?? []) {
+    if (volume.name !== set.options.containerCredentials.tokenVolumeName) continue;
+    for (const source of volume.projected?.sources ?? []) {
+      const seconds = source.serviceAccountToken?.expirationSeconds;
+      if (seconds !== undefined && seconds >= MIN_JITTERED_TOKEN_EXPIRATION_SECONDS && seconds <= DEFAULT_TOKEN_EXPIRATION_SECONDS) source.serviceAccountToken!.expirationSeconds = -1;
+    }
+  }
+  return copy;
+}
+
+/** Creates the pod for real; the stored object, or the API server's refusal. */
+async function store(controlPlane: ControlPlane, entry: Case): Promise<{ pod?: unknown; refused?: string }> {
+  const response = await controlPlane.admin.request('POST', `/api/v1/namespaces/${entry.namespace}/pods`, entry.pod);
+  if (response.status === 201) return { pod: withoutJitter(comparable(response.body as Pod), entry.set) };
+  return { refused: `${response.status}: ${String((response.body as { message?: unknown } | undefined)?.message ?? response.text).replaceAll(entry.namespace, 'NS')}` };
+}
+
+for (const release of kubernetesReleases()) {
+  const [major, minor] = release.minor.split('.').map(Number) as [number, number];
+  if (major === 1 && minor < 36) {
+    describe(`manifests --mode admission-policy against a real kube-apiserver ${release.version}`, function () {
+      this.timeout(120_000);
+      let controlPlane: ControlPlane | undefined;
+      before(async () => {
+        controlPlane = await ControlPlane.create(release);
+      });
+      after(async () => controlPlane?.stop());
+
+      it('refuses in one line and exits 2: the API server has no MutatingAdmissionPolicy v1', async () => {
+        const result = await runCli(['manifests', '--mode', 'admission-policy', '--kubeconfig', controlPlane!.adminKubeconfig]);
+        assert.equal(result.code, 2, result.stderr);
+        assert.equal(result.stdout, '');
+        assert.match(result.stderr, new RegExp(`^pod-identity-webhook: Kubernetes ${release.version.replaceAll('.', '\\.')} has no MutatingAdmissionPolicy v1 \\(GA in 1\\.36\\)[^\\n]*\\n$`));
+      });
+    });
+    continue;
+  }
+
+  describe(`admission policies on a real kube-apiserver ${release.version}: the same stored pods as the webhook`, function () {
+    this.timeout(300_000);
+    const { cases, sets } = loadCases();
+    let withWebhooks: ControlPlane | undefined;
+    let withPolicies: ControlPlane | undefined;
+    const webhooks: OptionSetWebhook[] = [];
+    let dir = '';
+
+    before(async () => {
+      dir = trackDirectory(mkdtempSync(join(tmpdir(), 'piw-e2e-policy-')));
+      [withWebhooks, withPolicies] = await Promise.all([ControlPlane.create(release), ControlPlane.create(release)]);
+      for (const controlPlane of [withWebhooks, withPolicies]) {
+        for (const entry of cases) {
+          await controlPlane.admin.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: entry.namespace, labels: { [OPTION_SET_LABEL]: entry.set.id } } });
+          await controlPlane.admin.create(`/api/v1/namespaces/${entry.namespace}/serviceaccounts`, entry.serviceAccount);
+        }
+      }
+      webhooks.push(...(await Promise.all(sets.map((set) => OptionSetWebhook.start(dir, set)))));
+      for (const [index, set] of sets.entries()) {
+        await withWebhooks.admin.create('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', webhooks[index]!.configuration(set));
+        await createPolicyObjects(withPolicies, optionSetPolicies(set));
+      }
+      // Each set's policies and webhook are live once a pod of a ServiceAccount with an identity is mutated.
+      for (const set of sets) {
+        const probe = cases.find((entry) => entry.set === set && entry.fixture.name !== 'no-role-arn' && (entry.fixture.expectedPatch ?? []).length > 0);
+        if (!probe) continue;
+        for (const controlPlane of [withWebhooks, withPolicies]) {
+          await waitForInjection(controlPlane, probe.namespace, probe.fixture.serviceAccount.name, `${set.id} to be live on ${controlPlane === withWebhooks ? 'the webhook' : 'the policy'} API server`);
+        }
+      }
+    });
+    after(async () => {
+      await Promise.all(webhooks.map((webhook) => webhook.stop()));
+      await withWebhooks?.stop();
+      await withPolicies?.stop();
+      if (dir) removeDirectory(dir);
+    });
+
+    it('every mutation fixture is stored the same through the webhook and through the policies (or differs as documented)', async () => {
+      const differences: Record<string, string> = {};
+      for (const entry of cases) {
+        const [throughWebhook, throughPolicy] = await Promise.all([store(withWebhooks!, entry), store(withPolicies!, entry)]);
+        if (isDeepStrictEqual(throughWebhook, throughPolicy)) continue;
+        differences[entry.fixture.name] = `webhook: ${JSON.stringify(throughWebhook)}\npolicy:  ${JSON.stringify(throughPolicy)}`;
+      }
+      const unexpected = Object.keys(differences).filter((name) => !(name in KNOWN_DIFFERENCES));
+      assert.deepEqual(unexpected.map((name) => `${name}:\n${differences[name]}`), [], 'stored pods differ');
+      assert.deepEqual(Object.keys(KNOWN_DIFFERENCES).filter((name) => !(name in differences)), [], 'documented differences that no longer differ');
+    });
+  });
+}
