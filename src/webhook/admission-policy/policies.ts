@@ -1,4 +1,4 @@
-import { ANNOTATION, MAX_TOKEN_EXPIRATION_SECONDS, MIN_JITTERED_TOKEN_EXPIRATION_SECONDS, MIN_TOKEN_EXPIRATION_SECONDS, DEFAULT_TOKEN_EXPIRATION_SECONDS, POD_IDENTITY_LABEL, POD_IDENTITY_LABEL_VALUE, TOKEN_FILE_NAME, TOKEN_VOLUME_NAME } from '../engine/defaults.js';
+import { ANNOTATION, MAX_TOKEN_EXPIRATION_SECONDS, MIN_TOKEN_EXPIRATION_SECONDS, POD_IDENTITY_LABEL, POD_IDENTITY_LABEL_VALUE, TOKEN_FILE_NAME, TOKEN_VOLUME_NAME } from '../engine/defaults.js';
 import { tokenFilePath } from '../engine/mutate.js';
 import { jsonPointer } from '../engine/pointer.js';
 import type { MutationOptions } from '../engine/types.js';
@@ -171,7 +171,6 @@ function irsaSpec(options: MutationOptions, identities: readonly string[]): Poli
 
 function podIdentitySpec(options: MutationOptions, identities: readonly string[]): PolicySpec {
   const credentials = options.containerCredentials;
-  const span = DEFAULT_TOKEN_EXPIRATION_SECONDS - MIN_JITTERED_TOKEN_EXPIRATION_SECONDS + 1;
   const injection: Injection = {
     volumeName: credentials.tokenVolumeName,
     mountPath: credentials.tokenMountPath,
@@ -184,19 +183,12 @@ function podIdentitySpec(options: MutationOptions, identities: readonly string[]
     ],
     metadataOps: setMetadataOps('labels', POD_IDENTITY_LABEL, celString(POD_IDENTITY_LABEL_VALUE)),
   };
-  // CEL has no random numbers: the jitter comes from the admission request's uid (a random UUID),
-  // its first five hex digits read as a number.
-  const hexDigit = (index: number): string => `"0123456789abcdef".indexOf(${v('uidHex')}.charAt(${index}))`;
-  const uidNumber = [0, 1, 2, 3, 4].reduce((expression, index) => (index === 0 ? hexDigit(0) : `(${expression}) * 16 + ${hexDigit(index)}`), '');
   const variables: NamedExpression[] = [
     ...annotationVariables(),
     ...settingVariables(options),
-    { name: 'uidHex', expression: 'string(request.uid).lowerAscii().replace("-", "")' },
-    { name: 'jitter', expression: `size(${v('uidHex')}) < 5 ? 0 : ((${uidNumber}) % ${span} + ${span}) % ${span}` },
-    {
-      name: 'expiration',
-      expression: `${v('requestedExpiration')} == ${DEFAULT_TOKEN_EXPIRATION_SECONDS} ? ${MIN_JITTERED_TOKEN_EXPIRATION_SECONDS} + ${v('jitter')} : ${v('requestedExpiration')}`,
-    },
+    // The engine draws the default lifetime at random in [79200, 86400]; CEL has no random source
+    // (the admission request's uid is not among a policy's variables): the lifetime is kept as asked.
+    { name: 'expiration', expression: v('requestedExpiration') },
     ...containerVariables(options, injection),
   ];
   return {
@@ -284,7 +276,7 @@ function containerVariables(options: MutationOptions, injection: Injection): Nam
           `(${hasPath} && has(${first}.subPath) && ${first}.subPath == ${celString(injection.tokenFileName)} ? (${v('windows')} ? ${windowsPath(`${first}.mountPath`)} : ${first}.mountPath) : ${v('tokenFile')}))`,
       },
       { name: `${group}Injected`, expression: `${list}.map(c, !(c.name in ${v('skipped')}) && !(${occupied}))` },
-      { name: `${group}Env`, expression: `${list}.transformList(i, c, ${desiredEnv(options, injection, `${v(`${group}TokenFiles`)}[i]`)})` },
+      { name: `${group}Env`, expression: `${list}.transformList(i, c, ${desiredEnv(options, injection, `string(${v(`${group}TokenFiles`)}[i])`)})` },
     );
   }
   variables.push({ name: 'anyInjected', expression: GROUPS.map(({ group }) => `${v(`${group}Injected`)}.exists(x, x)`).join(' || ') });
@@ -324,12 +316,14 @@ function setMetadataOps(map: 'annotations' | 'labels', key: string, value: strin
 /** CEL: the whole patch, in the engine's order: the volume, each injected container, the metadata. */
 function patchExpression(injection: Injection): string {
   const volume = celString(injection.volumeName);
+  // Typed objects (Object.<field path>{…}): CEL map literals must have values of one type.
+  const source = 'Object.spec.volumes.projected.sources';
   const tokenVolume =
-    `{"name": ${volume}, "projected": {"sources": [{"serviceAccountToken": ` +
-    `{"audience": ${injection.audience}, "expirationSeconds": ${injection.expiration}, "path": ${celString(injection.tokenFileName)}}}]}}`;
+    `Object.spec.volumes{name: ${volume}, projected: Object.spec.volumes.projected{sources: [${source}{serviceAccountToken: ` +
+    `${source}.serviceAccountToken{audience: ${injection.audience}, expirationSeconds: ${injection.expiration}, path: ${celString(injection.tokenFileName)}}}]}}`;
   const volumeOps = `(has(object.spec.volumes) && object.spec.volumes.exists(x, x.name == ${volume}) ? [] : ${appendOps('"/spec/volumes"', 'has(object.spec.volumes)', tokenVolume)})`;
-  const mount = `{"name": ${volume}, "mountPath": ${celString(injection.mountPath)}, "readOnly": true}`;
   const containerOps = GROUPS.map(({ group, list }) => {
+    const mount = `Object.spec.${group}.volumeMounts{name: ${volume}, mountPath: ${celString(injection.mountPath)}, readOnly: true}`;
     const path = `"/spec/${group}/" + string(i)`;
     const env = `${v(`${group}Env`)}[i]`;
     const envOps = `(size(${env}) == 0 ? [] : (has(c.env) ? ${env}.map(x, JSONPatch{op: "add", path: ${path} + "/env/-", value: x}) : [JSONPatch{op: "add", path: ${path} + "/env", value: ${env}}]))`;
