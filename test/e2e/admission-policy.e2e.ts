@@ -120,7 +120,9 @@ for (const release of kubernetesReleases()) {
 
     before(async () => {
       dir = trackDirectory(mkdtempSync(join(tmpdir(), 'piw-e2e-policy-')));
-      [withWebhooks, withPolicies] = await Promise.all([ControlPlane.create(release), ControlPlane.create(release)]);
+      // One after the other: two control planes picking free ports at once can pick the same one.
+      withWebhooks = await ControlPlane.create(release);
+      withPolicies = await ControlPlane.create(release);
       for (const controlPlane of [withWebhooks, withPolicies]) {
         for (const entry of cases) {
           await controlPlane.admin.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: entry.namespace, labels: { [OPTION_SET_LABEL]: entry.set.id } } });
@@ -150,11 +152,18 @@ for (const release of kubernetesReleases()) {
 
     it('every mutation fixture is stored the same through the webhook and through the policies (or differs as documented)', async () => {
       const differences: Record<string, string> = {};
+      const counts = { stored: 0, withIdentity: 0, refused: [] as string[] };
       for (const entry of cases) {
         const [throughWebhook, throughPolicy] = await Promise.all([store(withWebhooks!, entry), store(withPolicies!, entry)]);
+        if (throughPolicy.pod === undefined) counts.refused.push(`${entry.fixture.name} (${throughPolicy.refused ?? ''})`);
+        else counts.stored += 1;
+        if (/"name":"AWS_(ROLE_ARN|CONTAINER_CREDENTIALS_FULL_URI)"/.test(JSON.stringify(throughPolicy.pod ?? {}))) counts.withIdentity += 1;
         if (isDeepStrictEqual(throughWebhook, throughPolicy)) continue;
         differences[entry.fixture.name] = `webhook: ${JSON.stringify(throughWebhook)}\npolicy:  ${JSON.stringify(throughPolicy)}`;
       }
+      console.log(`      ${cases.length} fixtures in ${sets.length} option sets: ${counts.stored} stored (${counts.withIdentity} given an identity by the policies alone), ${counts.refused.length} refused by the API server on both sides: ${counts.refused.join(', ') || 'none'}`);
+      // The comparison means something only if most fixtures are stored, and mutated.
+      assert.ok(counts.stored >= cases.length - 2 && counts.withIdentity >= 40, JSON.stringify(counts));
       const unexpected = Object.keys(differences).filter((name) => !(name in KNOWN_DIFFERENCES));
       assert.deepEqual(unexpected.map((name) => `${name}:\n${differences[name]}`), [], 'stored pods differ');
       assert.deepEqual(Object.keys(KNOWN_DIFFERENCES).filter((name) => !(name in differences)), [], 'documented differences that no longer differ');

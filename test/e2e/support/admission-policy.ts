@@ -77,8 +77,6 @@ export class OptionSetWebhook {
       join(setDir, 'certs', 'tls.crt'),
       '--tls-key',
       join(setDir, 'certs', 'tls.key'),
-      '--log-level',
-      'warn',
       ...mutationFlags(set.options),
     ]);
     track(process.child);
