@@ -19,7 +19,10 @@ import {
 import { kubernetesReleases } from './support/components.js';
 import { ControlPlane } from './support/control-plane.js';
 import type { KubeObject } from './support/kube-client.js';
-import { createPod, type Pod } from './support/pods.js';
+import { assertIdentity, createNamespace, createPod, createServiceAccount, type Pod, podManifest, ROLE_PREFIX } from './support/pods.js';
+import { SIDECAR_LABEL, SidecarWebhook } from './support/sidecar-webhook.js';
+import { waitFor } from '../helpers/wait.js';
+import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
 import { removeDirectory, trackDirectory } from './support/processes.js';
 
 /**
@@ -116,6 +119,7 @@ for (const release of kubernetesReleases()) {
     let withWebhooks: ControlPlane | undefined;
     let withPolicies: ControlPlane | undefined;
     const webhooks: OptionSetWebhook[] = [];
+    let sidecar: SidecarWebhook | undefined;
     let dir = '';
 
     before(async () => {
@@ -144,6 +148,7 @@ for (const release of kubernetesReleases()) {
       }
     });
     after(async () => {
+      await sidecar?.close();
       await Promise.all(webhooks.map((webhook) => webhook.stop()));
       await withWebhooks?.stop();
       await withPolicies?.stop();
@@ -167,6 +172,55 @@ for (const release of kubernetesReleases()) {
       const unexpected = Object.keys(differences).filter((name) => !(name in KNOWN_DIFFERENCES));
       assert.deepEqual(unexpected.map((name) => `${name}:\n${differences[name]}`), [], 'stored pods differ');
       assert.deepEqual(Object.keys(KNOWN_DIFFERENCES).filter((name) => !(name in differences)), [], 'documented differences that no longer differ');
+    });
+
+    /** The option set of the webhook's defaults, and a namespace of it with ServiceAccount `app` (role …/app). */
+    async function defaultsNamespace(controlPlane: ControlPlane, name: string, labels: Record<string, string> = {}): Promise<OptionSet> {
+      const set = sets.find((candidate) => isDeepStrictEqual(candidate.options, DEFAULT_MUTATION_OPTIONS));
+      assert.ok(set, 'an option set with the defaults');
+      await controlPlane.admin.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [OPTION_SET_LABEL]: set.id, ...labels } } });
+      await createServiceAccount(controlPlane.admin, name, 'app', `${ROLE_PREFIX}app`);
+      return set;
+    }
+
+    it('a pod created with only the policies installed (no webhook anywhere) is stored with its identity', async () => {
+      await defaultsNamespace(withPolicies!, 'only-policies');
+      const webhooksThere = (await withPolicies!.admin.get('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations')).items as unknown[];
+      assert.deepEqual(webhooksThere, []);
+      assertIdentity(await createPod(withPolicies!.admin, 'only-policies', podManifest('app', 'app')), `${ROLE_PREFIX}app`);
+    });
+
+    it('reinvoked (IfNeeded), the policy gives its identity to a container a later webhook adds', async () => {
+      await defaultsNamespace(withPolicies!, 'sidecars');
+      sidecar = await SidecarWebhook.start();
+      await withPolicies!.admin.create('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', sidecar.configuration());
+      await waitFor('the sidecar injector to be live', async () => (await createPod(withPolicies!.admin, 'sidecars', podManifest('probe', 'app', { [SIDECAR_LABEL]: 'true' }), true)).spec.containers.length === 2, 30_000, 200);
+      const stored = await createPod(withPolicies!.admin, 'sidecars', podManifest('app', 'app', { [SIDECAR_LABEL]: 'true' }));
+      assert.deepEqual(stored.spec.containers.map((container) => container.name), ['app', 'sidecar']);
+      assertIdentity(stored, `${ROLE_PREFIX}app`, ['app', 'sidecar']);
+    });
+
+    it('the webhook and the policies installed together inject once: the second finds nothing left to do', async () => {
+      const set = await defaultsNamespace(withWebhooks!, 'both-modes', { 'e2e.pod-identity-webhook.io/both': 'true' });
+      const policies = optionSetPolicies(set).map((object) => {
+        const name = `${object.metadata?.name ?? ''}-both`;
+        const named = { ...object, metadata: { ...object.metadata, name } } as KubeObject & { spec: Record<string, unknown> };
+        if (object.kind === 'MutatingAdmissionPolicy') return named;
+        return { ...named, spec: { ...named.spec, policyName: name, matchResources: { namespaceSelector: { matchLabels: { 'e2e.pod-identity-webhook.io/both': 'true' } } } } };
+      });
+      await createPolicyObjects(withWebhooks!, policies);
+      // The webhook mutates either way: the policy is live once the API server counts an evaluation of it.
+      await waitFor(
+        'the API server to evaluate the IRSA policy of both-modes',
+        async () => {
+          await createPod(withWebhooks!.admin, 'both-modes', podManifest('probe', 'app'), true);
+          const metrics = await withWebhooks!.admin.request('GET', '/metrics', undefined, { accept: 'text/plain' });
+          return /apiserver_mutating_admission_policy_check_total\{[^}]*policy="piw-[^"]*-irsa-both"/.test(metrics.text);
+        },
+        30_000,
+        250,
+      );
+      assertIdentity(await createPod(withWebhooks!.admin, 'both-modes', podManifest('app', 'app')), `${ROLE_PREFIX}app`);
     });
   });
 }
