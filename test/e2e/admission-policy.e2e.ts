@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -16,14 +16,16 @@ import {
   optionSetPolicies,
   waitForInjection,
 } from './support/admission-policy.js';
-import { kubernetesReleases } from './support/components.js';
+import { helmBinary, kubernetesReleases } from './support/components.js';
 import { ControlPlane } from './support/control-plane.js';
 import type { KubeObject } from './support/kube-client.js';
 import { assertIdentity, createNamespace, createPod, createServiceAccount, type Pod, podManifest, ROLE_PREFIX } from './support/pods.js';
 import { SIDECAR_LABEL, SidecarWebhook } from './support/sidecar-webhook.js';
 import { waitFor } from '../helpers/wait.js';
 import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
-import { removeDirectory, trackDirectory } from './support/processes.js';
+import { removeDirectory, runCommand, trackDirectory } from './support/processes.js';
+import { parseAllDocuments } from 'yaml';
+import { ROOT } from '../helpers/paths.js';
 
 /**
  * Fixtures whose stored pods differ between the webhook and the policies, each with the reason
@@ -91,6 +93,39 @@ async function store(controlPlane: ControlPlane, entry: Case): Promise<{ pod?: u
   if (response.status === 201) return { pod: withoutJitter(comparable(response.body as Pod), entry.set) };
   return { refused: `${response.status}: ${String((response.body as { message?: unknown } | undefined)?.message ?? response.text).replaceAll(entry.namespace, 'NS')}` };
 }
+
+describe('the chart value admissionPolicy.policies, rendered by the real helm', function () {
+  this.timeout(120_000);
+  let dir = '';
+  let file = '';
+  before(async () => {
+    dir = trackDirectory(mkdtempSync(join(tmpdir(), 'piw-e2e-policy-chart-')));
+    const printed = await runCli(['manifests', '--mode', 'admission-policy', '--kubernetes-version', '1.36', '--aws-default-region', 'us-west-2']);
+    assert.equal(printed.code, 0, printed.stderr);
+    file = join(dir, 'policies.yaml');
+    writeFileSync(file, printed.stdout);
+  });
+  after(() => removeDirectory(dir));
+
+  const helm = (kubeVersion: string) =>
+    runCommand(helmBinary(), ['template', 'piw', join(ROOT, 'charts', 'pod-identity-webhook'), '--kube-version', kubeVersion, '--set-file', `admissionPolicy.policies=${file}`], { timeoutMs: 60_000 });
+
+  it('renders the policies manifests prints, beside the webhook, on Kubernetes 1.36', async () => {
+    const result = await helm('1.36.0');
+    assert.equal(result.code, 0, result.stderr);
+    const rendered = parseAllDocuments(result.stdout).map((document) => document.toJS() as KubeObject | null).filter((object): object is KubeObject => object !== null);
+    const policies = rendered.filter((object) => String(object.kind).startsWith('MutatingAdmissionPolicy'));
+    const printed = parseAllDocuments(readFileSync(file, 'utf8')).map((document) => document.toJS() as KubeObject);
+    assert.deepEqual(policies, printed);
+    assert.ok(rendered.some((object) => object.kind === 'MutatingWebhookConfiguration'));
+  });
+
+  it('refuses them on Kubernetes 1.35', async () => {
+    const result = await helm('1.35.3');
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /admissionPolicy\.policies needs Kubernetes 1\.36 or newer/);
+  });
+});
 
 for (const release of kubernetesReleases()) {
   const [major, minor] = release.minor.split('.').map(Number) as [number, number];
