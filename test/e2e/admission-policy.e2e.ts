@@ -73,14 +73,15 @@ function loadCases(): { cases: Case[]; sets: OptionSet[] } {
   return { cases, sets };
 }
 
-/** A Pod Identity token lifetime chosen at random (webhook) or from the request uid (policy): any value of the jitter range is the same. */
+/** A Pod Identity token lifetime chosen at random (webhook) or kept as asked (policy): any value of the jitter range is the same. */
 function withoutJitter(pod: unknown, set: OptionSet): unknown {
   const text = JSON.stringify(pod);
   const copy = JSON.parse(text) as Pod;
   for (const volume of copy.spec.volumes ?? []) {
-    if (volume.name !== set.options.containerCredentials.tokenVolumeName) continue;
+    // The token volume by what it is (its name may be <name>-N when a volume took the name).
     for (const source of volume.projected?.sources ?? []) {
-      const seconds = source.serviceAccountToken?.expirationSeconds;
+      if (source.serviceAccountToken?.audience !== set.options.containerCredentials.audience) continue;
+      const seconds = source.serviceAccountToken.expirationSeconds;
       if (seconds !== undefined && seconds >= MIN_JITTERED_TOKEN_EXPIRATION_SECONDS && seconds <= DEFAULT_TOKEN_EXPIRATION_SECONDS) source.serviceAccountToken!.expirationSeconds = -1;
     }
   }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { cleanPathPattern } from '../../src/webhook/admission-policy/cel.js';
+import { cleanPathPattern, cleanRelativePathPattern } from '../../src/webhook/admission-policy/cel.js';
 import { renderAdmissionPolicies } from '../../src/webhook/admission-policy/policies.js';
 import { parseKubernetesVersion, policyVersionProblem } from '../../src/webhook/admission-policy/version.js';
 import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
@@ -64,6 +64,18 @@ describe('admission policies (manifests --mode admission-policy)', () => {
       const normalised = posix.normalize(sample).replace(/\/+$/, '') || '/';
       const same = sample.startsWith('/') && normalised === wanted;
       it(`${sample}: ${same ? 'the token mount path' : 'another path'}`, () => assert.equal(pattern.test(sample), same));
+    }
+  });
+
+  describe('the token-file pattern matches the paths the engine takes for the token file (a token volume is one by its content)', () => {
+    for (const wanted of ['token', 'eks-pod-identity-token', 'a/token']) {
+      const pattern = new RegExp(cleanRelativePathPattern(wanted));
+      const samples = [wanted, `./${wanted}`, `.//${wanted}`, `${wanted}/`, `${wanted}/.`, `./${wanted}/./`, `/${wanted}`, `${wanted}x`, `x${wanted}`, `${wanted}/x`, `../${wanted}`, `..${wanted}`, '.', ''];
+      for (const sample of samples) {
+        // The engine's sameFile; paths through `..` are left to the engine (named in docs/admission-policy.md).
+        const same = !sample.split('/').includes('..') && posix.normalize(sample).replace(/\/+$/, '') === wanted;
+        it(`${wanted} ← ${JSON.stringify(sample)}: ${same ? 'the token file' : 'another file'}`, () => assert.equal(pattern.test(sample), same));
+      }
     }
   });
 

@@ -31,3 +31,14 @@ export function cleanPathPattern(cleanPath: string): string {
   if (segments.length === 0) return '^/+(\\./*)*$';
   return `^${separator}${segments.map(re2Escape).join(separator)}(/+\\.)*/*$`;
 }
+
+/**
+ * An RE2 pattern matching every relative path that `path.posix.normalize` with trailing slashes
+ * trimmed turns into `cleanPath` (relative, without `.`, `..` or empty segments): `token`,
+ * `./token`, `.//token/`, `token/.`. The file a projected token is written at, as the kubelet reads it.
+ */
+export function cleanRelativePathPattern(cleanPath: string): string {
+  const separator = '/+(\\./+)*';
+  const segments = cleanPath.split('/').filter((segment) => segment !== '');
+  return `^(\\./+)*${segments.map(re2Escape).join(separator)}(/+\\.)*/*$`;
+}

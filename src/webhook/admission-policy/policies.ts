@@ -3,7 +3,7 @@ import { tokenFilePath } from '../engine/mutate.js';
 import { jsonPointer } from '../engine/pointer.js';
 import type { MutationOptions } from '../engine/types.js';
 import type { PodIdentities } from '../pod-identity/identities.js';
-import { celString, cleanPathPattern } from './cel.js';
+import { celString, cleanPathPattern, cleanRelativePathPattern } from './cel.js';
 
 /**
  * The webhook's injection as MutatingAdmissionPolicies (admissionregistration.k8s.io/v1, GA in
@@ -164,6 +164,7 @@ function irsaSpec(options: MutationOptions, identities: readonly string[]): Poli
     },
     ...settingVariables(options),
     { name: 'expiration', expression: v('requestedExpiration') },
+    ...tokenVolumeVariables(injection),
     ...containerVariables(options, injection),
   ];
   return { matchConditions, variables, patch: patchExpression(injection) };
@@ -189,6 +190,7 @@ function podIdentitySpec(options: MutationOptions, identities: readonly string[]
     // The engine draws the default lifetime at random in [79200, 86400]; CEL has no random source
     // (the admission request's uid is not among a policy's variables): the lifetime is kept as asked.
     { name: 'expiration', expression: v('requestedExpiration') },
+    ...tokenVolumeVariables(injection),
     ...containerVariables(options, injection),
   ];
   return {
@@ -243,10 +245,55 @@ function tokenFileIn(mountPath: string, fileName: string): string {
   return `(${v('windows')} ? ${windowsPath(mountPath)} + ${celString(`\\${windowsFile}`)} : ${mountPath}.find("(?s)^.*[^/]") + ${celString(`/${fileName}`)})`;
 }
 
+/** Volume names are DNS labels: at most 63 characters (as the engine's token-volume.ts). */
+const MAX_VOLUME_NAME_LENGTH = 63;
+
+/**
+ * CEL of `<base>-<n>` (n a CEL int), cut as the engine cuts it so that the whole stays a DNS label:
+ * the base is known when the policy is rendered, so each suffix length gets its own cut base.
+ */
+function suffixedName(base: string, n: string): string {
+  const cut = (digits: number): string => celString(base.slice(0, MAX_VOLUME_NAME_LENGTH - 1 - digits).replace(/-+$/, ''));
+  if (base.length + 1 + 7 <= MAX_VOLUME_NAME_LENGTH) return `${celString(base)} + "-" + string(${n})`;
+  let expression = cut(7);
+  for (let digits = 6; digits >= 1; digits -= 1) expression = `(${n} < ${10 ** digits} ? ${cut(digits)} : ${expression})`;
+  return `${expression} + "-" + string(${n})`;
+}
+
+/**
+ * The engine's choice of token volume (engine/token-volume.ts), by what a volume is, not its name:
+ * the volumes that are projected serviceAccountTokens of the audience at the token file; the one
+ * the containers mount (the configured name when it is one of them, else the first); without one,
+ * the configured name, or the first free `<name>-N` when a volume that is not the token has it.
+ */
+function tokenVolumeVariables(injection: Injection): NamedExpression[] {
+  const configured = celString(injection.volumeName);
+  const token = 's.serviceAccountToken';
+  const holdsToken =
+    `has(x.projected) && has(x.projected.sources) && x.projected.sources.exists(s, has(${token}) && has(${token}.audience) && ` +
+    `${token}.audience == ${injection.audience} && has(${token}.path) && ${token}.path.matches(${celString(cleanRelativePathPattern(injection.tokenFileName))}))`;
+  const mountNames = (list: string): string => `${list}.map(c, has(c.volumeMounts) ? c.volumeMounts.filter(m, has(m.name)).map(m, m.name) : []).flatten()`;
+  return [
+    { name: 'volumes', expression: 'has(object.spec.volumes) ? object.spec.volumes : []' },
+    { name: 'tokenVolumes', expression: `${v('volumes')}.filter(x, ${holdsToken}).map(x, x.name)` },
+    {
+      name: 'takenNames',
+      expression: `${v('volumes')}.map(x, x.name) + ${GROUPS.map(({ list }) => mountNames(list)).join(' + ')}`,
+    },
+    {
+      name: 'volumeName',
+      expression:
+        `size(${v('tokenVolumes')}) > 0 ? (${configured} in ${v('tokenVolumes')} ? ${configured} : ${v('tokenVolumes')}[0]) : ` +
+        `(${v('volumes')}.exists(x, x.name == ${configured}) ? ` +
+        `lists.range(size(${v('takenNames')}) + 1).map(i, ${suffixedName(injection.volumeName, 'i + 1')}).filter(n, !(n in ${v('takenNames')}))[0] : ${configured})`,
+    },
+    { name: 'tokenVolumeNames', expression: `size(${v('tokenVolumes')}) > 0 ? ${v('tokenVolumes')} : [${v('volumeName')}]` },
+  ];
+}
+
 /** Per container: its mounts of the token volume, its token file, whether it is injected, the variables it lacks. */
 function containerVariables(options: MutationOptions, injection: Injection): NamedExpression[] {
-  const volume = celString(injection.volumeName);
-  const occupied = `has(c.volumeMounts) && c.volumeMounts.exists(m, (!has(m.name) || m.name != ${volume}) && has(m.mountPath) && m.mountPath.matches(${celString(cleanPathPattern(injection.mountPath))}))`;
+  const occupied = `has(c.volumeMounts) && c.volumeMounts.exists(m, (!has(m.name) || !(m.name in ${v('tokenVolumeNames')})) && has(m.mountPath) && m.mountPath.matches(${celString(cleanPathPattern(injection.mountPath))}))`;
   const variables: NamedExpression[] = [
     {
       name: 'windows',
@@ -268,7 +315,7 @@ function containerVariables(options: MutationOptions, injection: Injection): Nam
     const first = 't[0]';
     const hasPath = `size(t) > 0 && has(${first}.mountPath) && ${first}.mountPath != ""`;
     variables.push(
-      { name: `${group}TokenMounts`, expression: `${list}.map(c, has(c.volumeMounts) ? c.volumeMounts.filter(m, has(m.name) && m.name == ${volume}) : [])` },
+      { name: `${group}TokenMounts`, expression: `${list}.map(c, has(c.volumeMounts) ? c.volumeMounts.filter(m, has(m.name) && m.name in ${v('tokenVolumeNames')}) : [])` },
       {
         name: `${group}TokenFiles`,
         expression:
@@ -315,13 +362,13 @@ function setMetadataOps(map: 'annotations' | 'labels', key: string, value: strin
 
 /** CEL: the whole patch, in the engine's order: the volume, each injected container, the metadata. */
 function patchExpression(injection: Injection): string {
-  const volume = celString(injection.volumeName);
+  const volume = v('volumeName');
   // Typed objects (Object.<field path>{…}): CEL map literals must have values of one type.
   const source = 'Object.spec.volumes.projected.sources';
   const tokenVolume =
     `Object.spec.volumes{name: ${volume}, projected: Object.spec.volumes.projected{sources: [${source}{serviceAccountToken: ` +
     `${source}.serviceAccountToken{audience: ${injection.audience}, expirationSeconds: ${injection.expiration}, path: ${celString(injection.tokenFileName)}}}]}}`;
-  const volumeOps = `(has(object.spec.volumes) && object.spec.volumes.exists(x, x.name == ${volume}) ? [] : ${appendOps('"/spec/volumes"', 'has(object.spec.volumes)', tokenVolume)})`;
+  const volumeOps = `(size(${v('tokenVolumes')}) > 0 ? [] : ${appendOps('"/spec/volumes"', 'has(object.spec.volumes)', tokenVolume)})`;
   const containerOps = GROUPS.map(({ group, list }) => {
     const mount = `Object.spec.${group}.volumeMounts{name: ${volume}, mountPath: ${celString(injection.mountPath)}, readOnly: true}`;
     const path = `"/spec/${group}/" + string(i)`;
