@@ -148,21 +148,12 @@ async function readKubeconfigFile(path: string): Promise<Parsed<ResolvedKubeconf
   const tokenFiles = new Map<string, string>();
   const user = await resolveUser(isJsonObject(userEntry?.user) ? userEntry.user : {}, `user "${userName}"`, dir, tokenFiles);
   if (!user.ok) return fail(user.error);
-  return {
-    ok: true,
-    value: {
-      source,
-      config: {
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: context.cluster, cluster }],
-        users: [{ name: userName, user: user.value }],
-        contexts: [{ name: current, context: { ...context, user: userName } }],
-        'current-context': current,
-      },
-      tokenFiles,
-    },
-  };
+  return { ok: true, value: { source, config: oneContext(current, { name: context.cluster, cluster }, { name: userName, user: user.value }, { ...context, user: userName }), tokenFiles } };
+}
+
+/** A kubeconfig of one context, its cluster and its user: what client-node is given. */
+function oneContext(name: string, cluster: JsonObject, user: JsonObject, context: JsonObject): JsonObject {
+  return { apiVersion: 'v1', kind: 'Config', clusters: [cluster], users: [user], contexts: [{ name, context }], 'current-context': name };
 }
 
 /** The in-cluster config as client-go builds it: https://HOST:PORT, the mounted CA, the mounted token (read again as it rotates). */
@@ -181,21 +172,13 @@ async function readInClusterConfig(env: Readonly<Record<string, string | undefin
   const namespace = await readTextFile(join(dir, 'namespace'), { what: 'namespace', maxBytes: 1024 });
   if (!namespace.ok && namespace.code !== 'ERR_FILE_NOT_FOUND') return fail(namespace.error);
   const server = `https://${isIPv6(host) ? `[${host}]` : host}:${port}`;
-  return {
-    ok: true,
-    value: {
-      source,
-      config: {
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'in-cluster', cluster: { server, 'certificate-authority-data': ca.value.toString('base64') } }],
-        users: [{ name: 'in-cluster', user: { 'auth-provider': { name: TOKEN_FILE_PROVIDER, config: { path: tokenPath } } } }],
-        contexts: [{ name: 'in-cluster', context: { cluster: 'in-cluster', user: 'in-cluster', ...(namespace.ok && namespace.value.trim() ? { namespace: namespace.value.trim() } : {}) } }],
-        'current-context': 'in-cluster',
-      },
-      tokenFiles: new Map([[tokenPath, token.value]]),
-    },
-  };
+  const config = oneContext(
+    'in-cluster',
+    { name: 'in-cluster', cluster: { server, 'certificate-authority-data': ca.value.toString('base64') } },
+    { name: 'in-cluster', user: { 'auth-provider': { name: TOKEN_FILE_PROVIDER, config: { path: tokenPath } } } },
+    { cluster: 'in-cluster', user: 'in-cluster', ...(namespace.ok && namespace.value.trim() ? { namespace: namespace.value.trim() } : {}) },
+  );
+  return { ok: true, value: { source, config, tokenFiles: new Map([[tokenPath, token.value]]) } };
 }
 
 /** The kubeconfig at `path`, or the in-cluster config when there is none. */
