@@ -22,6 +22,8 @@ export interface PolicyView {
   readonly objectSelector: unknown;
   /** The ServiceAccounts (`namespace/name`) its `pod-identity` match condition lists; undefined when it has none of that shape. */
   readonly identities: ReadonlySet<string> | undefined;
+  /** The ServiceAccounts its `not-pod-identity` match condition (the IRSA policy's) leaves to the Pod Identity policy. */
+  readonly excluded: ReadonlySet<string> | undefined;
   readonly object: Readonly<Record<string, unknown>>;
 }
 
@@ -77,10 +79,10 @@ function rulesSendPodCreate(rules: unknown): boolean {
   );
 }
 
-/** The `"ns/name": true` keys of the rendered Pod Identity condition (celString quotes; Kubernetes names need no escape). */
-function identitiesOf(matchConditions: unknown): ReadonlySet<string> | undefined {
+/** The `"ns/name": true` keys of a rendered Pod Identity condition (celString quotes; Kubernetes names need no escape). */
+function identitiesOf(matchConditions: unknown, name: string): ReadonlySet<string> | undefined {
   if (!Array.isArray(matchConditions)) return undefined;
-  const condition = matchConditions.find((entry) => isJsonObject(entry) && entry.name === 'pod-identity' && typeof entry.expression === 'string');
+  const condition = matchConditions.find((entry) => isJsonObject(entry) && entry.name === name && typeof entry.expression === 'string');
   if (!isJsonObject(condition) || typeof condition.expression !== 'string') return undefined;
   const identities = new Set<string>();
   for (const match of condition.expression.matchAll(/"([a-z0-9.-]{1,253})\/([a-z0-9.-]{1,253})": true/g)) identities.add(podIdentityKey(match[1]!, match[2]!));
@@ -103,7 +105,8 @@ export function readPolicy(value: unknown): PolicyView | string {
     podCreate: rulesSendPodCreate(constraints.resourceRules),
     namespaceSelector: constraints.namespaceSelector,
     objectSelector: constraints.objectSelector,
-    identities: identitiesOf(spec.matchConditions),
+    identities: identitiesOf(spec.matchConditions, 'pod-identity'),
+    excluded: identitiesOf(spec.matchConditions, 'not-pod-identity'),
     object: value,
   };
 }
