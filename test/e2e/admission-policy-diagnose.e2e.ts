@@ -90,3 +90,29 @@ for (const release of kubernetesReleases().filter((candidate) => Number(candidat
     });
   });
 }
+
+/** Before 1.36 the API server has no MutatingAdmissionPolicy v1 (404): doctor says the mode is not available, and the webhook's absence stays an error. */
+for (const release of kubernetesReleases().filter((candidate) => Number(candidate.minor.split('.')[1]) < 36)) {
+  describe(`doctor on a real kube-apiserver ${release.version}, which has no admission policies`, function () {
+    this.timeout(180_000);
+    let controlPlane: ControlPlane | undefined;
+
+    before(async () => {
+      controlPlane = await ControlPlane.create(release);
+    });
+    after(async () => {
+      await controlPlane?.stop();
+    });
+
+    it('the admission-policy mode is not available (an info), and no webhook configuration is WEBHOOK_CONFIGURATION_MISSING', async () => {
+      const result = await runCli(['doctor', '--kubeconfig', controlPlane!.adminKubeconfig, '--output', 'json'], { timeoutMs: 60_000 });
+      const report = JSON.parse(result.stdout) as DoctorReport;
+      const text = JSON.stringify(report.findings, null, 1);
+      const note = report.findings.find((finding) => finding.check === 'admission-policy');
+      assert.equal(note?.severity, 'info', text);
+      assert.match(note?.detail ?? '', new RegExp(`MutatingAdmissionPolicy v1 is not served \\(Kubernetes ${release.version.replaceAll('.', '\\.')}.*, older than 1\\.36\\)`), text);
+      assert.ok(report.findings.some((finding) => finding.code === 'WEBHOOK_CONFIGURATION_MISSING'), text);
+      assert.equal(result.code, 1);
+    });
+  });
+}
