@@ -45,6 +45,8 @@ const DEFAULT_WEBHOOK_CONFIGURATION = 'pod-identity-webhook';
 const MAX_TOKEN_BYTES = 64 * 1024;
 const MAX_POLICY_BYTES = 64 * 1024;
 const API_TIMEOUT_MS = 10_000;
+/** A cluster has a handful of MutatingAdmissionPolicies; explain reads one page of at most this many. */
+const MAX_POLICIES = 500;
 
 function must<T>(parsed: { ok: true; value: T } | { ok: false; error: string }): T {
   if (!parsed.ok) throw new UsageError(parsed.error);
@@ -68,11 +70,20 @@ async function readTrustPolicy(path: string): Promise<TrustPolicy> {
   return policy.value;
 }
 
-/** The MutatingWebhookConfiguration among a file's documents: the named one, or the only one. */
+/** The MutatingAdmissionPolicies and bindings among a file's documents (`manifests --mode admission-policy`); undefined when it has none. */
+function pickAdmissionPolicies(documents: readonly ManifestDocument[], source: string): ExplainInput['admissionPolicies'] {
+  const of = (kind: string): unknown[] => documents.filter((document) => document.kind === kind).map((document) => document.object);
+  const policies = of('MutatingAdmissionPolicy');
+  const bindings = of('MutatingAdmissionPolicyBinding');
+  return policies.length + bindings.length === 0 ? undefined : { policies, bindings, source };
+}
+
+/** The MutatingWebhookConfiguration among a file's documents: the named one, or the only one; none is allowed in a file of admission policies. */
 function pickWebhookConfiguration(documents: readonly ManifestDocument[], source: string, name: string | undefined): unknown {
   const configurations = documents.filter((document) => document.kind === 'MutatingWebhookConfiguration');
   const named = name === undefined ? configurations : configurations.filter((document) => (document.object.metadata as { name?: unknown } | undefined)?.name === name);
   if (named.length === 1) return named[0]!.object;
+  if (named.length === 0 && configurations.length === 0 && pickAdmissionPolicies(documents, source) !== undefined) return undefined;
   if (named.length === 0) throw new UsageError(`${source}: no MutatingWebhookConfiguration${name ? ` named ${name}` : ''}`);
   throw new UsageError(`${source}: ${named.length} MutatingWebhookConfigurations; choose one with --webhook-configuration`);
 }
@@ -115,6 +126,7 @@ interface ObjectFacts {
   readonly serviceAccount: ServiceAccountView | undefined;
   readonly serviceAccountSource: string;
   readonly webhookConfiguration: ExplainInput['webhookConfiguration'];
+  readonly admissionPolicies: ExplainInput['admissionPolicies'];
   readonly podIdentityListed: boolean;
   readonly issuer: string | undefined;
 }
@@ -138,7 +150,8 @@ async function objectsFromFiles(sources: ExplainSources): Promise<ObjectFacts> {
   }
   const serviceAccount = accounts.find((account) => account.namespace === namespace && account.name === selected.view.serviceAccountName);
   const webhookFile = sources.webhookConfigFile ?? join(packageRoot(), 'manifests', 'base', 'mutatingwebhookconfiguration.yaml');
-  const webhookObject = pickWebhookConfiguration(must(await loadManifestFile(webhookFile)), webhookFile, sources.webhookConfiguration);
+  const webhookDocuments = must(await loadManifestFile(webhookFile));
+  const webhookObject = pickWebhookConfiguration(webhookDocuments, webhookFile, sources.webhookConfiguration);
   const identities = sources.identitiesFile === undefined ? undefined : await readIdentitiesFile(sources.identitiesFile);
   const metadata = isJsonObject(selected.object.metadata) ? selected.object.metadata : {};
   return {
@@ -148,7 +161,11 @@ async function objectsFromFiles(sources: ExplainSources): Promise<ObjectFacts> {
     namespaceLabels: undefined,
     serviceAccount,
     serviceAccountSource: sources.serviceAccount,
-    webhookConfiguration: { object: webhookObject, source: sources.webhookConfigFile ?? 'the shipped manifests/base/mutatingwebhookconfiguration.yaml' },
+    webhookConfiguration: {
+      object: webhookObject,
+      source: webhookObject === undefined ? `${webhookFile}, which has admission policies and no MutatingWebhookConfiguration` : (sources.webhookConfigFile ?? 'the shipped manifests/base/mutatingwebhookconfiguration.yaml'),
+    },
+    admissionPolicies: pickAdmissionPolicies(webhookDocuments, webhookFile),
     podIdentityListed: identities?.has(podIdentityKey(namespace, selected.view.serviceAccountName)) ?? false,
     issuer: undefined,
   };
@@ -173,12 +190,19 @@ async function objectsFromCluster(sources: ExplainSources, kubeconfig: string): 
     const view = readPod(pod);
     if (!view.ok) throw new UsageError(`pod ${namespace}/${sources.pod}: ${view.error}`);
     const name = view.value.serviceAccountName;
-    const [accountObject, namespaceObject, webhookObject, discovery] = await Promise.all([
+    // The policy mode's objects: a 404 is an API server without the API (before 1.36); one page of at most MAX_POLICIES.
+    const policyList = async (resource: string): Promise<unknown[] | undefined> => {
+      const list = await get(`/apis/admissionregistration.k8s.io/v1/${resource}?limit=${MAX_POLICIES}`, `the ${resource}`).catch(() => undefined); // refused (RBAC): unknown
+      return isJsonObject(list) && Array.isArray(list.items) ? list.items : undefined;
+    };
+    const [accountObject, namespaceObject, webhookObject, discovery, policies, bindings] = await Promise.all([
       get(`/api/v1/namespaces/${encode(namespace)}/serviceaccounts/${encode(name)}`, `ServiceAccount ${namespace}/${name}`),
       get(`/api/v1/namespaces/${encode(namespace)}`, `namespace ${namespace}`),
       get(`/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encode(sources.webhookConfiguration ?? DEFAULT_WEBHOOK_CONFIGURATION)}`, 'the MutatingWebhookConfiguration'),
       // Discovery is readable by ServiceAccounts and admins by default, not by every user: without it the issuer is just unknown.
       sources.issuerUrl === undefined && sources.token === undefined ? get('/.well-known/openid-configuration', "the cluster's OIDC discovery document").catch(() => undefined) : Promise.resolve(undefined),
+      policyList('mutatingadmissionpolicies'),
+      policyList('mutatingadmissionpolicybindings'),
     ]);
     let serviceAccount: ServiceAccountView | undefined;
     if (accountObject !== undefined) {
@@ -214,6 +238,7 @@ async function objectsFromCluster(sources: ExplainSources, kubeconfig: string): 
         object: webhookObject,
         source: webhookObject === undefined ? `the cluster, which has no MutatingWebhookConfiguration ${configurationName}` : `the cluster's MutatingWebhookConfiguration ${configurationName}`,
       },
+      admissionPolicies: policies === undefined ? undefined : { policies, bindings: bindings ?? [], source: "the cluster's MutatingAdmissionPolicies" },
       podIdentityListed: identities?.has(podIdentityKey(namespace, name)) ?? false,
       issuer: isJsonObject(discovery) && typeof discovery.issuer === 'string' ? discovery.issuer : undefined,
     };
@@ -250,6 +275,7 @@ export async function readExplainInput(sources: ExplainSources): Promise<Explain
     serviceAccountSource: objects.serviceAccountSource,
     podIdentityListed: objects.podIdentityListed,
     webhookConfiguration: objects.webhookConfiguration,
+    admissionPolicies: objects.admissionPolicies,
     options: sources.options,
     container: sources.container,
     token,

@@ -163,3 +163,27 @@ describe('explain: docs/explain.md lists exactly the codes, with their meaning a
     assert.deepEqual(rows, expected);
   });
 });
+
+describe('explain: which of the two modes would mutate the pod (webhook, admission policies, both, neither)', () => {
+  const webhookDetail = async (name: string): Promise<string> => {
+    const { report } = await explainFixture(name);
+    return report.links.find((candidate) => candidate.name === 'webhook configuration')!.detail.join('\n');
+  };
+
+  it('only the policies (manifests --mode admission-policy in --webhook-config): the IRSA policy, not the webhook', async () => {
+    const detail = await webhookDetail('ok-admission-policies');
+    assert.match(detail, /\nmutated by: the admission policy pod-identity-webhook-irsa$/);
+    assert.match(detail, /policy pod-identity-webhook-pod-identity: evaluated for this pod, but its match conditions do not hold for ServiceAccount apps\/app/);
+    assert.match(detail, /the webhook is not installed/);
+  });
+
+  it('the webhook configuration and the policies: both, once', async () => {
+    assert.match(await webhookDetail('ok-both-modes'), /mutated by: both, the webhook and the admission policy pod-identity-webhook-irsa: the first to run injects/);
+  });
+
+  it('the skip label: neither the webhook nor a policy is evaluated', async () => {
+    const detail = await webhookDetail('WEBHOOK_NOT_CALLED--admission-policy-skip-label');
+    assert.match(detail, /policy pod-identity-webhook-irsa: not evaluated for this pod: objectSelector: pod-identity-webhook\.io\/skip NotIn \[true\]/);
+    assert.doesNotMatch(detail, /mutated by/);
+  });
+});

@@ -165,6 +165,11 @@ export function loadDoctorFixture(name: string): DoctorFixture {
     identities: identitiesOf(document.identities),
     webhooks,
     oidc: { discovery: fetched(oidc.discovery, identity), jwks: fetched(oidc.jwks, identity) },
+    admissionPolicies: {
+      version: document.kubernetesVersion as string | undefined,
+      policies: fetched(document.admissionPolicies ?? [], asList),
+      bindings: fetched(document.admissionPolicyBindings ?? [], asList),
+    },
     maxPods: Number(document.maxPods ?? 10_000),
   };
   const podsFetched = fetched(pods, asList);

@@ -14,7 +14,7 @@ export interface CodeInfo {
   readonly fix: string;
 }
 
-export const CHECKS = ['access', 'webhook-configuration', 'webhook-selectors', 'webhook-endpoints', 'webhook-certificate', 'service-accounts', 'pod-identities', 'pods', 'oidc'] as const;
+export const CHECKS = ['access', 'webhook-configuration', 'webhook-selectors', 'webhook-endpoints', 'webhook-certificate', 'service-accounts', 'pod-identities', 'admission-policy', 'pods', 'oidc'] as const;
 export type CheckName = (typeof CHECKS)[number];
 
 export const DOCTOR_CODES = {
@@ -23,7 +23,7 @@ export const DOCTOR_CODES = {
     severity: 'warning',
     check: 'access',
     meaning: 'the API server refused a read doctor needs (RBAC): the check that needed it was not made (with no error, the verdict is incomplete)',
-    fix: 'run doctor with credentials that may get and list what the finding names (a cluster-admin kubeconfig, or a ClusterRole with get/list on mutatingwebhookconfigurations, namespaces, serviceaccounts, pods, services, endpointslices, endpoints, the certificate Secret and services/proxy)',
+    fix: 'run doctor with credentials that may get and list what the finding names (a cluster-admin kubeconfig, or a ClusterRole with get/list on mutatingwebhookconfigurations, mutatingadmissionpolicies, mutatingadmissionpolicybindings, namespaces, serviceaccounts, pods, services, endpointslices, endpoints, the certificate Secret and services/proxy)',
   },
   CHECK_FAILED: {
     severity: 'warning',
@@ -192,6 +192,44 @@ export const DOCTOR_CODES = {
     check: 'pod-identities',
     meaning: 'the identities ConfigMap does not hold valid identities JSON: the webhook keeps the last good set it read (none, after a restart)',
     fix: 'correct its config key: {"identities":[{"namespace":"NS","serviceAccount":"NAME"}]}',
+  },
+
+  // admission-policy: the MutatingAdmissionPolicy mode (manifests --mode admission-policy)
+  POLICY_NOT_BOUND: {
+    severity: 'error',
+    check: 'admission-policy',
+    meaning: 'a MutatingAdmissionPolicy of the project has no MutatingAdmissionPolicyBinding naming it: the API server never evaluates it, so its pods get no identity from it',
+    fix: 'apply the binding printed with it by `pod-identity-webhook manifests --mode admission-policy` (same name as the policy)',
+  },
+  POLICY_BINDING_ORPHANED: {
+    severity: 'warning',
+    check: 'admission-policy',
+    meaning: 'a MutatingAdmissionPolicyBinding of the project names a policy that does not exist: it does nothing (a policy deleted or renamed without its binding)',
+    fix: 'apply the policy again (`manifests --mode admission-policy`), or delete the binding',
+  },
+  POLICY_PARAM_REF_INVALID: {
+    severity: 'error',
+    check: 'admission-policy',
+    meaning: 'the binding\'s paramRef is not `{selector: {}, parameterNotFoundAction: Allow}`: the policy does not see the pod\'s own ServiceAccount as its parameter (a name picks one ServiceAccount, a selector with labels or a namespace others), so most pods get no identity',
+    fix: 'apply the binding as `manifests --mode admission-policy` prints it',
+  },
+  POLICY_PARAM_KIND_INVALID: {
+    severity: 'error',
+    check: 'admission-policy',
+    meaning: 'the policy\'s paramKind is not {apiVersion: v1, kind: ServiceAccount}: its CEL reads the ServiceAccount\'s annotations from params, which are then another object (or none)',
+    fix: 'apply the policy as `manifests --mode admission-policy` prints it',
+  },
+  BOTH_MODES_ACTIVE: {
+    severity: 'info',
+    check: 'admission-policy',
+    meaning: 'the webhook configuration and the admission policies are both installed: both mutate pods; they inject once (the second finds nothing left to add, docs/admission-policy.md), as long as they are rendered from the same settings',
+    fix: 'keep one mode when the migration is over (delete the MutatingWebhookConfiguration, or the policies and bindings)',
+  },
+  POLICY_SETTINGS_DIFFER: {
+    severity: 'warning',
+    check: 'admission-policy',
+    meaning: 'with both modes installed, a policy is not what `manifests --mode admission-policy` renders from doctor\'s flags (the webhook\'s): its audience, mount path, region or another setting differs, so a pod gets the settings of whichever mutates first and the other may add a second token or variables',
+    fix: 'render the policies again with the flags serve runs with (and give doctor those flags), then kubectl apply them',
   },
 
   // pods: what runs without the identity it should have

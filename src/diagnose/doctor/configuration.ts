@@ -24,6 +24,9 @@ export interface ParsedWebhook {
   readonly matchConditions: number;
 }
 
+/** What decides whether a webhook, or an admission policy, is called for a pod. */
+export type PodSelector = Pick<ParsedWebhook, 'name' | 'podCreate' | 'namespaceSelector' | 'objectSelector'>;
+
 export interface ConfigurationResult {
   readonly findings: Finding[];
   /** Undefined when the configuration could not be read (missing, forbidden, failed, malformed). */
@@ -158,7 +161,7 @@ export function namespaceLabels(namespace: string, labels: Readonly<Record<strin
 /** Whether any pod webhook would be called for a pod with these labels in a namespace with these; why not, when not. */
 export type Selection = { readonly called: true } | { readonly called: false; readonly by: 'namespace' | 'object' | 'none'; readonly why: string };
 
-export function selection(webhooks: readonly ParsedWebhook[], nsLabels: Readonly<Record<string, string>>, podLabels: Readonly<Record<string, string>> | undefined): Selection {
+export function selection(webhooks: readonly PodSelector[], nsLabels: Readonly<Record<string, string>>, podLabels: Readonly<Record<string, string>> | undefined): Selection {
   const reasons: Array<{ by: 'namespace' | 'object'; why: string }> = [];
   for (const webhook of webhooks) {
     if (!webhook.podCreate) continue;

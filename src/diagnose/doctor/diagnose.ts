@@ -1,5 +1,6 @@
 import type { PodIdentities } from '../../webhook/pod-identity/identities.js';
 import { type DoctorReport, doctorReport, type Finding } from '../report.js';
+import { checkAdmissionPolicies } from './admission-policy.js';
 import { checkSecretCertificate, checkServedCertificate } from './certificate.js';
 import { checkConfiguration, namespaceLabels, type ParsedWebhook, unreadFinding } from './configuration.js';
 import { checkReadiness, checkServiceEndpoints, isServiceWebhook } from './endpoints.js';
@@ -55,9 +56,21 @@ function checkWebhook(webhook: ParsedWebhook, facts: DoctorFacts): Finding[] {
 export async function diagnose(facts: DoctorFacts, pods: PodPages | undefined): Promise<DoctorReport> {
   const findings: Finding[] = [];
   const configuration = checkConfiguration(facts.configurationName, facts.configuration);
-  findings.push(...configuration.findings);
-
   const identities = checkIdentities(facts.identities);
+  const policies = checkAdmissionPolicies(facts.admissionPolicies, {
+    webhookActive: configuration.webhooks?.some((webhook) => webhook.podCreate) ?? false,
+    serviceAccounts: facts.serviceAccounts,
+    options: facts.options,
+    identities: identities.identities,
+  });
+  // With only the policies installed, the webhook configuration's absence is the mode, not a fault.
+  const policyModeOnly = configuration.missing && policies.active;
+  for (const finding of configuration.findings) {
+    if (policyModeOnly && finding.code === 'WEBHOOK_CONFIGURATION_MISSING') {
+      findings.push(noted('webhook-configuration', finding.object, `MutatingWebhookConfiguration ${facts.configurationName} does not exist: the admission policies are the active mode`));
+    } else findings.push(finding);
+  }
+
   const serviceAccounts =
     facts.serviceAccounts.status === 'ok' ? checkServiceAccounts(facts.serviceAccounts.value, facts.options, identities.identities) : undefined;
 
@@ -75,6 +88,7 @@ export async function diagnose(facts: DoctorFacts, pods: PodPages | undefined): 
   if (serviceAccounts) findings.push(...serviceAccounts.findings);
   else findings.push(unreadFinding(facts.serviceAccounts, 'the ServiceAccounts', undefined, 'service-accounts') ?? noted('service-accounts', undefined, 'the ServiceAccounts could not be listed'));
   findings.push(...identities.findings);
+  findings.push(...policies.findings);
 
   if (!serviceAccounts) {
     findings.push(noted('pods', undefined, 'not checked: without the ServiceAccounts, which pods should have an identity is unknown'));
@@ -83,9 +97,11 @@ export async function diagnose(facts: DoctorFacts, pods: PodPages | undefined): 
       options: facts.options,
       serviceAccounts: serviceAccounts.byKey,
       identitiesKnown: identities.identities !== undefined,
-      webhooks: configuration.webhooks,
+      // A pod is mutated when a webhook or a bound policy is called for it.
+      webhooks: configuration.webhooks ? [...configuration.webhooks, ...policies.selectors] : policyModeOnly ? policies.selectors : undefined,
       configurationName: facts.configurationName,
-      configurationMissing: configuration.missing,
+      configurationMissing: configuration.missing && !policies.active,
+      policyModeOnly,
       labelsOf,
     });
     for await (const page of pods.pages) for (const pod of page) checker.check(pod);

@@ -66,6 +66,15 @@ export type IdentitiesFacts =
   | { readonly source: string; readonly invalid: string }
   | { readonly source: string; readonly unread: Fetched<never> };
 
+/** What was read for the MutatingAdmissionPolicy mode. */
+export interface PolicyFacts {
+  /** The API server's /version gitVersion, when read. */
+  readonly version: string | undefined;
+  /** Every MutatingAdmissionPolicy (404: the API is not served). */
+  readonly policies: Fetched<ListResult>;
+  readonly bindings: Fetched<ListResult>;
+}
+
 export interface DoctorFacts {
   readonly now: Date;
   readonly options: MutationOptions;
@@ -80,6 +89,8 @@ export interface DoctorFacts {
   /** By webhook name; a webhook without an entry was not probed. */
   readonly webhooks: ReadonlyMap<string, WebhookFacts>;
   readonly oidc: { readonly discovery: Fetched<unknown>; readonly jwks: Fetched<unknown> };
+  /** The MutatingAdmissionPolicy mode's objects. */
+  readonly admissionPolicies: PolicyFacts;
   /** The most pods scanned. */
   readonly maxPods: number;
 }

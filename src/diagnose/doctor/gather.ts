@@ -27,6 +27,8 @@ export const DEFAULTS = {
   maxPods: 10_000,
   maxServiceAccounts: 100_000,
   maxNamespaces: 10_000,
+  /** MutatingAdmissionPolicies and their bindings: a cluster has a handful; more than this is not read. */
+  maxPolicies: 1_000,
   requestTimeoutMs: 10_000,
   /** /readyz bodies and the like are small; more than this is not read. */
   maxProbeBytes: 64 * 1024,
@@ -264,7 +266,8 @@ export async function gatherFacts(config: GatherConfig): Promise<{ facts: Doctor
   const scoped = config.namespace;
   const nsPath = scoped ? `/api/v1/namespaces/${enc(scoped)}` : '/api/v1';
   const configurationPath = `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${enc(config.configurationName)}`;
-  const [configuration, namespaces, serviceAccounts, identities, discovery, jwks] = await Promise.all([
+  const policyApi = '/apis/admissionregistration.k8s.io/v1';
+  const [configuration, namespaces, serviceAccounts, identities, discovery, jwks, policies, bindings] = await Promise.all([
     fetchJson(api, configurationPath, timeoutMs),
     scoped
       ? fetchJson(api, nsPath, timeoutMs).then((fetched): Fetched<ListResult> => (fetched.status === 'ok' ? { status: 'ok', value: { items: [fetched.value], truncated: false } } : fetched))
@@ -274,6 +277,9 @@ export async function gatherFacts(config: GatherConfig): Promise<{ facts: Doctor
     fetchJson(api, DISCOVERY_PATH, timeoutMs),
     // The API server serves the JWKS only as application/jwk-set+json (406 for application/json).
     fetchJson(api, JWKS_PATH, timeoutMs, 'application/jwk-set+json'),
+    // A 404 on an API server older than 1.36: the admission-policy mode is not available.
+    listAll(api, `${policyApi}/mutatingadmissionpolicies`, {}, DEFAULTS.maxPolicies, pageSize, timeoutMs),
+    listAll(api, `${policyApi}/mutatingadmissionpolicybindings`, {}, DEFAULTS.maxPolicies, pageSize, timeoutMs),
   ]);
 
   const webhooks = new Map<string, WebhookFacts>();
@@ -304,6 +310,7 @@ export async function gatherFacts(config: GatherConfig): Promise<{ facts: Doctor
     identities,
     webhooks,
     oidc: { discovery, jwks },
+    admissionPolicies: { version: version.status === 'ok' && isJsonObject(version.value) && typeof version.value.gitVersion === 'string' ? version.value.gitVersion : undefined, policies, bindings },
     maxPods,
   };
   return { facts, pods };

@@ -5,7 +5,7 @@ import type { MutationOptions, PatchOperation, PodView } from '../../webhook/eng
 import { readPod } from '../../webhook/read-objects.js';
 import type { Finding } from '../report.js';
 import { misplacedTokenFiles } from '../token-file.js';
-import { type ParsedWebhook, selection } from './configuration.js';
+import { type PodSelector, selection } from './configuration.js';
 import type { DoctorCode } from './codes.js';
 import { coded, noted, passed, shown } from './findings.js';
 import { type KnownServiceAccount, timestamp } from './service-accounts.js';
@@ -20,10 +20,12 @@ export interface PodContext {
   readonly serviceAccounts: ReadonlyMap<string, KnownServiceAccount>;
   /** Whether doctor knows which ServiceAccounts get Pod Identity (it was given the identities). */
   readonly identitiesKnown: boolean;
-  /** The configuration's webhooks; undefined when it could not be read (the pods are judged without selectors). */
-  readonly webhooks: readonly ParsedWebhook[] | undefined;
+  /** The configuration's webhooks and the bound admission policies; undefined when neither could be read (the pods are judged without selectors). */
+  readonly webhooks: readonly PodSelector[] | undefined;
   readonly configurationName: string;
   readonly configurationMissing: boolean;
+  /** No webhook configuration, and admission policies give pods their identity. */
+  readonly policyModeOnly?: boolean;
   readonly labelsOf: (namespace: string) => Readonly<Record<string, string>>;
 }
 
@@ -193,7 +195,9 @@ export class PodChecker {
     const created = timestamp(metadata.creationTimestamp);
     const at = created?.toISOString() ?? 'an unknown time';
     let why: string;
-    if (this.context.configurationMissing) {
+    if (this.context.policyModeOnly) {
+      why = `created at ${at}, before the admission policies were installed or before the API server had seen its ServiceAccount (the binding's parameterNotFoundAction Allow admits such a pod unmutated)`;
+    } else if (this.context.configurationMissing) {
       why = `no MutatingWebhookConfiguration ${this.context.configurationName}: the webhook is not called`;
     } else if (notCalled !== undefined) {
       why = `${notCalled} (${this.context.configurationName})`;

@@ -16,7 +16,7 @@ export type LinkName = (typeof LINKS)[number];
 export const EXPLAIN_CODES = {
   WEBHOOK_NOT_CALLED: {
     links: ['webhook configuration'],
-    meaning: 'the MutatingWebhookConfiguration does not send this pod to the webhook (rules, namespaceSelector, objectSelector or the opt-out label)',
+    meaning: 'the MutatingWebhookConfiguration does not send this pod to the webhook (rules, namespaceSelector, objectSelector or the opt-out label), and no admission policy of the project is evaluated for it (not bound, or its matchConstraints exclude the pod)',
     fix: 'remove the opt-out label, or change the selector or rules that exclude the pod',
   },
   SERVICE_ACCOUNT_NOT_FOUND: {

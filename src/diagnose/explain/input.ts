@@ -21,6 +21,8 @@ export interface ExplainInput {
   /** True when the webhook is told (its identities) to give this ServiceAccount EKS Pod Identity. */
   readonly podIdentityListed: boolean;
   readonly webhookConfiguration: { readonly object: unknown; readonly source: string };
+  /** The MutatingAdmissionPolicies and bindings (`manifests --mode admission-policy`), when known: from the cluster, or the --webhook-config file. */
+  readonly admissionPolicies?: { readonly policies: readonly unknown[]; readonly bindings: readonly unknown[]; readonly source: string } | undefined;
   readonly options: MutationOptions;
   /** Only this container, when given; otherwise every container and init container. */
   readonly container: string | undefined;

@@ -3,6 +3,7 @@ import type { Link } from '../report.js';
 import { evaluateSelector } from '../label-selector.js';
 import { EXPLAIN_CODES } from './codes.js';
 import type { ExplainInput } from './input.js';
+import { matchPolicies } from './admission-policy-match.js';
 
 const NAME = 'webhook configuration';
 
@@ -37,19 +38,25 @@ function whyNotCalled(webhook: JsonObject, namespaceLabels: Readonly<Record<stri
   return undefined;
 }
 
+interface WebhookPart {
+  readonly detail: string[];
+  readonly called: boolean;
+  /** Called, but its matchConditions are not evaluated, or reinvocationPolicy Never. */
+  readonly warning: boolean;
+}
+
 /** Would the API server send the pod's CREATE to a webhook of this configuration? */
-export function webhookLink(input: ExplainInput): Link {
+function webhookPart(input: ExplainInput, namespaceLabels: Readonly<Record<string, string>>): WebhookPart {
   const { object, source } = input.webhookConfiguration;
-  const broken = (detail: string[]): Link => ({ name: NAME, status: 'broken', detail, code: 'WEBHOOK_NOT_CALLED', fix: EXPLAIN_CODES.WEBHOOK_NOT_CALLED.fix });
-  if (object === undefined) return broken([`${source}: the webhook is not installed, or its configuration has another name (--webhook-configuration)`]);
-  if (!isJsonObject(object) || !Array.isArray(object.webhooks) || object.webhooks.length === 0) {
-    return broken([`${source}: the MutatingWebhookConfiguration has no webhooks`]);
+  if (object === undefined) {
+    const why = input.admissionPolicies === undefined ? 'the webhook is not installed, or its configuration has another name (--webhook-configuration)' : 'the webhook is not installed';
+    return { detail: [`${source}: ${why}`], called: false, warning: false };
   }
-  // The API server labels every namespace with its name; other labels are known only from the cluster.
-  const namespaceLabels = { ...(input.namespaceLabels ?? {}), 'kubernetes.io/metadata.name': input.namespace };
+  if (!isJsonObject(object) || !Array.isArray(object.webhooks) || object.webhooks.length === 0) {
+    return { detail: [`${source}: the MutatingWebhookConfiguration has no webhooks`], called: false, warning: false };
+  }
   const podLabels = input.podView.labels ?? {};
   const detail: string[] = [`from ${source}`];
-  if (input.namespaceLabels === undefined) detail.push(`namespace labels unknown: only kubernetes.io/metadata.name=${input.namespace} was matched`);
   const called: JsonObject[] = [];
   for (const [index, webhook] of object.webhooks.entries()) {
     if (!isJsonObject(webhook)) continue;
@@ -68,12 +75,35 @@ export function webhookLink(input: ExplainInput): Link {
       detail.push(`${name}: its ${webhook.matchConditions.length} matchConditions (CEL) were not evaluated`);
     }
   }
-  if (called.length === 0) return broken(detail);
+  if (called.length === 0) return { detail, called: false, warning: false };
   const unevaluated = called.every((webhook) => Array.isArray(webhook.matchConditions) && webhook.matchConditions.length > 0);
   const reinvocationNever = called.every((webhook) => webhook.reinvocationPolicy !== 'IfNeeded');
-  if (unevaluated || reinvocationNever) {
-    if (reinvocationNever) detail.push('reinvocationPolicy Never: a container another webhook adds after this one gets no identity');
-    return { name: NAME, status: 'warning', detail };
+  if (reinvocationNever) detail.push('reinvocationPolicy Never: a container another webhook adds after this one gets no identity');
+  return { detail, called: true, warning: unevaluated || reinvocationNever };
+}
+
+/**
+ * Which of the two modes would mutate the pod: the webhook (its configuration's rules and
+ * selectors), the project's MutatingAdmissionPolicies (bound, their matchConstraints, their match
+ * conditions read by the rendered shape), both, or neither (WEBHOOK_NOT_CALLED).
+ */
+export function webhookLink(input: ExplainInput): Link {
+  // The API server labels every namespace with its name; other labels are known only from the cluster.
+  const namespaceLabels = { ...(input.namespaceLabels ?? {}), 'kubernetes.io/metadata.name': input.namespace };
+  const webhook = webhookPart(input, namespaceLabels);
+  const policies = matchPolicies(input, namespaceLabels);
+  const detail = [...webhook.detail, ...policies.detail];
+  if (input.namespaceLabels === undefined) detail.splice(webhook.detail.length > 1 ? 1 : 0, 0, `namespace labels unknown: only kubernetes.io/metadata.name=${input.namespace} was matched`);
+  if (!webhook.called && policies.called.length === 0) {
+    return { name: NAME, status: 'broken', detail, code: 'WEBHOOK_NOT_CALLED', fix: EXPLAIN_CODES.WEBHOOK_NOT_CALLED.fix };
   }
-  return { name: NAME, status: 'ok', detail };
+  const mutators = [...(webhook.called ? ['the webhook'] : []), ...policies.mutating.map((name) => `the admission policy ${name}`)];
+  if (webhook.called && policies.mutating.length > 0) {
+    detail.push(`mutated by: both, ${mutators.join(' and ')}: the first to run injects, the other finds nothing left to add (the same settings assumed)`);
+  } else if (mutators.length > 0) {
+    detail.push(`mutated by: ${mutators.join(' and ')}`);
+  } else {
+    detail.push(`mutated by: neither: the admission polic${policies.called.length === 1 ? 'y is' : 'ies are'} evaluated, but ${policies.called.length === 1 ? 'its' : 'their'} match conditions do not hold for this pod's ServiceAccount (see service account)`);
+  }
+  return { name: NAME, status: webhook.called && webhook.warning ? 'warning' : 'ok', detail };
 }
