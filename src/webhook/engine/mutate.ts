@@ -61,6 +61,8 @@ interface Injection {
   /** File name of the token inside the volume. */
   readonly tokenFileName: string;
   readonly stsRegionalEndpoints: boolean;
+  /** The variable naming the token file (the last of `identityEnv`). */
+  readonly tokenFileVariable: string;
   /** The variables that name the identity, last in the injection order, given the token file the container sees. */
   identityEnv(tokenFile: string): EnvVar[];
   /** The flag that moves the mount, for the warning about an occupied mount path. */
@@ -212,6 +214,7 @@ function irsaInjection(resolved: IdentityResolution, options: MutationOptions, w
     mountPath: options.tokenMountPath,
     tokenFileName: TOKEN_FILE_NAME,
     stsRegionalEndpoints: identity.stsRegionalEndpoints,
+    tokenFileVariable: 'AWS_WEB_IDENTITY_TOKEN_FILE',
     identityEnv: (tokenFile) => [
       { name: 'AWS_ROLE_ARN', value: identity.roleArn },
       { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: tokenFile },
@@ -234,6 +237,7 @@ function podIdentityInjection(serviceAccount: ServiceAccountView, podAnnotations
     mountPath: credentials.tokenMountPath,
     tokenFileName: credentials.tokenPath,
     stsRegionalEndpoints: settings.stsRegionalEndpoints,
+    tokenFileVariable: 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
     identityEnv: (tokenFile) => [
       { name: 'AWS_CONTAINER_CREDENTIALS_FULL_URI', value: credentials.fullUri },
       { name: 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', value: tokenFile },
@@ -365,7 +369,6 @@ function plan(pod: PodView, serviceAccount: ServiceAccountView | undefined, opti
         `at ${quoteValue(injection.tokenFileName)}: the token is added as volume ${quoteValue(volume.name)}`,
     );
   }
-  const identityVariables = injection.identityEnv(defaultTokenFile);
   return {
     injection,
     plan: {
@@ -378,7 +381,7 @@ function plan(pod: PodView, serviceAccount: ServiceAccountView | undefined, opti
       displacedVolume: displaced,
       mountPath: injection.mountPath,
       tokenFileName: injection.tokenFileName,
-      tokenFileVariable: identityVariables[identityVariables.length - 1]!.name,
+      tokenFileVariable: injection.tokenFileVariable,
       containers,
     },
   };
