@@ -1,5 +1,5 @@
 import type { ConversionReport, ProposedEntry } from './convert-aws-auth.js';
-import { escapeUnprintable } from './findings.js';
+import { escapeUnprintable, unicodeEscape } from '../shared/text.js';
 
 /**
  * The conversion for people: the aws eks commands and the text report.
@@ -16,7 +16,7 @@ import { escapeUnprintable } from './findings.js';
 
 /** JSON with every character outside printable ASCII, and `'`, written as `\uXXXX`. */
 function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(/['\u007f-\uffff]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(/['\u007f-\uffff]/g, unicodeEscape);
 }
 
 /** `aws eks OPERATION --cluster-name="$CLUSTER" --cli-input-json '{…}'`. */

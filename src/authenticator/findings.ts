@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { escapeUnprintable } from '../shared/text.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -33,23 +34,6 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export function countErrors(findings: readonly Finding[]): number {
   return findings.filter((item) => item.severity === 'error').length;
-}
-
-/**
- * Characters that make one line of text look like several, or like other text: C0 and C1
- * controls, DEL, the Unicode line and paragraph separators, and the bidirectional embeddings,
- * overrides and isolates.
- */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-
-/** Whether `text` holds a character of UNPRINTABLE. */
-export function hasUnprintable(text: string): boolean {
-  return text.search(UNPRINTABLE) >= 0;
-}
-
-/** `text` with every UNPRINTABLE character written as `\uXXXX`, so a name from a file cannot forge lines of a report. */
-export function escapeUnprintable(text: string): string {
-  return text.replace(UNPRINTABLE, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function formatFindings(source: string, findings: readonly Finding[]): string {

@@ -1,6 +1,7 @@
 import { isAssumedRoleArn, parseRoleArn, parseUserArn } from '../shared/aws/arn.js';
 import { type AwsAuthConfig, type MappingEntry, readAwsAuth, type ReadAwsAuth } from './aws-auth.js';
-import { type Finding, hasUnprintable, makeFinding, type RuleSet } from './findings.js';
+import { hasUnprintable } from '../shared/text.js';
+import { type Finding, makeFinding, type RuleSet } from './findings.js';
 import { DEFAULT_RESERVED_PREFIXES, reservedPrefixOf } from './reserved-prefixes.js';
 import { placeholders, TEMPLATE_VARIABLES, templateVariables } from './templates.js';
 
@@ -88,7 +89,7 @@ function isNodeEntry(entry: MappingEntry): boolean {
   return entry.groups.includes('system:nodes') || entry.groups.includes('system:bootstrappers') || entry.username.startsWith('system:node:');
 }
 
-/** A username or group that starts with `-` or holds a character that forges text (findings.ts hasUnprintable). */
+/** A username or group that starts with `-` or holds a character that forges text (shared/text.ts hasUnprintable). */
 function unsafeNames(entry: { readonly username: string; readonly groups: readonly string[]; readonly where: string }, label: string): Finding[] {
   const named = [{ what: 'username', name: entry.username }, ...entry.groups.map((name) => ({ what: 'group', name }))];
   return named.flatMap(({ what, name }) => {

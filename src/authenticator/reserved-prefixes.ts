@@ -1,5 +1,5 @@
 import type { Parsed } from '../shared/result.js';
-import { hasUnprintable } from './findings.js';
+import { hasUnprintable } from '../shared/text.js';
 
 /**
  * Username prefixes a backend may not hand out, as aws-iam-authenticator v0.7.18 (2026-06) has

@@ -1,5 +1,6 @@
 import { type Document, isAlias, isMap, isNode, isScalar, isSeq, parseAllDocuments } from 'yaml';
 import type { Parsed } from './result.js';
+import { escapeUnprintable } from './text.js';
 
 /**
  * YAML (and JSON, which is YAML) from untrusted files, read without ever throwing: every failure is
@@ -187,7 +188,7 @@ export function parseJsonText(text: string, source?: string): Parsed<unknown> {
     value = JSON.parse(text);
   } catch (error) {
     // JSON.parse quotes the text around the error, control characters and line breaks included: keep it one line.
-    const message = (error as Error).message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const message = escapeUnprintable((error as Error).message);
     return { ok: false, error: `${prefix(source)}invalid JSON: ${message}` };
   }
   if (membersInText(text) === membersParsed(value)) return { ok: true, value };
