@@ -29,7 +29,7 @@ export function makeFinding(rules: RuleSet, rule: string, where: string, message
   return { severity: severity ?? known.severity, rule, where, message, explanation: known.explanation };
 }
 
-export const OUTPUT_FORMATS = ['text', 'json', 'sarif'] as const;
+export const OUTPUT_FORMATS = ['text', 'json', 'yaml', 'sarif'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export function countErrors(findings: readonly Finding[]): number {

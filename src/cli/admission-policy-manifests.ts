@@ -10,30 +10,38 @@ import { UsageError } from './usage-error.js';
 export interface PolicyManifestRequest {
   readonly mutation: MutationOptions;
   readonly kubernetesVersion: string | undefined;
+  /** --kubeconfig and --context: read the version from the cluster when either is given. */
   readonly kubeconfig: string | undefined;
+  readonly context: string | undefined;
   readonly identitiesFile: string | undefined;
 }
 
 /** The API server's own version (`/version` gitVersion), bounded in time. */
-async function serverVersion(kubeconfigPath: string): Promise<string> {
-  const { loadKubeConfig } = await import('../shared/k8s/kubeconfig.js');
+async function serverVersion(request: PolicyManifestRequest): Promise<string> {
+  const { loadCluster } = await import('../shared/k8s/kubeconfig.js');
   const { ApiClient } = await import('../shared/k8s/api-client.js');
-  const kubeConfig = await loadKubeConfig(kubeconfigPath);
-  if (!kubeConfig.ok) throw new UsageError(kubeConfig.error);
+  // Only a kubeconfig: the manifests are printed for a cluster the user names, never for the one a pod runs in.
+  const loaded = await loadCluster(request.kubeconfig, { context: request.context, inCluster: false });
+  if (!loaded.ok) throw new UsageError(loaded.error);
+  const { kubeConfig, source } = loaded.value;
+  const api = new ApiClient(kubeConfig);
   let body: unknown;
   try {
-    body = await new ApiClient(kubeConfig.value).getJson('/version', AbortSignal.timeout(10_000));
+    body = await api.getJson('/version', AbortSignal.timeout(10_000));
   } catch (error) {
-    throw new UsageError(`cannot read the Kubernetes version of ${kubeConfig.value.getCurrentCluster()?.server ?? kubeconfigPath}: ${errorMessage(error).split('\n')[0]}`);
+    throw new UsageError(`cannot read the Kubernetes version of ${kubeConfig.getCurrentCluster()?.server ?? source.description}: ${errorMessage(error).split('\n')[0]}`);
+  } finally {
+    api.close();
   }
   const gitVersion = typeof body === 'object' && body !== null && 'gitVersion' in body ? body.gitVersion : undefined;
-  if (typeof gitVersion !== 'string') throw new UsageError(`${kubeconfigPath}: the API server's /version has no gitVersion`);
+  if (typeof gitVersion !== 'string') throw new UsageError(`${source.description}: the API server's /version has no gitVersion`);
   return gitVersion;
 }
 
 async function clusterVersion(request: PolicyManifestRequest): Promise<KubernetesVersion | undefined> {
-  if (request.kubernetesVersion !== undefined && request.kubeconfig !== undefined) throw new UsageError('--kubernetes-version and --kubeconfig exclude each other');
-  const raw = request.kubernetesVersion ?? (request.kubeconfig !== undefined ? await serverVersion(request.kubeconfig) : undefined);
+  const fromCluster = request.kubeconfig !== undefined || request.context !== undefined;
+  if (request.kubernetesVersion !== undefined && fromCluster) throw new UsageError('--kubernetes-version and --kubeconfig or --context exclude each other');
+  const raw = request.kubernetesVersion ?? (fromCluster ? await serverVersion(request) : undefined);
   if (raw === undefined) return undefined;
   const version = parseKubernetesVersion(raw);
   if (!version.ok) throw new UsageError(`--kubernetes-version: ${version.error}`);
@@ -53,7 +61,7 @@ async function podIdentities(path: string | undefined): Promise<PodIdentities> {
 export async function printAdmissionPolicies(request: PolicyManifestRequest): Promise<void> {
   const version = await clusterVersion(request);
   if (version === undefined) {
-    process.stderr.write('warning: no --kubernetes-version or --kubeconfig: the policies need Kubernetes 1.36 or newer (admissionregistration.k8s.io/v1)\n');
+    process.stderr.write('warning: no --kubernetes-version, --kubeconfig or --context: the policies need Kubernetes 1.36 or newer (admissionregistration.k8s.io/v1)\n');
   } else {
     const problem = policyVersionProblem(version);
     if (problem !== undefined) throw new UsageError(problem);

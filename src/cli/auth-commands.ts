@@ -20,6 +20,8 @@ import { createAuthenticatorMetrics } from '../authenticator/metrics.js';
 import { createRegistry } from '../shared/metrics.js';
 import { ServiceStartError } from '../webhook/server/webhook.js';
 import { flagValue, logLevelFrom, logLevelOption, parseBindAddress, parseHttpUrl, parseIntegerFlag, parsePort } from './flags.js';
+import { durationOption } from './duration-flag.js';
+import { formatStructured } from './output-flag.js';
 import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
@@ -112,7 +114,7 @@ export function registerAuthenticator(program: Command): void {
     .addOption(new Option('--tls-cert <file>', 'serving certificate (PEM); reloaded when the file changes').default('certs/tls.crt'))
     .addOption(new Option('--tls-key <file>', 'serving key (PEM); reloaded when the file changes').default('certs/tls.key'))
     .addOption(new Option('--metrics-port <port>', 'HTTP port serving /metrics').argParser(parsePort))
-    .addOption(new Option('--sts-timeout <ms>', 'budget for the STS call verifying a token').default(5000).argParser(parseIntegerFlag(1, 60_000)))
+    .addOption(durationOption('--sts-timeout', 'budget for the STS call verifying a token', { unit: 'ms', min: 1, max: 60_000, default: 5000 }))
     .addOption(logLevelOption())
     .action(async (values: OptionValues) => {
       const logger = createLogger(undefined, logLevelFrom(values));
@@ -156,7 +158,7 @@ export function registerLintAwsAuth(program: Command): void {
     .command('lint-aws-auth')
     .description('report aws-auth ConfigMap mistakes that break clusters, and (--to-access-entries) the EKS access entries it becomes; exits 1 when errors are found')
     .argument('<file>', 'aws-auth ConfigMap (YAML), e.g. from kubectl -n kube-system get cm aws-auth -o yaml')
-    .addOption(new Option('--output <format>', 'text, json, or sarif (SARIF 2.1.0, for code scanning)').choices(OUTPUT_FORMATS).default('text'))
+    .addOption(new Option('-o, --output <format>', 'text, json, yaml, or sarif (SARIF 2.1.0, for code scanning)').choices(OUTPUT_FORMATS).default('text'))
     .addOption(new Option('--to-access-entries', 'also print the access entry each aws-auth entry becomes (or why none can), the aws eks commands, and who the target mode locks out'))
     .addOption(new Option('--target-mode <mode>', 'with --to-access-entries: the authentication mode to move to').choices(TARGET_MODES).default('API'))
     .addOption(new Option('--role-paths <file>', 'with --to-access-entries: role ARNs with their paths (aws iam list-roles output, or a list of ARNs)'))
@@ -189,9 +191,9 @@ export function registerLintAwsAuth(program: Command): void {
     if (format === 'sarif') {
       const sarif = findingsSarif(findings, { source: file, version: packageVersion(), rules: { ...LINT_RULES, ...CONVERSION_RULES }, lineOf });
       process.stdout.write(`${JSON.stringify(sarif, null, 2)}\n`);
-    } else if (format === 'json') {
+    } else if (format === 'json' || format === 'yaml') {
       const output = { file, findings: findingsJson(findings, lineOf), ...(report ? { accessEntries: { ...report, commands: conversionCommands(report) } } : {}) };
-      process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+      process.stdout.write(formatStructured(output, format));
     } else {
       process.stdout.write(`${report ? `${formatConversion(file, report)}\n` : ''}${formatFindings(file, findings)}`);
     }

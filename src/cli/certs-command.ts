@@ -11,7 +11,7 @@ export function registerCerts(program: Command): void {
     .command('certs')
     .description('create a CA and a serving certificate for the webhook Service; prints the base64 caBundle')
     .addOption(new Option('--service <name>', 'Service name of the webhook').default('pod-identity-webhook').argParser(parseDnsLabel))
-    .addOption(new Option('--namespace <namespace>', 'namespace of the Service').default('pod-identity-webhook').argParser(parseDnsLabel))
+    .addOption(new Option('-n, --namespace <namespace>', 'namespace of the Service').default('pod-identity-webhook').argParser(parseDnsLabel))
     .addOption(new Option('--hosts <hosts>', 'extra DNS names or IP addresses, comma-separated').default([]).argParser(parseHosts))
     .addOption(new Option('--out <dir>', 'directory to write ca.crt, ca.key, tls.crt, tls.key').default('certs'))
     .addOption(new Option('--days <days>', 'validity of the serving certificate').default(365).argParser(parseIntegerFlag(1, 3650)))

@@ -1,7 +1,10 @@
 import { type Command, Option, type OptionValues } from 'commander';
 import { readTextFile } from '../shared/files/read-file.js';
 import { parsePodIdentities } from '../webhook/pod-identity/identities.js';
+import { contextOption, findCluster } from './cluster-flags.js';
+import { durationOption } from './duration-flag.js';
 import { addMutationFlags, flagValue, mutationOptionsFrom, parseDnsLabel, parseDnsSubdomain, parseIntegerFlag, parseNamespacedName } from './flags.js';
+import { formatStructured, outputFormatFrom, outputOption } from './output-flag.js';
 import { UsageError } from './usage-error.js';
 
 const { typed, isString, isNumber, isOptionalString } = flagValue;
@@ -9,13 +12,11 @@ const { typed, isString, isNumber, isOptionalString } = flagValue;
 type NamespacedName = { readonly namespace: string; readonly name: string };
 const isOptionalReference = (value: unknown): value is NamespacedName | undefined => value === undefined || (typeof value === 'object' && value !== null && 'namespace' in value && 'name' in value);
 
-/** The kubeconfig file when given, else the in-cluster config (the loader reads both, and the files they name, bounded). */
-async function clusterAccess(path: string | undefined): Promise<import('@kubernetes/client-node').KubeConfig> {
-  const { loadKubeConfig } = await import('../shared/k8s/kubeconfig.js');
-  const loaded = await loadKubeConfig(path);
-  if (!loaded.ok && loaded.code === 'ERR_NOT_IN_CLUSTER') throw new UsageError('doctor needs --kubeconfig FILE (or to run inside a cluster)');
-  if (!loaded.ok) throw new UsageError(loaded.error);
-  return loaded.value;
+/** The cluster to check, as kubectl finds it, else the in-cluster config. */
+async function clusterAccess(values: OptionValues): Promise<import('../shared/k8s/kubeconfig.js').LoadedCluster> {
+  const cluster = await findCluster(values, { inCluster: true });
+  if ('missing' in cluster) throw new UsageError(`doctor needs a cluster (--kubeconfig FILE or --context NAME): ${cluster.missing}`);
+  return cluster.found;
 }
 
 /** --watch-container-credentials-config (read once, as render does) or --watch-container-credentials-config-map (read from the cluster). */
@@ -42,26 +43,28 @@ export function registerDoctor(program: Command): void {
       'after',
       '\nExit status (docs/doctor.md): exit 0: no error found; 1: an error finding; 2: bad input (a flag, the kubeconfig or a file it names, an API server that cannot be used), with one line on stderr; 3: incomplete: no error found, but a check could not be made (a read failed or was refused), so the run proves nothing about it.',
     )
-    .addOption(new Option('--kubeconfig <file>', 'the cluster to check (default: in-cluster config)'))
-    .addOption(new Option('--namespace <namespace>', 'check the ServiceAccounts and pods of this namespace only').argParser(parseDnsLabel))
+    .addOption(new Option('--kubeconfig <file>', 'the cluster to check (default: $KUBECONFIG, ~/.kube/config, else the in-cluster config)'))
+    .addOption(contextOption())
+    .addOption(new Option('-n, --namespace <namespace>', 'check the ServiceAccounts and pods of this namespace only').argParser(parseDnsLabel))
     .addOption(new Option('--webhook-configuration <name>', 'the MutatingWebhookConfiguration to check').default('pod-identity-webhook').argParser(parseDnsSubdomain))
-    .addOption(new Option('--output <format>', 'what to print').choices(['text', 'json']).default('text'))
+    .addOption(outputOption())
     .addOption(
       new Option('--certificate-secret <namespace/name>', "the Secret whose tls.crt the webhook serves, for a service clientConfig (default: NAME-certs, then NAME-tls, in the Service's namespace)").argParser(
         parseNamespacedName,
       ),
     )
     .addOption(new Option('--max-pods <count>', 'the most pods scanned (the report says when it stopped)').default(10_000).argParser(parseIntegerFlag(1, 1_000_000)))
-    .addOption(new Option('--request-timeout <ms>', 'budget of each request to the API server and the webhook').default(10_000).argParser(parseIntegerFlag(100, 300_000)))
+    .addOption(durationOption('--request-timeout', 'budget of each request to the API server and the webhook', { unit: 'ms', min: 100, max: 300_000, default: 10_000 }))
     .addOption(new Option('--watch-container-credentials-config <file>', 'EKS Pod Identity: identities JSON file, as serve is given it (read once)'))
     .addOption(
       new Option('--watch-container-credentials-config-map <namespace/name>', 'EKS Pod Identity: the ConfigMap whose config key holds the identities JSON, as serve is given it').argParser(parseNamespacedName),
     );
   addMutationFlags(command).action(async (values: OptionValues) => {
     const options = mutationOptionsFrom(values);
-    const output = typed(values, 'output', (value): value is 'text' | 'json' => value === 'text' || value === 'json');
+    const output = outputFormatFrom(values);
     const identities = await identitiesSource(values);
-    const kubeConfig = await clusterAccess(typed(values, 'kubeconfig', isOptionalString));
+    const { kubeConfig, source } = await clusterAccess(values);
+    const server = kubeConfig.getCurrentCluster()?.server ?? '(unknown)';
     const { ApiClient } = await import('../shared/k8s/api-client.js');
     const { ApiUnreachableError, runDoctor } = await import('../diagnose/doctor/index.js');
     const { doctorText, exitCodeOf } = await import('../diagnose/report.js');
@@ -69,7 +72,7 @@ export function registerDoctor(program: Command): void {
     try {
       const report = await runDoctor({
         api,
-        server: kubeConfig.getCurrentCluster()?.server ?? '(unknown)',
+        server,
         configurationName: typed(values, 'webhookConfiguration', isString),
         namespace: typed(values, 'namespace', isOptionalString),
         options,
@@ -78,7 +81,8 @@ export function registerDoctor(program: Command): void {
         maxPods: typed(values, 'maxPods', isNumber),
         requestTimeoutMs: typed(values, 'requestTimeout', isNumber),
       });
-      process.stdout.write(output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : doctorText(report));
+      const cluster = { server, kubeconfig: source.description };
+      process.stdout.write(output === 'text' ? `cluster: ${server} from ${source.description}\n${doctorText(report)}` : formatStructured({ cluster, ...report }, output));
       process.exitCode = exitCodeOf(report.verdict);
     } catch (error) {
       if (error instanceof ApiUnreachableError) throw new UsageError(error.message);

@@ -1,4 +1,8 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { LoadedCluster } from '../shared/k8s/kubeconfig.js';
+import { clusterFlagsGiven, contextOption, findCluster } from './cluster-flags.js';
+import { formatStructured, outputFormatFrom, outputOption } from './output-flag.js';
+import { UsageError } from './usage-error.js';
 import { addMutationFlags, flagValue, mutationOptionsFrom, parseDnsSubdomain, parseHttpUrl, parseNamespacedName, parseDnsLabel } from './flags.js';
 
 const { typed, isString, isOptionalString } = flagValue;
@@ -12,14 +16,32 @@ function parseInstant(raw: string): Date {
 type Reference = { readonly namespace: string; readonly name: string } | undefined;
 const isReference = (value: unknown): value is Reference => value === undefined || (typeof value === 'object' && value !== null && 'namespace' in value && 'name' in value);
 
+/**
+ * Which cluster explain reads: --kubeconfig or --context, else none when --service-account names
+ * files (offline), else the kubeconfig kubectl would use ($KUBECONFIG, ~/.kube/config; never the
+ * in-cluster config). Offline, `offlineReason` says why, for the one line explain prints.
+ */
+async function clusterOf(values: Record<string, unknown>, filesGiven: boolean): Promise<{ cluster: LoadedCluster | undefined; offlineReason: string | undefined }> {
+  if (clusterFlagsGiven(values)) {
+    if (filesGiven) throw new UsageError('--service-account FILE is for files; with --kubeconfig or --context the ServiceAccount is read from the cluster');
+    const found = await findCluster(values, { inCluster: false });
+    if ('missing' in found) throw new UsageError(found.missing);
+    return { cluster: found.found, offlineReason: undefined };
+  }
+  if (filesGiven) return { cluster: undefined, offlineReason: 'give --kubeconfig or --context, without --service-account, to read a cluster' };
+  const found = await findCluster(values, { inCluster: false });
+  return 'missing' in found ? { cluster: undefined, offlineReason: found.missing } : { cluster: found.found, offlineReason: undefined };
+}
+
 export function registerExplain(program: Command): void {
   const command = program
     .command('explain')
     .description("say why a pod does or does not get its AWS identity: every link from the webhook configuration to the role's trust policy, the first broken one named (exit 0 ok, 1 broken, 2 bad input)")
-    .requiredOption('--pod <file-or-name>', 'the Pod manifest; with --kubeconfig, the name of a pod in --namespace')
-    .addOption(new Option('--service-account <file>', "ServiceAccount manifest(s), offline: the pod's is looked up among them"))
-    .addOption(new Option('--kubeconfig <file>', 'read the pod, its ServiceAccount and namespace, the MutatingWebhookConfiguration and the issuer from this cluster'))
-    .addOption(new Option('--namespace <namespace>', "the pod's namespace (default: the pod file's, or the kubeconfig context's, else default)").argParser(parseDnsLabel))
+    .requiredOption('--pod <file-or-name>', 'the Pod manifest (offline, with --service-account); else the name of a pod in --namespace of the cluster')
+    .addOption(new Option('--service-account <file>', "ServiceAccount manifest(s): explain offline, from files; the pod's is looked up among them"))
+    .addOption(new Option('--kubeconfig <file>', 'read the pod, its ServiceAccount and namespace, the MutatingWebhookConfiguration and the issuer from this cluster (default: $KUBECONFIG, else ~/.kube/config)'))
+    .addOption(contextOption())
+    .addOption(new Option('-n, --namespace <namespace>', "the pod's namespace (default: the pod file's, or the kubeconfig context's, else default)").argParser(parseDnsLabel))
     .addOption(new Option('--webhook-config <file>', 'offline: the MutatingWebhookConfiguration (default: the shipped manifests/base one)'))
     .addOption(new Option('--webhook-configuration <name>', 'the MutatingWebhookConfiguration to read (cluster), or to pick from --webhook-config').argParser(parseDnsSubdomain))
     .addOption(new Option('--trust-policy <file>', "the role's trust policy (IAM JSON, as aws iam get-role prints its AssumeRolePolicyDocument)"))
@@ -32,18 +54,21 @@ export function registerExplain(program: Command): void {
     .addOption(new Option('--watch-container-credentials-config-map <namespace/name>', 'with --kubeconfig, EKS Pod Identity: the ConfigMap the webhook reads its identities from').argParser(parseNamespacedName))
     .addOption(new Option('--watch-config-map <namespace/name>', 'with --kubeconfig: the ConfigMap mapping namespace/serviceaccount to role settings, as the webhook is given it').argParser(parseNamespacedName))
     .addOption(new Option('--now <time>', 'judge token times at this instant, ISO 8601 (default: the current time)').argParser(parseInstant))
-    .addOption(new Option('--output <format>', 'what to print').choices(['text', 'json']).default('text'));
+    .addOption(outputOption());
   addMutationFlags(command).action(async (values: Record<string, unknown>) => {
     const reference = (key: string): Reference => typed(values, key, isReference);
     // Loaded here: the Kubernetes client and the engine are not needed by the other commands.
     const { readExplainInput } = await import('./explain-inputs.js');
     const { explain } = await import('../diagnose/explain/chain.js');
     const { exitCodeOf, explainText } = await import('../diagnose/report.js');
+    const serviceAccount = typed(values, 'serviceAccount', isOptionalString);
+    const { cluster, offlineReason } = await clusterOf(values, serviceAccount !== undefined);
     const input = await readExplainInput({
       pod: typed(values, 'pod', isString),
-      kubeconfig: typed(values, 'kubeconfig', isOptionalString),
+      kubeCluster: cluster,
+      offlineReason,
       namespace: typed(values, 'namespace', isOptionalString),
-      serviceAccount: typed(values, 'serviceAccount', isOptionalString),
+      serviceAccount,
       webhookConfigFile: typed(values, 'webhookConfig', isOptionalString),
       webhookConfiguration: typed(values, 'webhookConfiguration', isOptionalString),
       trustPolicy: typed(values, 'trustPolicy', isOptionalString),
@@ -59,7 +84,10 @@ export function registerExplain(program: Command): void {
       options: mutationOptionsFrom(values),
     });
     const report = explain(input);
-    process.stdout.write(values.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : explainText(report));
+    // Said once the input was read: bad input still gets its one line alone.
+    if (cluster === undefined && serviceAccount !== undefined) process.stderr.write(`explain: offline: reading the pod and its ServiceAccount from files (--service-account); ${offlineReason}\n`);
+    const output = outputFormatFrom(values);
+    process.stdout.write(output === 'text' ? explainText(report) : formatStructured(report, output));
     process.exitCode = exitCodeOf(report.verdict);
   });
 }

@@ -4,7 +4,7 @@ import { readTextFile } from '../shared/files/read-file.js';
 import { isJsonObject } from '../shared/json.js';
 import { parseCompactJwt, projectedTokenClaimProblem } from '../shared/jwt.js';
 import { ApiClient, ApiStatusError } from '../shared/k8s/api-client.js';
-import { loadKubeConfig } from '../shared/k8s/kubeconfig.js';
+import type { LoadedCluster } from '../shared/k8s/kubeconfig.js';
 import { loadManifestFile, type ManifestDocument } from '../shared/k8s/manifests.js';
 import { errorMessage } from '../shared/log.js';
 import { packageRoot } from '../shared/package-info.js';
@@ -23,7 +23,8 @@ import { UsageError } from './usage-error.js';
  */
 export interface ExplainSources {
   readonly pod: string;
-  readonly kubeconfig: string | undefined;
+  /** The cluster to read (as kubectl finds it), or undefined: files, offline. */
+  readonly kubeCluster: LoadedCluster | undefined;
   readonly namespace: string | undefined;
   readonly serviceAccount: string | undefined;
   readonly webhookConfigFile: string | undefined;
@@ -37,6 +38,8 @@ export interface ExplainSources {
   readonly identitiesConfigMap: { readonly namespace: string; readonly name: string } | undefined;
   readonly roleMappingConfigMap: { readonly namespace: string; readonly name: string } | undefined;
   readonly container: string | undefined;
+  /** Offline: why no cluster is read (for messages). */
+  readonly offlineReason?: string;
   readonly now: Date;
   readonly options: MutationOptions;
 }
@@ -140,7 +143,7 @@ async function objectsFromFiles(sources: ExplainSources): Promise<ObjectFacts> {
   const documents = must(await loadManifestFile(sources.pod));
   const selected = must(selectPod(documents, sources.pod));
   const namespace = sources.namespace ?? selected.view.namespace ?? 'default';
-  if (sources.serviceAccount === undefined) throw new UsageError('--service-account FILE is needed with --pod FILE (or give --kubeconfig to read the cluster)');
+  if (sources.serviceAccount === undefined) throw new UsageError(`--service-account FILE is needed with --pod FILE offline (to read a cluster instead, give --kubeconfig or --context: ${sources.offlineReason ?? 'none was found'})`);
   const accounts: ServiceAccountView[] = [];
   for (const document of must(await loadManifestFile(sources.serviceAccount))) {
     if (document.kind !== 'ServiceAccount') throw new UsageError(`${sources.serviceAccount}: expected ServiceAccounts, found ${document.kind ? `kind ${document.kind}` : 'a document without kind'}`);
@@ -171,8 +174,8 @@ async function objectsFromFiles(sources: ExplainSources): Promise<ObjectFacts> {
   };
 }
 
-async function objectsFromCluster(sources: ExplainSources, kubeconfig: string): Promise<ObjectFacts> {
-  const kubeConfig = must(await loadKubeConfig(kubeconfig));
+async function objectsFromCluster(sources: ExplainSources, cluster: LoadedCluster): Promise<ObjectFacts> {
+  const { kubeConfig } = cluster;
   const api = new ApiClient(kubeConfig, { maxResponseBytes: 8 * 1024 * 1024 });
   const namespace = sources.namespace ?? kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ?? 'default';
   const get = async (path: string, what: string): Promise<unknown> => {
@@ -186,7 +189,7 @@ async function objectsFromCluster(sources: ExplainSources, kubeconfig: string): 
   const encode = encodeURIComponent;
   try {
     const pod = await get(`/api/v1/namespaces/${encode(namespace)}/pods/${encode(sources.pod)}`, `pod ${namespace}/${sources.pod}`);
-    if (!isJsonObject(pod)) throw new UsageError(`no pod ${namespace}/${sources.pod} in the cluster`);
+    if (!isJsonObject(pod)) throw new UsageError(`no pod ${namespace}/${sources.pod} in the cluster (${cluster.source.description}; to explain a Pod file offline, give --service-account FILE too)`);
     const view = readPod(pod);
     if (!view.ok) throw new UsageError(`pod ${namespace}/${sources.pod}: ${view.error}`);
     const name = view.value.serviceAccountName;
@@ -249,11 +252,10 @@ async function objectsFromCluster(sources: ExplainSources, kubeconfig: string): 
 
 export async function readExplainInput(sources: ExplainSources): Promise<ExplainInput> {
   if (sources.trustPolicy !== undefined && sources.labConfig !== undefined) throw new UsageError('--trust-policy and --lab-config exclude each other');
-  if (sources.kubeconfig === undefined && (sources.roleMappingConfigMap !== undefined || sources.identitiesConfigMap !== undefined)) {
-    throw new UsageError('--watch-config-map and --watch-container-credentials-config-map need --kubeconfig');
+  if (sources.kubeCluster === undefined && (sources.roleMappingConfigMap !== undefined || sources.identitiesConfigMap !== undefined)) {
+    throw new UsageError('--watch-config-map and --watch-container-credentials-config-map need a cluster (--kubeconfig, --context, $KUBECONFIG or ~/.kube/config), not --service-account');
   }
-  if (sources.kubeconfig !== undefined && sources.serviceAccount !== undefined) throw new UsageError('--service-account FILE is for files; with --kubeconfig the ServiceAccount is read from the cluster');
-  const objects = sources.kubeconfig === undefined ? await objectsFromFiles(sources) : await objectsFromCluster(sources, sources.kubeconfig);
+  const objects = sources.kubeCluster === undefined ? await objectsFromFiles(sources) : await objectsFromCluster(sources, sources.kubeCluster);
   const podView = must(readPod(objects.pod));
   if (sources.container !== undefined) {
     const names = [...podView.containers, ...(podView.initContainers ?? [])].map((container) => container.name);

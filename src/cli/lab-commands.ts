@@ -81,7 +81,7 @@ export function registerToken(program: Command): void {
   program
     .command('token')
     .description('mint a token in the projected service-account token format and print it')
-    .addOption(new Option('--namespace <namespace>', 'namespace of the ServiceAccount').makeOptionMandatory().argParser(parseLabel))
+    .addOption(new Option('-n, --namespace <namespace>', 'namespace of the ServiceAccount').makeOptionMandatory().argParser(parseLabel))
     .addOption(new Option('--service-account <name>', 'ServiceAccount the token is for').makeOptionMandatory().argParser(parseLabel))
     .addOption(new Option('--audience <audience>', 'token audience; repeat for several').default(DEFAULT_AUDIENCES, DEFAULT_AUDIENCES.join(', ')).argParser(repeatable(DEFAULT_AUDIENCES)))
     .addOption(new Option('--expiration <seconds>', 'lifetime').default(3600).argParser(parseIntegerFlag(1, 2 ** 32)))

@@ -6,6 +6,7 @@ import { DEFAULT_NAMESPACE, renderManifests } from '../webhook/render-manifests.
 import { packageRoot } from '../shared/package-info.js';
 import { readTextFile } from '../shared/files/read-file.js';
 import { addMutationFlags, flagValue, mutationOptionsFrom, parseDnsLabel } from './flags.js';
+import { contextOption } from './cluster-flags.js';
 import { UsageError } from './usage-error.js';
 
 async function readPem(path: string): Promise<string> {
@@ -66,11 +67,12 @@ export function registerManifests(program: Command): void {
     .description('print the manifests to install (kubectl apply -f -): the webhook of the manual certificate mode, or the admission policies (Kubernetes 1.36+)')
     .addOption(new Option('--mode <mode>', 'webhook: the webhook, its caBundle and TLS Secret; admission-policy: MutatingAdmissionPolicies doing the same injection inside kube-apiserver').choices(MODES).default('webhook'))
     .addOption(new Option('--certs <dir>', 'directory holding ca.crt, tls.crt and tls.key (from the certs command)'))
-    .addOption(new Option('--namespace <namespace>', 'namespace of every object (the certificate must name the Service in it: certs --namespace)').default(DEFAULT_NAMESPACE).argParser(parseDnsLabel))
+    .addOption(new Option('-n, --namespace <namespace>', 'namespace of every object (the certificate must name the Service in it: certs --namespace)').default(DEFAULT_NAMESPACE).argParser(parseDnsLabel))
     .addOption(new Option('--image <image>', 'container image of the webhook').default('pod-identity-webhook:dev'))
     .option('--role-mapping', 'add the role-mapping ConfigMap, its RBAC and --watch-config-map', false)
     .addOption(new Option('--kubernetes-version <version>', 'admission-policy: the cluster\'s Kubernetes version (refused before 1.36)'))
     .addOption(new Option('--kubeconfig <file>', 'admission-policy: read the Kubernetes version from this cluster\'s /version'))
+    .addOption(contextOption())
     .addOption(new Option('--watch-container-credentials-config <file>', 'admission-policy: EKS Pod Identity identities JSON file, read once into the Pod Identity policy'));
   addMutationFlags(command).action(async (values: OptionValues) => {
     const mode = flagValue.typed(values, 'mode', (value): value is Mode => MODES.some((candidate) => candidate === value));
@@ -84,6 +86,7 @@ export function registerManifests(program: Command): void {
       mutation: mutationOptionsFrom(values),
       kubernetesVersion: flagValue.typed(values, 'kubernetesVersion', flagValue.isOptionalString),
       kubeconfig: flagValue.typed(values, 'kubeconfig', flagValue.isOptionalString),
+      context: flagValue.typed(values, 'context', flagValue.isOptionalString),
       identitiesFile: flagValue.typed(values, 'watchContainerCredentialsConfig', flagValue.isOptionalString),
     });
   });

@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError, Option, type OptionValues } from 'c
 import { isIP } from 'node:net';
 import { createLogger } from '../shared/log.js';
 import { flagValue, logLevelFrom, logLevelOption, parseBindAddress, parseHttpUrl, parseIntegerFlag, parsePort } from './flags.js';
+import { durationOption } from './duration-flag.js';
 import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
@@ -53,11 +54,7 @@ export function registerPodIdentityAgent(program: Command): void {
     .addOption(new Option('--allowed-host <host>', 'a Host header accepted besides 169.254.170.23, fd00:ec2::23 and the bind address; repeat for several').argParser(collect))
     .addOption(new Option('--no-host-check', 'accept any Host header (the real agent always checks)'))
     .addOption(new Option('--max-cache-size <tokens>', 'tokens whose credentials are cached (0: no cache)').default(2000).argParser(parseIntegerFlag(0, 1_000_000)))
-    .addOption(
-      new Option('--max-credential-retention-before-renewal <seconds>', 'cached credentials are fetched again after this long at most (0: no cache)')
-        .default(10800)
-        .argParser(parseIntegerFlag(0, 43200)),
-    )
+    .addOption(durationOption('--max-credential-retention-before-renewal', 'cached credentials are fetched again after this long at most (0: no cache)', { unit: 's', min: 0, max: 43200, default: 10800 }))
     .addOption(logLevelOption())
     .action(async (values: OptionValues) => {
       const { cluster } = await loadCluster(values);

@@ -7,6 +7,7 @@ import { registerDoctor } from './doctor-command.js';
 import { registerDemo, registerIssuer, registerSts, registerToken } from './lab-commands.js';
 import { registerExplain } from './explain-command.js';
 import { registerManifests } from './manifests-command.js';
+import { registerCompletion, registerVersion } from './meta-commands.js';
 import { registerPodIdentityAgent, registerPodIdentityConfig } from './pod-identity-commands.js';
 import { registerRender } from './render-command.js';
 import { registerServe, registerStart } from './serve-command.js';
@@ -63,5 +64,7 @@ export function buildProgram(): Command {
   registerAccessEntries(program);
   registerExplain(program);
   registerDoctor(program);
+  registerVersion(program);
+  registerCompletion(program);
   return program;
 }

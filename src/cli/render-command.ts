@@ -12,7 +12,7 @@ export function registerRender(program: Command): void {
     .description('print the JSON patch (or the mutated pod) for a pod and its ServiceAccount, offline')
     .requiredOption('--pod <file>', 'Pod manifest (YAML or JSON)')
     .requiredOption('--service-account <file>', 'ServiceAccount manifest(s); the one the pod runs as is used')
-    .addOption(new Option('--output <format>', 'what to print').choices(['patch', 'pod']).default('patch'))
+    .addOption(new Option('-o, --output <format>', 'what to print').choices(['patch', 'pod']).default('patch'))
     .addOption(new Option('--watch-container-credentials-config <file>', 'EKS Pod Identity: identities JSON file (read once here); a listed ServiceAccount gets Pod Identity'));
   addMutationFlags(command).action(async (values: Record<string, unknown>) => {
     const podPath = flagValue.typed(values, 'pod', flagValue.isString);

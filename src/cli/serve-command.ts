@@ -27,9 +27,11 @@ import {
   parseNamespacedName,
   parsePort,
 } from './flags.js';
+import { durationOption } from './duration-flag.js';
 import { DUAL_STACK_ADDRESS } from '../shared/http/https-service.js';
 import type { ServingCertificates } from '../shared/http/tls.js';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { clusterFlagsGiven, contextOption, findCluster } from './cluster-flags.js';
 import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
@@ -53,7 +55,8 @@ function addServerFlags(command: Command): Command {
     )
     .addOption(new Option('--metrics-port <port>', 'HTTP port serving /metrics (Prometheus format)').default(9999).argParser(parsePort))
     .addOption(new Option('--service-accounts <path>', 'local mode: ServiceAccount manifests (a YAML/JSON file or a directory)'))
-    .addOption(new Option('--kubeconfig <file>', 'cluster mode: kubeconfig to watch ServiceAccounts with (default: in-cluster config)'))
+    .addOption(new Option('--kubeconfig <file>', 'cluster mode: kubeconfig to watch ServiceAccounts with (default: $KUBECONFIG, ~/.kube/config, else the in-cluster config)'))
+    .addOption(contextOption())
     .addOption(
       new Option('--watch-config-map <namespace/name>', 'cluster mode: ConfigMap mapping namespace/serviceaccount to role settings').argParser(
         parseObjectReference,
@@ -65,40 +68,24 @@ function addServerFlags(command: Command): Command {
         parseObjectReference,
       ),
     )
-    .addOption(
-      new Option('--lookup-timeout <ms>', 'cluster mode: budget for the live GET of a ServiceAccount missing from the cache')
-        .default(2000)
-        .argParser(parseIntegerFlag(1, 60_000)),
-    )
-    .addOption(
-      new Option('--shutdown-timeout <seconds>', 'on SIGTERM, how long in-flight requests may take before connections are cut')
-        .default(20)
-        .argParser(parseIntegerFlag(0, 3600)),
-    )
-    .addOption(
-      new Option('--shutdown-delay <seconds>', 'on SIGTERM, keep serving (not ready) this long before closing, so endpoints drop the pod first')
-        .default(0)
-        .argParser(parseIntegerFlag(0, 300)),
-    )
+    .addOption(durationOption('--lookup-timeout', 'cluster mode: budget for the live GET of a ServiceAccount missing from the cache', { unit: 'ms', min: 1, max: 60_000, default: 2000 }))
+    .addOption(durationOption('--shutdown-timeout', 'on SIGTERM, how long in-flight requests may take before connections are cut', { unit: 's', min: 0, max: 3600, default: 20 }))
+    .addOption(durationOption('--shutdown-delay', 'on SIGTERM, keep serving (not ready) this long before closing, so endpoints drop the pod first', { unit: 's', min: 0, max: 300, default: 0 }))
     .addOption(logLevelOption());
   return addMutationFlags(command);
 }
 
-/** Cluster mode's access to the API server: the kubeconfig (or in-cluster config), or undefined in local mode. */
-async function clusterAccess(values: OptionValues): Promise<KubeConfig | undefined> {
-  const kubeconfigPath = typed(values, 'kubeconfig', isOptionalString);
+/** Cluster mode's access to the API server: the kubeconfig as kubectl finds it, else the in-cluster config; undefined in local mode. */
+async function clusterAccess(values: OptionValues, logger: Logger): Promise<KubeConfig | undefined> {
   if (typed(values, 'serviceAccounts', isOptionalString) !== undefined) {
-    if (kubeconfigPath !== undefined) throw new UsageError('--service-accounts (local mode) and --kubeconfig (cluster mode) exclude each other');
+    if (clusterFlagsGiven(values)) throw new UsageError('--service-accounts (local mode) and --kubeconfig or --context (cluster mode) exclude each other');
     return undefined;
   }
   // Cluster mode's modules (and @kubernetes/client-node) load only in cluster mode: see program.ts.
-  const { loadKubeConfig } = await import('../shared/k8s/kubeconfig.js');
-  const kubeConfig = await loadKubeConfig(kubeconfigPath);
-  if (!kubeConfig.ok && kubeConfig.code === 'ERR_NOT_IN_CLUSTER') {
-    throw new UsageError('no ServiceAccount source: pass --service-accounts PATH (local mode) or --kubeconfig PATH, or run inside a cluster');
-  }
-  if (!kubeConfig.ok) throw new UsageError(kubeConfig.error);
-  return kubeConfig.value;
+  const cluster = await findCluster(values, { inCluster: true });
+  if ('missing' in cluster) throw new UsageError(`no ServiceAccount source: pass --service-accounts PATH (local mode) or --kubeconfig PATH, or run inside a cluster (${cluster.missing})`);
+  logger.log('debug', 'kubeconfig', { source: cluster.found.source.description, server: cluster.found.kubeConfig.getCurrentCluster()?.server });
+  return cluster.found.kubeConfig;
 }
 
 async function buildSource(values: OptionValues, options: MutationOptions, logger: Logger, metrics: WebhookMetrics, kubeConfig: KubeConfig | undefined): Promise<ServiceAccountSource> {
@@ -194,7 +181,7 @@ async function runServer(values: OptionValues, tls: { cert: string; key: string 
   const options = mutationOptionsFrom(values);
   const logger = createLogger(undefined, logLevelFrom(values));
   const metrics = createWebhookMetrics(createRegistry());
-  const kubeConfig = await clusterAccess(values);
+  const kubeConfig = await clusterAccess(values, logger);
   const certificates = await buildCertificates(values, kubeConfig, logger, metrics);
   const { podIdentitySource } = await import('./pod-identity-flags.js');
   const identities = await podIdentitySource(values, logger, metrics, kubeConfig).catch((error: unknown) => {
@@ -267,11 +254,7 @@ export function registerServe(program: Command): void {
         .default(90 * 86400)
         .argParser(parseIntegerFlag(60, 398 * 86400)),
     )
-    .addOption(
-      new Option('--certificate-check-interval <seconds>', 'how often the Secret (self-managed) and the caBundle are checked')
-        .default(60)
-        .argParser(parseIntegerFlag(1, 3600)),
-    );
+    .addOption(durationOption('--certificate-check-interval', 'how often the Secret (self-managed) and the caBundle are checked', { unit: 's', min: 1, max: 3600, default: 60 }));
   addServerFlags(command).action(async (values: OptionValues) => {
     await runServer(values, { cert: typed(values, 'tlsCert', isString), key: typed(values, 'tlsKey', isString) });
   });
@@ -307,7 +290,7 @@ export function registerStart(program: Command): void {
     .addOption(new Option('--certs-dir <dir>', 'where certificates are generated and read (apart from the certs command\'s certs/)').default('certs/local'));
   addServerFlags(command).action(async (values: OptionValues) => {
     // Local mode with the examples unless a ServiceAccount source was chosen.
-    if (values.serviceAccounts === undefined && values.kubeconfig === undefined) values.serviceAccounts = examples;
+    if (values.serviceAccounts === undefined && !clusterFlagsGiven(values)) values.serviceAccounts = examples;
     const localMode = values.serviceAccounts !== undefined;
     const certsDir = resolve(typed(values, 'certsDir', isString));
     const host = localAddress(bindAddressOf(values));
@@ -328,7 +311,7 @@ export function registerStart(program: Command): void {
         '',
         localMode
           ? `pod-identity-webhook is running in local mode (ServiceAccounts from ${displayPath(typed(values, 'serviceAccounts', isString))}, no cluster) on ${url}`
-          : `pod-identity-webhook is running in cluster mode (ServiceAccounts from the API server of ${typed(values, 'kubeconfig', isOptionalString) ?? 'the in-cluster config'}) on ${url}`,
+          : `pod-identity-webhook is running in cluster mode (ServiceAccounts from the API server of ${typed(values, 'kubeconfig', isOptionalString) ?? 'the kubeconfig'}) on ${url}`,
         'Send it the example AdmissionReview:',
         '',
         `  curl --cacert ${displayPath(join(certsDir, CERT_FILES.caCert))} -H 'Content-Type: application/json' \\`,

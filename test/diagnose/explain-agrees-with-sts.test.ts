@@ -102,7 +102,7 @@ describe('explain and the lab STS agree on every trust policy', function () {
       writeFileSync(accountFile, JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'app', namespace: 'apps', annotations: { 'eks.amazonaws.com/role-arn': ROLE } } }));
       const input = await readExplainInput({
         pod: podFile,
-        kubeconfig: undefined,
+        kubeCluster: undefined,
         namespace: undefined,
         serviceAccount: accountFile,
         webhookConfigFile: undefined,

@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
-import { dirname, isAbsolute, join } from 'node:path';
+import { homedir } from 'node:os';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { readFileBytes, readTextFile } from '../files/read-file.js';
 import { isJsonObject, type JsonObject } from '../json.js';
 import type { Parsed } from '../result.js';
@@ -24,8 +25,14 @@ export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccoun
 export const TOKEN_FILE_PROVIDER = 'pod-identity-webhook-token-file';
 
 export interface ResolvedKubeconfig {
-  /** `kubeconfig PATH` or `in-cluster config`, for messages. */
+  /** `kubeconfig PATH[:PATH…]` or `in-cluster config`, for messages. */
   readonly source: string;
+  /** Which rule found it. */
+  readonly origin: KubeconfigOrigin;
+  /** The kubeconfig files read (none for the in-cluster config). */
+  readonly files: readonly string[];
+  /** The context used: --context, else the current-context (`in-cluster` for the in-cluster config). */
+  readonly context: string;
   /** The current context, its cluster and its user only, in kubeconfig form, with inline data instead of files. */
   readonly config: JsonObject;
   /** The token files the user reads, with the token each held when it was read here. */
@@ -33,8 +40,14 @@ export interface ResolvedKubeconfig {
 }
 
 export interface KubeconfigReadOptions {
-  /** For the in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT (default: process.env). */
+  /** KUBECONFIG, and for the in-cluster config KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT (default: process.env). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Whose ~/.kube/config is the default (default: the user's home directory, $HOME). */
+  readonly home?: string;
+  /** The context to use instead of the current-context (kubectl's --context). */
+  readonly context?: string;
+  /** False: no in-cluster config when no kubeconfig is found (ERR_NO_KUBECONFIG instead). Default true. */
+  readonly inCluster?: boolean;
   /** For the in-cluster config: where the ServiceAccount's ca.crt, token and namespace are mounted. */
   readonly serviceAccountDir?: string;
 }
@@ -117,38 +130,83 @@ async function resolveUser(entry: JsonObject, owner: string, dir: string, tokenF
   return { ok: true, value: user };
 }
 
-const named = (list: unknown, name: string): JsonObject | undefined =>
-  Array.isArray(list) ? list.find((entry): entry is JsonObject => isJsonObject(entry) && entry.name === name) : undefined;
+/** A named entry of a kubeconfig list (clusters, users, contexts) and the file that defined it (relative paths resolve from there). */
+interface NamedEntry {
+  readonly value: JsonObject;
+  readonly file: string;
+}
 
-/** A kubeconfig file: the current context, its cluster and its user, each file they name read. */
-async function readKubeconfigFile(path: string): Promise<Parsed<ResolvedKubeconfig>> {
-  const text = await readTextFile(path, { what: 'the kubeconfig', maxBytes: MAX_KUBECONFIG_BYTES });
-  if (!text.ok) return text;
-  const source = `kubeconfig ${path}`;
-  const parsed = parseYaml(text.value, source);
-  if (!parsed.ok) return parsed;
-  const fail = (error: string): Parsed<ResolvedKubeconfig> => ({ ok: false, error: `${source}: ${error}` });
-  const document = isJsonObject(parsed.value) ? parsed.value : {};
+/** What kubectl's merge of several files keeps: the first file to define a name wins, and the first current-context set. */
+interface MergedKubeconfig {
+  readonly clusters: Map<string, NamedEntry>;
+  readonly users: Map<string, NamedEntry>;
+  readonly contexts: Map<string, NamedEntry>;
+  currentContext: string | undefined;
+}
+
+const LIST_FIELDS = { clusters: 'cluster', users: 'user', contexts: 'context' } as const;
+
+function mergeDocument(merged: MergedKubeconfig, document: JsonObject, file: string): void {
   const current = document['current-context'];
-  if (typeof current !== 'string' || current === '') return fail('has no current-context');
-  const contextEntry = named(document.contexts, current);
-  if (contextEntry === undefined || !isJsonObject(contextEntry.context)) return fail(`has no context "${current}" (its current-context)`);
-  const context = { ...contextEntry.context };
-  if (typeof context.cluster !== 'string') return fail(`context "${current}" names no cluster`);
-  const clusterEntry = named(document.clusters, context.cluster);
-  if (clusterEntry === undefined || !isJsonObject(clusterEntry.cluster)) return fail(`context "${current}" names cluster "${context.cluster}", which it does not define`);
+  if (merged.currentContext === undefined && typeof current === 'string' && current !== '') merged.currentContext = current;
+  for (const [list, field] of Object.entries(LIST_FIELDS) as [keyof typeof LIST_FIELDS, string][]) {
+    const entries = document[list];
+    if (!Array.isArray(entries)) continue;
+    for (const entry of entries) {
+      if (!isJsonObject(entry) || typeof entry.name !== 'string' || entry.name === '' || merged[list].has(entry.name)) continue;
+      merged[list].set(entry.name, { value: isJsonObject(entry[field]) ? entry[field] : {}, file });
+    }
+  }
+}
 
-  const dir = dirname(path);
-  const cluster = { ...clusterEntry.cluster };
-  const problem = await inlineFile(cluster, 'certificate-authority', 'certificate-authority-data', `cluster "${context.cluster}"`, dir);
+/** Where the kubeconfig comes from, as kubectl looks: the flag, then $KUBECONFIG, then ~/.kube/config, then the in-cluster config. */
+export type KubeconfigOrigin = '--kubeconfig' | '$KUBECONFIG' | '~/.kube/config' | 'in-cluster';
+
+/** At most this many files in $KUBECONFIG (kubectl has no limit; a longer list is a mistake, not a config). */
+export const MAX_KUBECONFIG_FILES = 32;
+
+/**
+ * The files, read and merged as kubectl merges $KUBECONFIG: the first file to define a cluster,
+ * user or context by name wins, and so does the first to set current-context. A missing file is
+ * skipped unless it was named by --kubeconfig. Undefined when none of them exists.
+ */
+async function readKubeconfigFiles(files: readonly string[], origin: KubeconfigOrigin, contextName: string | undefined): Promise<Parsed<ResolvedKubeconfig> | undefined> {
+  const merged: MergedKubeconfig = { clusters: new Map(), users: new Map(), contexts: new Map(), currentContext: undefined };
+  const read: string[] = [];
+  for (const file of files) {
+    const text = await readTextFile(file, { what: 'the kubeconfig', maxBytes: MAX_KUBECONFIG_BYTES });
+    if (!text.ok && text.code === 'ERR_FILE_NOT_FOUND' && origin !== '--kubeconfig') continue;
+    if (!text.ok) return text;
+    const parsed = parseYaml(text.value, `kubeconfig ${file}`);
+    if (!parsed.ok) return parsed;
+    read.push(file);
+    mergeDocument(merged, isJsonObject(parsed.value) ? parsed.value : {}, file);
+  }
+  if (read.length === 0) return undefined;
+  const source = `kubeconfig ${read.join(delimiter)}`;
+  const fail = (error: string, code?: string): Parsed<ResolvedKubeconfig> => ({ ok: false, error: `${source}: ${error}`, ...(code === undefined ? {} : { code }) });
+  const available = merged.contexts.size === 0 ? 'it has none' : `it has ${[...merged.contexts.keys()].map((name) => `"${name}"`).join(', ')}`;
+  if (contextName !== undefined && !merged.contexts.has(contextName)) return fail(`has no context "${contextName}" (${available})`, 'ERR_UNKNOWN_CONTEXT');
+  const current = contextName ?? merged.currentContext;
+  if (current === undefined) return fail(`has no current-context (pass --context: ${available})`);
+  const contextEntry = merged.contexts.get(current);
+  if (contextEntry === undefined) return fail(`has no context "${current}" (its current-context; ${available})`);
+  const context = { ...contextEntry.value };
+  if (typeof context.cluster !== 'string') return fail(`context "${current}" names no cluster`);
+  const clusterEntry = merged.clusters.get(context.cluster);
+  if (clusterEntry === undefined) return fail(`context "${current}" names cluster "${context.cluster}", which it does not define`);
+
+  const cluster = { ...clusterEntry.value };
+  const problem = await inlineFile(cluster, 'certificate-authority', 'certificate-authority-data', `cluster "${context.cluster}"`, dirname(clusterEntry.file));
   if (problem !== undefined) return fail(problem);
   // Without a user the client applies no TLS settings at all (not even the CA): an empty one keeps them.
   const userName = typeof context.user === 'string' && context.user !== '' ? context.user : '(no user)';
-  const userEntry = named(document.users, userName);
+  const userEntry = merged.users.get(userName);
   const tokenFiles = new Map<string, string>();
-  const user = await resolveUser(isJsonObject(userEntry?.user) ? userEntry.user : {}, `user "${userName}"`, dir, tokenFiles);
+  const user = await resolveUser(userEntry?.value ?? {}, `user "${userName}"`, dirname(userEntry?.file ?? contextEntry.file), tokenFiles);
   if (!user.ok) return fail(user.error);
-  return { ok: true, value: { source, config: oneContext(current, { name: context.cluster, cluster }, { name: userName, user: user.value }, { ...context, user: userName }), tokenFiles } };
+  const config = oneContext(current, { name: context.cluster, cluster }, { name: userName, user: user.value }, { ...context, user: userName });
+  return { ok: true, value: { source, origin, files: read, context: current, config, tokenFiles } };
 }
 
 /** A kubeconfig of one context, its cluster and its user: what client-node is given. */
@@ -157,10 +215,10 @@ function oneContext(name: string, cluster: JsonObject, user: JsonObject, context
 }
 
 /** The in-cluster config as client-go builds it: https://HOST:PORT, the mounted CA, the mounted token (read again as it rotates). */
-async function readInClusterConfig(env: Readonly<Record<string, string | undefined>>, dir: string): Promise<Parsed<ResolvedKubeconfig>> {
+async function readInClusterConfig(env: Readonly<Record<string, string | undefined>>, dir: string, searched: string): Promise<Parsed<ResolvedKubeconfig>> {
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;
-  if (!host) return { ok: false, code: 'ERR_NOT_IN_CLUSTER', error: 'no kubeconfig given and not running in a cluster (KUBERNETES_SERVICE_HOST is not set)' };
+  if (!host) return { ok: false, code: 'ERR_NOT_IN_CLUSTER', error: `${searched}, and not running in a cluster (KUBERNETES_SERVICE_HOST is not set)` };
   const source = 'in-cluster config';
   const fail = (error: string): Parsed<ResolvedKubeconfig> => ({ ok: false, error: `${source}: ${error}` });
   if (!port) return fail('KUBERNETES_SERVICE_HOST is set but KUBERNETES_SERVICE_PORT is not');
@@ -178,10 +236,38 @@ async function readInClusterConfig(env: Readonly<Record<string, string | undefin
     { name: 'in-cluster', user: { 'auth-provider': { name: TOKEN_FILE_PROVIDER, config: { path: tokenPath } } } },
     { cluster: 'in-cluster', user: 'in-cluster', ...(namespace.ok && namespace.value.trim() ? { namespace: namespace.value.trim() } : {}) },
   );
-  return { ok: true, value: { source, config, tokenFiles: new Map([[tokenPath, token.value]]) } };
+  return { ok: true, value: { source, origin: 'in-cluster', files: [], context: 'in-cluster', config, tokenFiles: new Map([[tokenPath, token.value]]) } };
 }
 
-/** The kubeconfig at `path`, or the in-cluster config when there is none. */
-export function readKubeconfig(path: string | undefined, options: KubeconfigReadOptions = {}): Promise<Parsed<ResolvedKubeconfig>> {
-  return path === undefined ? readInClusterConfig(options.env ?? process.env, options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR) : readKubeconfigFile(path);
+/** The $KUBECONFIG list: kubectl's path-list separator, empty entries and repeats dropped. */
+function kubeconfigList(value: string): Parsed<string[]> {
+  const files = [...new Set(value.split(delimiter).filter((file) => file !== ''))];
+  if (files.length > MAX_KUBECONFIG_FILES) return { ok: false, error: `$KUBECONFIG lists ${files.length} files, more than ${MAX_KUBECONFIG_FILES}` };
+  return { ok: true, value: files };
+}
+
+/**
+ * The kubeconfig as kubectl finds it: `path` (--kubeconfig) when given, else the files of
+ * $KUBECONFIG merged, else ~/.kube/config when it exists, else the in-cluster config (unless
+ * `inCluster` is false). `context` replaces the current-context. Codes: ERR_NO_KUBECONFIG (nothing
+ * found and the in-cluster config not wanted), ERR_NOT_IN_CLUSTER (nothing found, not in a cluster),
+ * ERR_UNKNOWN_CONTEXT.
+ */
+export async function readKubeconfig(path: string | undefined, options: KubeconfigReadOptions = {}): Promise<Parsed<ResolvedKubeconfig>> {
+  const env = options.env ?? process.env;
+  if (path !== undefined) return (await readKubeconfigFiles([path], '--kubeconfig', options.context)) ?? { ok: false, error: `cannot read the kubeconfig ${path}` };
+  const listed = env.KUBECONFIG;
+  if (listed !== undefined && listed !== '') {
+    const files = kubeconfigList(listed);
+    if (!files.ok) return files;
+    const found = await readKubeconfigFiles(files.value, '$KUBECONFIG', options.context);
+    if (found !== undefined) return found;
+  } else {
+    const found = await readKubeconfigFiles([join(options.home ?? homedir(), '.kube', 'config')], '~/.kube/config', options.context);
+    if (found !== undefined) return found;
+  }
+  const searched = listed ? `no file of $KUBECONFIG (${listed}) exists` : 'no --kubeconfig, $KUBECONFIG or ~/.kube/config';
+  if (options.inCluster === false) return { ok: false, code: 'ERR_NO_KUBECONFIG', error: `no kubeconfig: ${searched}` };
+  if (options.context !== undefined) return { ok: false, code: 'ERR_UNKNOWN_CONTEXT', error: `--context ${options.context} needs a kubeconfig: ${searched}` };
+  return readInClusterConfig(env, options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR, searched);
 }

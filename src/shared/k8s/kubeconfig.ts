@@ -1,7 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { errorMessage } from '../log.js';
 import type { Parsed } from '../result.js';
-import { type KubeconfigReadOptions, readKubeconfig } from './kubeconfig-files.js';
+import { type KubeconfigOrigin, type KubeconfigReadOptions, readKubeconfig } from './kubeconfig-files.js';
 import { TokenFileAuthenticator } from './token-file-auth.js';
 
 export interface KubeConfigOptions extends KubeconfigReadOptions {
@@ -9,17 +9,31 @@ export interface KubeConfigOptions extends KubeconfigReadOptions {
   readonly tokenMaxAgeMs?: number;
 }
 
+/** Where the cluster access came from, for doctor's report and debug logs. */
+export interface KubeconfigSource {
+  readonly origin: KubeconfigOrigin;
+  readonly files: readonly string[];
+  readonly context: string;
+  /** One line: `kubeconfig /a:/b ($KUBECONFIG), context "dev"`, or `in-cluster config`. */
+  readonly description: string;
+}
+
+export interface LoadedCluster {
+  readonly kubeConfig: KubeConfig;
+  readonly source: KubeconfigSource;
+}
+
 /**
- * A kubeconfig file when given, otherwise the in-cluster config (KUBERNETES_SERVICE_HOST), as a
- * client-node KubeConfig. The file and every file it names are read through the bounded reader
- * (kubeconfig-files.ts); client-node is handed inline data and never opens a file itself (its
- * loadFromFile and its requests read them synchronously, without bounds: a FIFO stopped the
- * process). Exec plugins are still run by client-node, as kubectl runs them.
+ * The kubeconfig kubectl would use (readKubeconfig: --kubeconfig, $KUBECONFIG, ~/.kube/config, the
+ * in-cluster config), as a client-node KubeConfig. The files and every file they name are read
+ * through the bounded reader (kubeconfig-files.ts); client-node is handed inline data and never
+ * opens a file itself (its loadFromFile and its requests read them synchronously, without bounds: a
+ * FIFO stopped the process). Exec plugins are still run by client-node, as kubectl runs them.
  */
-export async function loadKubeConfig(path: string | undefined, options: KubeConfigOptions = {}): Promise<Parsed<KubeConfig>> {
+export async function loadCluster(path: string | undefined, options: KubeConfigOptions = {}): Promise<Parsed<LoadedCluster>> {
   const resolved = await readKubeconfig(path, options);
   if (!resolved.ok) return resolved;
-  const { source, config, tokenFiles } = resolved.value;
+  const { source, config, tokenFiles, origin, files, context } = resolved.value;
   const kubeConfig = new KubeConfig();
   try {
     kubeConfig.loadFromString(JSON.stringify(config));
@@ -28,5 +42,12 @@ export async function loadKubeConfig(path: string | undefined, options: KubeConf
   }
   kubeConfig.addAuthenticator(new TokenFileAuthenticator(tokenFiles, options.tokenMaxAgeMs));
   if (!kubeConfig.getCurrentCluster()) return { ok: false, error: `${source} has no current cluster` };
-  return { ok: true, value: kubeConfig };
+  const description = origin === 'in-cluster' ? source : `${source} (${origin}), context "${context}"`;
+  return { ok: true, value: { kubeConfig, source: { origin, files, context, description } } };
+}
+
+/** loadCluster's KubeConfig alone. */
+export async function loadKubeConfig(path: string | undefined, options: KubeConfigOptions = {}): Promise<Parsed<KubeConfig>> {
+  const loaded = await loadCluster(path, options);
+  return loaded.ok ? { ok: true, value: loaded.value.kubeConfig } : loaded;
 }
