@@ -10,7 +10,7 @@ function readmeFlagRows(): Map<string, { commands: Set<string>; defaults: string
   const section = readme.split('\n## Flags\n')[1]?.split('\n## ')[0] ?? '';
   const rows = new Map<string, { commands: Set<string>; defaults: string }>();
   for (const line of section.split('\n')) {
-    const match = /^\| `(--[^`]+)` \| ([^|]+) \| ([^|]+) \|/.exec(line);
+    const match = /^\| `((?:-[A-Za-z], )?--[^`]+)` \| ([^|]+) \| ([^|]+) \|/.exec(line);
     if (!match) continue;
     assert.ok(!rows.has(match[1]!), `${match[1]} is documented twice`);
     rows.set(match[1]!, { commands: new Set(match[2]!.split(',').map((command) => command.trim())), defaults: match[3]!.trim() });

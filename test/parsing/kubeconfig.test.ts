@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { delimiter, join, relative } from 'node:path';
 import { generateCertificates } from '../../src/shared/certs/generate.js';
 import { ApiClient } from '../../src/shared/k8s/api-client.js';
 import { loadKubeConfig, type KubeConfigOptions } from '../../src/shared/k8s/kubeconfig.js';
+import { readKubeconfig } from '../../src/shared/k8s/kubeconfig-files.js';
 import { assertBoundedAsync } from '../helpers/bounded.js';
 import { HOSTILE_FILES } from '../helpers/hostile-files.js';
 import { FakeApiServer } from '../support/fake-apiserver.js';
@@ -182,7 +183,7 @@ describe('kubeconfig loading: every file through the bounded reader', function (
     writeFileSync(join(serviceAccountDir, 'namespace'), 'webhook-ns');
     const url = new URL(api.url);
     const env = { KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port };
-    const loaded = await loadKubeConfig(undefined, { env, serviceAccountDir, tokenMaxAgeMs: 50 });
+    const loaded = await loadKubeConfig(undefined, { env, home: dir, serviceAccountDir, tokenMaxAgeMs: 50 });
     assert.ok(loaded.ok, loaded.ok ? '' : loaded.error);
     assert.equal(loaded.value.getCurrentCluster()?.server, api.url);
     assert.equal(loaded.value.getContextObject(loaded.value.getCurrentContext())?.namespace, 'webhook-ns');
@@ -196,10 +197,10 @@ describe('kubeconfig loading: every file through the bounded reader', function (
       client.close();
     }
     HOSTILE_FILES.find((hostile) => hostile.name === 'a FIFO nobody writes to')!.write(join(serviceAccountDir, 'ca.crt'));
-    const fifo = await assertBoundedAsync(() => loadKubeConfig(undefined, { env, serviceAccountDir }), 2000, 'in-cluster with a FIFO ca.crt');
+    const fifo = await assertBoundedAsync(() => loadKubeConfig(undefined, { env, home: dir, serviceAccountDir }), 2000, 'in-cluster with a FIFO ca.crt');
     assert.equal(fifo.ok, false);
     assert.match(fifo.ok ? '' : fifo.error, /^in-cluster config: cannot read certificate-authority .*ca\.crt: not a regular file$/);
-    const outside = await loadKubeConfig(undefined, { env: {} });
+    const outside = await loadKubeConfig(undefined, { env: {}, home: dir });
     assert.equal(outside.ok ? 'loaded' : outside.code, 'ERR_NOT_IN_CLUSTER', 'neither a kubeconfig nor KUBERNETES_SERVICE_HOST');
   });
 
@@ -228,5 +229,66 @@ describe('kubeconfig loading: every file through the bounded reader', function (
       assert.equal(loaded.ok, false);
       assert.match(loaded.ok ? '' : loaded.error, message);
     }
+  });
+
+  describe('found as kubectl finds it: $KUBECONFIG merged, ~/.kube/config, then the in-cluster config', () => {
+    const caData = (): string => Buffer.from(api.caCert).toString('base64');
+    const write = (path: string, document: Record<string, unknown>): string => {
+      mkdirSync(join(path, '..'), { recursive: true });
+      writeFileSync(path, JSON.stringify(document));
+      return path;
+    };
+
+    it('each entry\'s files resolve from the kubeconfig that defines it; the first definition of a name wins', async () => {
+      mkdirSync(join(dir, 'one', 'pki'), { recursive: true });
+      mkdirSync(join(dir, 'two', 'pki'), { recursive: true });
+      writeFileSync(join(dir, 'one', 'pki', 'ca.crt'), api.caCert);
+      writeFileSync(join(dir, 'two', 'pki', 'token'), api.token);
+      writeFileSync(join(dir, 'two', 'pki', 'other-token'), 'not-the-token');
+      const one = write(join(dir, 'one', 'config'), { clusters: [{ name: 'c', cluster: { server: api.url, 'certificate-authority': 'pki/ca.crt' } }], contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }] });
+      const two = write(join(dir, 'two', 'config'), {
+        'current-context': 'x',
+        clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }],
+        users: [{ name: 'u', user: { 'token-file': 'pki/token' } }],
+        contexts: [{ name: 'x', context: { cluster: 'elsewhere', user: 'u' } }],
+      });
+      const three = write(join(dir, 'three', 'config'), { users: [{ name: 'u', user: { 'token-file': 'pki/other-token' } }] });
+      const loaded = await loadKubeConfig(undefined, { env: { KUBECONFIG: [one, two, three].join(delimiter) }, home: dir });
+      assert.ok(loaded.ok, loaded.ok ? '' : loaded.error);
+      assert.equal(loaded.value.getCurrentCluster()?.server, api.url);
+      const client = new ApiClient(loaded.value);
+      try {
+        assert.deepEqual(await client.getJson('/version', AbortSignal.timeout(5000)), { gitVersion: 'v1.37.2-fake' });
+      } finally {
+        client.close();
+      }
+    });
+
+    it('the order: --kubeconfig, else $KUBECONFIG (never ~/.kube/config then), else ~/.kube/config, else the in-cluster config', async () => {
+      const config = (server: string): Record<string, unknown> => JSON.parse(kubeconfig({ server, 'certificate-authority-data': caData() }, { token: api.token })) as Record<string, unknown>;
+      const flag = write(join(dir, 'flag'), config('https://flag.example:6443'));
+      const listed = write(join(dir, 'listed'), config('https://listed.example:6443'));
+      write(join(dir, 'home', '.kube', 'config'), config('https://home.example:6443'));
+      const home = join(dir, 'home');
+      const url = new URL(api.url);
+      const inCluster = { KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port };
+      const server = async (path: string | undefined, env: Record<string, string>, at = home): Promise<string> => {
+        const loaded = await readKubeconfig(path, { env, home: at, serviceAccountDir: join(dir, 'no-serviceaccount') });
+        if (!loaded.ok) return loaded.error;
+        const clusters = loaded.value.config.clusters as { cluster: { server: string } }[];
+        return `${loaded.value.origin} ${clusters[0]!.cluster.server}`;
+      };
+      assert.equal(await server(flag, { KUBECONFIG: listed, ...inCluster }), '--kubeconfig https://flag.example:6443');
+      assert.equal(await server(undefined, { KUBECONFIG: listed, ...inCluster }), '$KUBECONFIG https://listed.example:6443');
+      assert.equal(await server(undefined, { KUBECONFIG: '', ...inCluster }), '~/.kube/config https://home.example:6443');
+      assert.match(await server(undefined, { KUBECONFIG: join(dir, 'absent') }), /^no file of \$KUBECONFIG \(.*absent\) exists, and not running in a cluster/);
+      assert.match(await server(undefined, inCluster, dir), /^in-cluster config: cannot read certificate-authority .*no-serviceaccount\/ca\.crt/);
+      const missing = await readKubeconfig(undefined, { env: {}, home: dir, inCluster: false });
+      assert.deepEqual(missing, { ok: false, code: 'ERR_NO_KUBECONFIG', error: 'no kubeconfig: no --kubeconfig, $KUBECONFIG or ~/.kube/config' });
+      const unknown = await readKubeconfig(flag, { context: 'other' });
+      assert.deepEqual(unknown, { ok: false, code: 'ERR_UNKNOWN_CONTEXT', error: `kubeconfig ${flag}: has no context "other" (it has "fake")` });
+      const tooMany = await readKubeconfig(undefined, { env: { KUBECONFIG: Array.from({ length: 33 }, (_, index) => join(dir, `f${index}`)).join(delimiter) }, home: dir });
+      assert.deepEqual(tooMany, { ok: false, error: '$KUBECONFIG lists 33 files, more than 32' });
+    });
   });
 });
