@@ -11,12 +11,18 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
-RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json && npm prune --omit=dev --ignore-scripts
+# The image has no .git: `version` reads the commit from dist/src/build-info.json, written here
+# from the build argument (docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD) .).
+ARG GIT_COMMIT=unknown
+RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json && GIT_COMMIT="${GIT_COMMIT}" node scripts/build-info.mjs && npm prune --omit=dev --ignore-scripts
 
 FROM gcr.io/distroless/nodejs24-debian13:nonroot
 ARG VERSION=0.1.0
+ARG GIT_COMMIT=unknown
 LABEL org.opencontainers.image.title="pod-identity-webhook" \
+      org.opencontainers.image.revision="${GIT_COMMIT}" \
       org.opencontainers.image.description="IAM roles for service accounts (IRSA) mutating admission webhook for Kubernetes" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}" \

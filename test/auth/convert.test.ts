@@ -336,7 +336,7 @@ describe('lint-aws-auth --to-access-entries and --output on the command line', f
       [['--to-access-entries', '--target-mode', 'CONFIG_MAP'], /Allowed choices are API, API_AND_CONFIG_MAP/],
       [['--to-access-entries', '--role-paths', join(dir, 'aws-auth.yaml')], /expected a list of role ARNs, or aws iam list-roles output/],
       [['--to-access-entries', '--access-entries', join(dir, 'roles.json')], /is neither describe-access-entry output/],
-      [['--output', 'xml'], /Allowed choices are text, json, sarif/],
+      [['--output', 'xml'], /Allowed choices are text, json, yaml, sarif/],
     ];
     for (const [flags, message] of cases) {
       const result = await runCli(['lint-aws-auth', join(dir, 'aws-auth.yaml'), ...flags]);

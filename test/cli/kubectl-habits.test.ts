@@ -114,6 +114,20 @@ describe('kubectl habits: KUBECONFIG, ~/.kube/config, --context, -n, -o yaml, du
     }
   });
 
+  it('serve takes its cluster from $KUBECONFIG and logs which one at debug level', async () => {
+    const path = join(dir, 'listed.yaml');
+    writeFileSync(path, kubeconfig({ context: 'listed' }));
+    // Missing TLS files end it after the cluster is chosen; the log is flushed at exit.
+    const result = await runCli(['serve', '--log-level', 'debug', '--tls-cert', join(dir, 'none'), '--tls-key', join(dir, 'none'), '--port', '0', '--metrics-port', '0'], { env: env({ KUBECONFIG: path }) });
+    assert.equal(result.code, 2, result.stderr);
+    const line = result.stdout.split('\n').find((entry) => entry.includes('"event":"kubeconfig"'));
+    assert.ok(line, result.stdout);
+    assert.deepEqual(
+      { source: (JSON.parse(line) as { source: string }).source, level: (JSON.parse(line) as { level: string }).level },
+      { source: `kubeconfig ${path} ($KUBECONFIG), context "listed"`, level: 'debug' },
+    );
+  });
+
   it('$KUBECONFIG naming no file that exists, outside a cluster: exit 2 saying what was looked for', async () => {
     writeHomeConfig(kubeconfig({}));
     const result = await runCli(['doctor'], { env: env({ KUBECONFIG: join(dir, 'absent.yaml') }) });
@@ -145,12 +159,20 @@ describe('kubectl habits: KUBECONFIG, ~/.kube/config, --context, -n, -o yaml, du
     assert.match(result.stderr, /--service-account FILE is needed with --pod FILE offline \(to read a cluster instead, give --kubeconfig or --context: no kubeconfig: no --kubeconfig, \$KUBECONFIG or ~\/\.kube\/config\)/);
   });
 
-  it('-o yaml prints the object -o json prints (doctor)', async () => {
+  it('-o yaml prints the object -o json prints (doctor, explain, lint-aws-auth)', async () => {
     writeHomeConfig(kubeconfig({}));
-    const json = await runCli(['doctor', '--output', 'json'], { env: env() });
-    const yaml = await runCli(['doctor', '-o', 'yaml'], { env: env() });
-    assert.equal(yaml.code, json.code);
-    assert.deepEqual(parse(yaml.stdout), JSON.parse(json.stdout));
+    const common = join(FIXTURES, 'explain', 'common');
+    for (const args of [
+      ['doctor'],
+      ['explain', '--pod', join(common, 'pod.yaml'), '--service-account', join(common, 'serviceaccount.yaml')],
+      ['lint-aws-auth', join(FIXTURES, 'aws-auth', 'assumed-role-arn.yaml')],
+    ]) {
+      const json = await runCli([...args, '--output', 'json'], { env: env() });
+      const yaml = await runCli([...args, '-o', 'yaml'], { env: env() });
+      assert.equal(yaml.code, json.code, args[0]);
+      assert.deepEqual(parse(yaml.stdout), JSON.parse(json.stdout), args[0]);
+      assert.doesNotMatch(yaml.stdout, /^\s*[{[]/, `${args[0]}: YAML, not JSON`);
+    }
   });
 
   it('durations: --request-timeout 1s ends a GET that never answers; a bad duration exits 2 with the forms it takes', async () => {

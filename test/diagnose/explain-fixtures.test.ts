@@ -143,7 +143,7 @@ describe('explain: bad input exits 2 with one clear line', () => {
     ['a trust policy that is not one', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--trust-policy', '../common/identities.json'], /identities\.json: /],
     ['a missing file', ['--pod', 'missing.yaml', '--service-account', '../common/serviceaccount.yaml'], /missing\.yaml/],
     ['a bad --now', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--now', 'yesterday'], /is not an ISO 8601 time/],
-    ['cluster-only flags offline', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--watch-config-map', 'a/b'], /need --kubeconfig/],
+    ['cluster-only flags offline', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--watch-config-map', 'a/b'], /need a cluster \(--kubeconfig, --context, \$KUBECONFIG or ~\/\.kube\/config\), not --service-account/],
   ];
   for (const [what, args, message] of cases) {
     it(what, async () => {

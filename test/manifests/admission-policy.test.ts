@@ -132,7 +132,7 @@ describe('admission policies (manifests --mode admission-policy)', () => {
       ['a version that is none', ['--kubernetes-version', 'latest'], /^pod-identity-webhook: --kubernetes-version: "latest" is not a Kubernetes version/],
       ['a webhook flag', ['--kubernetes-version', '1.36', '--certs', 'certs'], /^pod-identity-webhook: --certs is a flag of --mode webhook/],
       ['a malformed identities file', ['--kubernetes-version', '1.36', '--watch-container-credentials-config', '/nonexistent/identities.json'], /^pod-identity-webhook: .*identities\.json/],
-      ['both version sources', ['--kubernetes-version', '1.36', '--kubeconfig', '/nonexistent/kubeconfig'], /^pod-identity-webhook: --kubernetes-version and --kubeconfig exclude each other/],
+      ['both version sources', ['--kubernetes-version', '1.36', '--kubeconfig', '/nonexistent/kubeconfig'], /^pod-identity-webhook: --kubernetes-version and --kubeconfig or --context exclude each other/],
     ];
     for (const [what, args, message] of refusals) {
       it(`refuses ${what} in one line, exit 2`, async () => {
@@ -153,7 +153,7 @@ describe('admission policies (manifests --mode admission-policy)', () => {
     it('warns on stderr without a version to check', async () => {
       const result = await runCli(['manifests', '--mode', 'admission-policy']);
       assert.equal(result.code, 0);
-      assert.match(result.stderr, /^warning: no --kubernetes-version or --kubeconfig/);
+      assert.match(result.stderr, /^warning: no --kubernetes-version, --kubeconfig or --context/);
     });
 
     it('--help lists the mode', async () => {

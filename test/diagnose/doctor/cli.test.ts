@@ -37,13 +37,14 @@ describe('doctor: bad input, an unusable API server, and bounded reads', functio
     assert.match(stderr, /^pod-identity-webhook: /);
   };
 
-  it('no kubeconfig and not in a cluster: exit 2', async () => {
-    const env = { ...process.env };
+  it('no kubeconfig ($KUBECONFIG, ~/.kube/config) and not in a cluster: exit 2', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir };
     delete env.KUBERNETES_SERVICE_HOST;
+    delete env.KUBECONFIG;
     const result = await runCli(['doctor'], { env });
     assert.equal(result.code, 2);
     oneLine(result.stderr);
-    assert.match(result.stderr, /doctor needs --kubeconfig FILE/);
+    assert.match(result.stderr, /doctor needs a cluster \(--kubeconfig FILE or --context NAME\): no --kubeconfig, \$KUBECONFIG or ~\/\.kube\/config, and not running in a cluster/);
   });
 
   it('an unreadable kubeconfig: exit 2 naming it', async () => {
@@ -75,7 +76,7 @@ describe('doctor: bad input, an unusable API server, and bounded reads', functio
     for (const args of [
       ['--watch-container-credentials-config', join(dir, 'identities.json'), '--watch-container-credentials-config-map', 'ns/name'],
       ['--watch-container-credentials-config', join(dir, 'identities.json')],
-      ['--output', 'yaml'],
+      ['--output', 'xml'],
       ['--max-pods', '0'],
       ['--watch-container-credentials-config-map', 'no-slash'],
     ]) {
