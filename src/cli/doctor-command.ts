@@ -1,5 +1,6 @@
 import { type Command, Option, type OptionValues } from 'commander';
 import { readTextFile } from '../shared/files/read-file.js';
+import { escapeUnprintable } from '../shared/text.js';
 import { parsePodIdentities } from '../webhook/pod-identity/identities.js';
 import { contextOption, findCluster } from './cluster-flags.js';
 import { durationOption } from './duration-flag.js';
@@ -82,7 +83,7 @@ export function registerDoctor(program: Command): void {
         requestTimeoutMs: typed(values, 'requestTimeout', isNumber),
       });
       const cluster = { server, kubeconfig: source.description };
-      process.stdout.write(output === 'text' ? `cluster: ${server} from ${source.description}\n${doctorText(report)}` : formatStructured({ cluster, ...report }, output));
+      process.stdout.write(output === 'text' ? `cluster: ${escapeUnprintable(server)} from ${escapeUnprintable(source.description)}\n${doctorText(report)}` : formatStructured({ cluster, ...report }, output));
       process.exitCode = exitCodeOf(report.verdict);
     } catch (error) {
       if (error instanceof ApiUnreachableError) throw new UsageError(error.message);

@@ -287,6 +287,10 @@ describe('kubeconfig loading: every file through the bounded reader', function (
       assert.deepEqual(missing, { ok: false, code: 'ERR_NO_KUBECONFIG', error: 'no kubeconfig: no --kubeconfig, $KUBECONFIG or ~/.kube/config' });
       const unknown = await readKubeconfig(flag, { context: 'other' });
       assert.deepEqual(unknown, { ok: false, code: 'ERR_UNKNOWN_CONTEXT', error: `kubeconfig ${flag}: has no context "other" (it has "fake")` });
+      // Names from the file cannot forge lines of the message, nor make it unbounded.
+      const many = write(join(dir, 'many'), { ...config(api.url), contexts: Array.from({ length: 25 }, (_, index) => ({ name: `c${index}\nforged`, context: { cluster: 'fake' } })) });
+      const listed25 = await readKubeconfig(many, { context: 'other' });
+      assert.equal(listed25.ok ? '' : listed25.error, `kubeconfig ${many}: has no context "other" (it has ${Array.from({ length: 20 }, (_, index) => `"c${index}\\u000aforged"`).join(', ')} and 5 more)`);
       const tooMany = await readKubeconfig(undefined, { env: { KUBECONFIG: Array.from({ length: 33 }, (_, index) => join(dir, `f${index}`)).join(delimiter) }, home: dir });
       assert.deepEqual(tooMany, { ok: false, error: '$KUBECONFIG lists 33 files, more than 32' });
     });

@@ -4,6 +4,7 @@ import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { readFileBytes, readTextFile } from '../files/read-file.js';
 import { isJsonObject, type JsonObject } from '../json.js';
 import type { Parsed } from '../result.js';
+import { escapeUnprintable } from '../text.js';
 import { parseYaml } from '../yaml.js';
 
 /**
@@ -159,6 +160,13 @@ function mergeDocument(merged: MergedKubeconfig, document: JsonObject, file: str
   }
 }
 
+/** The contexts a kubeconfig has, for a message: quoted, escaped (names come from the file), the first 20. */
+function contextList(names: readonly string[]): string {
+  if (names.length === 0) return 'it has none';
+  const shown = names.slice(0, 20).map((name) => `"${escapeUnprintable(name.length > 200 ? `${name.slice(0, 200)}…` : name)}"`);
+  return `it has ${shown.join(', ')}${names.length > 20 ? ` and ${names.length - 20} more` : ''}`;
+}
+
 /** Where the kubeconfig comes from, as kubectl looks: the flag, then $KUBECONFIG, then ~/.kube/config, then the in-cluster config. */
 export type KubeconfigOrigin = '--kubeconfig' | '$KUBECONFIG' | '~/.kube/config' | 'in-cluster';
 
@@ -185,12 +193,12 @@ async function readKubeconfigFiles(files: readonly string[], origin: KubeconfigO
   if (read.length === 0) return undefined;
   const source = `kubeconfig ${read.join(delimiter)}`;
   const fail = (error: string, code?: string): Parsed<ResolvedKubeconfig> => ({ ok: false, error: `${source}: ${error}`, ...(code === undefined ? {} : { code }) });
-  const available = merged.contexts.size === 0 ? 'it has none' : `it has ${[...merged.contexts.keys()].map((name) => `"${name}"`).join(', ')}`;
-  if (contextName !== undefined && !merged.contexts.has(contextName)) return fail(`has no context "${contextName}" (${available})`, 'ERR_UNKNOWN_CONTEXT');
+  const available = contextList([...merged.contexts.keys()]);
+  if (contextName !== undefined && !merged.contexts.has(contextName)) return fail(`has no context "${escapeUnprintable(contextName)}" (${available})`, 'ERR_UNKNOWN_CONTEXT');
   const current = contextName ?? merged.currentContext;
   if (current === undefined) return fail(`has no current-context (pass --context: ${available})`);
   const contextEntry = merged.contexts.get(current);
-  if (contextEntry === undefined) return fail(`has no context "${current}" (its current-context; ${available})`);
+  if (contextEntry === undefined) return fail(`has no context "${escapeUnprintable(current)}" (its current-context; ${available})`);
   const context = { ...contextEntry.value };
   if (typeof context.cluster !== 'string') return fail(`context "${current}" names no cluster`);
   const clusterEntry = merged.clusters.get(context.cluster);
