@@ -351,6 +351,41 @@ for (const release of kubernetesReleases()) {
       assert.match(crash.detail, /CrashLoopBackOff, 7 restarts; last terminated: Error, exit code 2 at 2030-01-01T00:10:00Z/);
       assert.equal(crash.fix, 'read the previous container\'s log: kubectl -n pod-identity-webhook logs pod-identity-webhook-5f7d8c9b6-crashing -c webhook --previous');
       noPlaceholders(after);
+
+      // Credentials that may read everything else but nothing in group apps: that check is not made (CHECK_FORBIDDEN), nothing is guessed.
+      await createServiceAccount(cp.admin, NAMESPACE, 'doctor-no-apps');
+      await cp.admin.create('/apis/rbac.authorization.k8s.io/v1/clusterroles', {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'doctor-no-apps' },
+        rules: [
+          { apiGroups: ['', 'admissionregistration.k8s.io', 'discovery.k8s.io', 'cert-manager.io'], resources: ['*'], verbs: ['get', 'list'] },
+          { nonResourceURLs: ['*'], verbs: ['get'] },
+        ],
+      });
+      await cp.admin.create('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'doctor-no-apps' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'doctor-no-apps' },
+        subjects: [{ kind: 'ServiceAccount', name: 'doctor-no-apps', namespace: NAMESPACE }],
+      });
+      cleanups.push(
+        () => cp.admin.expect(200, 'DELETE', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/doctor-no-apps'),
+        () => cp.admin.expect(200, 'DELETE', '/apis/rbac.authorization.k8s.io/v1/clusterroles/doctor-no-apps'),
+        () => cp.admin.expect(200, 'DELETE', `/api/v1/namespaces/${NAMESPACE}/serviceaccounts/doctor-no-apps`),
+      );
+      const kubeconfig = cp.writeKubeconfig('doctor-no-apps', { token: await serviceAccountToken(cp, NAMESPACE, 'doctor-no-apps') });
+      const limited = await runCli(['doctor', '--kubeconfig', kubeconfig, '--output', 'json', '--webhook-configuration', 'doctor-deployment'], { timeoutMs: 60_000 });
+      const report = JSON.parse(limited.stdout) as DoctorReport;
+      const deploymentFindings = report.findings.filter((finding) => finding.check === 'webhook-deployment' && finding.severity !== 'ok' && finding.severity !== 'info');
+      assert.deepEqual(
+        deploymentFindings.map((finding) => finding.code),
+        ['CHECK_FORBIDDEN', 'CHECK_FORBIDDEN', 'WEBHOOK_POD_CRASH_LOOPING', 'WEBHOOK_POD_UNSCHEDULED', 'WEBHOOK_POD_UNSCHEDULED'],
+        JSON.stringify(report.findings, null, 1),
+      );
+      assert.match(deploymentFindings[0]!.detail, /cannot read the Deployments of namespace pod-identity-webhook: HTTP 403: deployments\.apps is forbidden/);
+      assert.match(deploymentFindings[1]!.detail, /cannot read the ReplicaSets of namespace pod-identity-webhook: HTTP 403: replicasets\.apps is forbidden/);
     });
 
     it('the cert-manager mode: the Certificate inject-ca-from names, before cert-manager\'s CRDs, missing, not Ready, its CA not injected, then injected', async () => {

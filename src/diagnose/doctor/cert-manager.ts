@@ -69,7 +69,8 @@ export function checkCertManager(facts: CertManagerFacts, configurationName: str
     if (facts.api?.status === 'missing') {
       return [coded('CERT_MANAGER_NOT_INSTALLED', object, `${configurationName} has ${INJECT_CA_FROM}: ${namespace}/${name}, but the API server does not serve cert-manager.io/v1 (no Certificate CRD)`)];
     }
-    const unsure = facts.api !== undefined && facts.api.status !== 'ok' ? ` (whether cert-manager is installed could not be read: ${facts.api.status === 'forbidden' || facts.api.status === 'failed' ? facts.api.error : ''})` : '';
+    const apiUnread = facts.api?.status === 'forbidden' || facts.api?.status === 'failed' ? facts.api.error : undefined;
+    const unsure = apiUnread === undefined ? '' : ` (whether cert-manager is installed could not be read: ${apiUnread})`;
     return [
       coded(
         'CERT_MANAGER_CERTIFICATE_MISSING',

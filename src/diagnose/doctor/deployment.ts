@@ -133,6 +133,7 @@ export function checkWorkload(workload: WorkloadFacts, namespace: string, servic
   const replicaSets = items(workload.replicaSets);
   // Pods being deleted are on their way out: not judged.
   const pods = items(workload.pods).filter((pod) => !objectOf(pod.metadata).deletionTimestamp);
+  const judged = new Map(pods.map((pod) => [pod, judgePod(pod, namespace)]));
   const deployments = items(workload.deployments).filter((deployment) => matches(workload.selector, stringMap(objectOf(objectOf(objectOf(deployment.spec).template).metadata).labels)));
 
   if (workload.deployments.status === 'ok') {
@@ -180,7 +181,7 @@ export function checkWorkload(workload: WorkloadFacts, namespace: string, servic
       continue;
     }
     const current = owned.slice(0, 2).map(replicaSetSummary).join('; ');
-    const podsNote = `${plural(podsOwned.length, 'pod')} of it found, ${podsOwned.filter((pod) => judgePod(pod, namespace).ready).length} ready`;
+    const podsNote = `${plural(podsOwned.length, 'pod')} of it found, ${podsOwned.filter((pod) => judged.get(pod)?.ready).length} ready`;
     if (ready === 0) {
       findings.push(coded('WEBHOOK_DEPLOYMENT_UNAVAILABLE', object, `${readiness} (${current}; ${podsNote})${conditions}`, `read the pod findings below, then ${describe} and kubectl -n ${namespace} describe pods -l ${selectorText}`));
     } else if (ready < desired) {
@@ -191,12 +192,11 @@ export function checkWorkload(workload: WorkloadFacts, namespace: string, servic
   }
   if (deployments.length > MAX_DEPLOYMENTS) findings.push(noted('webhook-deployment', `service/${namespace}/${serviceName}`, `${deployments.length} Deployments match the Service's selector: the first ${MAX_DEPLOYMENTS} were judged`));
 
-  const judged = pods.map((pod) => judgePod(pod, namespace));
-  const notReady = judged.filter((judgement) => judgement.finding !== undefined);
+  const notReady = [...judged.values()].filter((judgement) => judgement.finding !== undefined);
   for (const judgement of notReady.slice(0, MAX_POD_FINDINGS)) findings.push(judgement.finding!);
   if (notReady.length > MAX_POD_FINDINGS) findings.push(noted('webhook-deployment', `service/${namespace}/${serviceName}`, `${notReady.length - MAX_POD_FINDINGS} more pods not ready, not listed`));
   if (workload.pods.status === 'ok' && pods.length > 0) {
-    const readyCount = judged.length - notReady.length;
+    const readyCount = pods.length - notReady.length;
     const capped = workload.pods.value.truncated ? ' (the list was capped)' : '';
     const line = `${readyCount} of ${plural(pods.length, 'pod')} the Service's selector (${selectorText}) matches ${readyCount === 1 ? 'is' : 'are'} Ready${capped}`;
     findings.push(readyCount > 0 ? passed('webhook-deployment', `service/${namespace}/${serviceName}`, line) : noted('webhook-deployment', `service/${namespace}/${serviceName}`, line));
