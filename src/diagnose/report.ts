@@ -21,7 +21,15 @@ export interface Link {
   readonly fix?: string;
 }
 
+/**
+ * The `schemaVersion` of each JSON report: it changes only when a field is removed, renamed or
+ * changes meaning (fields may be added within a version).
+ */
+export const EXPLAIN_SCHEMA_VERSION = 'explain.pod-identity-webhook/v1';
+export const DOCTOR_SCHEMA_VERSION = 'doctor.pod-identity-webhook/v1';
+
 export interface ExplainReport {
+  readonly schemaVersion: typeof EXPLAIN_SCHEMA_VERSION;
   readonly verdict: Verdict;
   /** Code and fix of the first broken link; absent when the chain holds. */
   readonly code?: string;
@@ -49,6 +57,7 @@ export interface Finding {
 export type DoctorVerdict = Verdict | 'incomplete';
 
 export interface DoctorReport {
+  readonly schemaVersion: typeof DOCTOR_SCHEMA_VERSION;
   /** `broken` when any finding is an error; else `incomplete` when a check could not be made; else `ok`. */
   readonly verdict: DoctorVerdict;
   readonly findings: readonly Finding[];
@@ -64,8 +73,8 @@ export function exitCodeOf(verdict: DoctorVerdict): number {
 /** The report from its links: the verdict and the code and fix of the first broken one. */
 export function explainReport(links: readonly Link[]): ExplainReport {
   const broken = links.find((link) => link.status === 'broken');
-  if (broken === undefined) return { verdict: 'ok', links };
-  return { verdict: 'broken', code: broken.code, fix: broken.fix, links };
+  if (broken === undefined) return { schemaVersion: EXPLAIN_SCHEMA_VERSION, verdict: 'ok', links };
+  return { schemaVersion: EXPLAIN_SCHEMA_VERSION, verdict: 'broken', code: broken.code, fix: broken.fix, links };
 }
 
 /** The findings that say a check was not made: a read that failed or was refused. */
@@ -74,7 +83,7 @@ const notChecked = (finding: Finding): boolean => finding.code !== undefined && 
 /** What was found decides first (an error is broken whatever was not checked); then what could not be checked. */
 export function doctorReport(findings: readonly Finding[]): DoctorReport {
   const verdict = findings.some((finding) => finding.severity === 'error') ? 'broken' : findings.some(notChecked) ? 'incomplete' : 'ok';
-  return { verdict, findings };
+  return { schemaVersion: DOCTOR_SCHEMA_VERSION, verdict, findings };
 }
 
 const MARK: Readonly<Record<LinkStatus | Severity, string>> = {

@@ -81,6 +81,21 @@ describe('explain: what the broken links say', () => {
     return report.links.find((candidate) => candidate.name === link)!.detail.join('\n');
   };
 
+  it('no configuration and no policy bound: says the webhook is not installed, not to remove an opt-out label', async () => {
+    const { report } = await explainFixture('WEBHOOK_NOT_INSTALLED');
+    const link = report.links.find((candidate) => candidate.name === 'webhook configuration')!;
+    assert.match(link.detail.join('\n'), /no MutatingWebhookConfiguration/);
+    assert.match(link.detail.join('\n'), /policy pod-identity-webhook-irsa: not evaluated: no binding names it/);
+    assert.doesNotMatch(report.fix ?? '', /opt-out/);
+    assert.match(report.fix ?? '', /^install the webhook/);
+  });
+
+  it('the JSON report carries its schemaVersion', async () => {
+    const { report } = await explainFixture('ok-irsa');
+    assert.equal(report.schemaVersion, 'explain.pod-identity-webhook/v1');
+    assert.equal(Object.keys(report)[0], 'schemaVersion');
+  });
+
   it('names the near-miss annotation key', async () => {
     assert.match(await detailOf('SA_NOT_ANNOTATED', 'service account'), /near misses: eks\.amazon\.com\/role-arn="arn:aws:iam::111122223333:role\/app" \(the webhook reads exactly eks\.amazonaws\.com\/role-arn\)/);
   });

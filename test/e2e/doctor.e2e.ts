@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DoctorReport, Finding } from '../../src/diagnose/report.js';
 import { generateCertificates } from '../../src/shared/certs/generate.js';
 import { runCli } from '../helpers/cli.js';
-import { kubernetesReleases } from './support/components.js';
+import { crdFiles, kubernetesReleases } from './support/components.js';
 import { ControlPlane } from './support/control-plane.js';
 import type { KubeObject } from './support/kube-client.js';
 import { assertIdentity, assertNoIdentity, createNamespace, createPod, createServiceAccount, type Pod, podManifest, type Probe, ROLE_PREFIX, setWebhookConfigurations } from './support/pods.js';
@@ -16,6 +16,18 @@ const PROBE: Probe = { namespace: NAMESPACE, serviceAccount: 'app' };
 const CONFIGURATIONS = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
 const WEBHOOK = 'webhook/mutate.pod-identity-webhook.io';
 const DAY = 86_400_000;
+const SERVICE = 'service/pod-identity-webhook/pod-identity-webhook';
+const DEPLOYMENT = 'deployment/pod-identity-webhook/pod-identity-webhook';
+const CERTIFICATE = 'certificate/pod-identity-webhook/pod-identity-webhook';
+/** A fix with a bare placeholder (doctor writes what it cannot know as <namespace>). */
+const PLACEHOLDER = /\b(NS|NAME|NAMESPACE)\b/;
+
+/** The warnings and errors of some checks, as `CODE object`, sorted. */
+const raisedBy = (report: DoctorReport, ...checks: string[]): string[] =>
+  report.findings
+    .filter((finding) => checks.includes(finding.check) && (finding.severity === 'warning' || finding.severity === 'error'))
+    .map((finding) => `${finding.code} ${finding.object ?? '-'}`)
+    .sort();
 
 interface DoctorRun {
   readonly code: number;
@@ -221,7 +233,13 @@ for (const release of kubernetesReleases()) {
       await cp.admin.create(CONFIGURATIONS, manifest);
       try {
         const run = await doctor('--webhook-configuration', 'doctor-service');
-        assert.deepEqual(raised(run.report), ['NO_READY_ENDPOINTS service/pod-identity-webhook/pod-identity-webhook', 'OIDC_ISSUER_PORT /.well-known/openid-configuration', `WEBHOOK_UNREACHABLE ${WEBHOOK}`], described(run));
+        // No Deployment and no pod behind the Service's selector: nothing runs the webhook.
+        assert.deepEqual(
+          raised(run.report),
+          ['NO_READY_ENDPOINTS service/pod-identity-webhook/pod-identity-webhook', 'OIDC_ISSUER_PORT /.well-known/openid-configuration', `WEBHOOK_DEPLOYMENT_MISSING ${SERVICE}`, `WEBHOOK_UNREACHABLE ${WEBHOOK}`],
+          described(run),
+        );
+        assert.match(run.report.findings.find((finding) => finding.code === 'NO_READY_ENDPOINTS')!.fix!, /kubectl -n pod-identity-webhook get pods -l app\.kubernetes\.io\/name=pod-identity-webhook/);
         assert.match(run.report.findings.find((finding) => finding.code === 'NO_READY_ENDPOINTS')!.detail, /1 not ready/);
         // The real API server's answer through services/https:pod-identity-webhook:443/proxy/readyz.
         // (1.30 answers 404 when the Service has no Endpoints object, 1.37 503 "no endpoints available".)
@@ -241,6 +259,198 @@ for (const release of kubernetesReleases()) {
       } finally {
         await cp.admin.expect(200, 'DELETE', `${CONFIGURATIONS}/doctor-service`);
       }
+    });
+
+    /** A configuration calling the manifests' Service (never for a pod here: the url webhook goes on mutating the test's pods). */
+    async function serviceConfiguration(name: string, caBundle: string, annotations: Record<string, string> = {}): Promise<void> {
+      const manifest = hook!.configuration({ name }) as KubeObject & { metadata: Record<string, unknown>; webhooks: Array<Record<string, unknown>> };
+      manifest.metadata = { ...manifest.metadata, annotations };
+      manifest.webhooks[0]!.clientConfig = { service: { name: 'pod-identity-webhook', namespace: WEBHOOK_NAMESPACE, path: '/mutate', port: 443 }, ...(caBundle === '' ? {} : { caBundle: Buffer.from(caBundle).toString('base64') }) };
+      manifest.webhooks[0]!.objectSelector = { matchLabels: { 'doctor-e2e': 'never' } };
+      await cp.admin.create(CONFIGURATIONS, manifest);
+      cleanups.push(() => cp.admin.expect(200, 'DELETE', `${CONFIGURATIONS}/${name}`));
+    }
+    const findingOf = (run: DoctorRun, code: string, object?: string): Finding => {
+      const found = run.report.findings.find((finding) => finding.code === code && (object === undefined || finding.object === object));
+      assert.ok(found, `no ${code} ${object ?? ''}: ${described(run)}`);
+      return found;
+    };
+    const noPlaceholders = (run: DoctorRun): void => {
+      for (const finding of run.report.findings) assert.doesNotMatch(finding.fix ?? '', PLACEHOLDER, `${finding.code}: ${finding.fix}`);
+    };
+
+    it('the Deployment behind a service clientConfig: "0/2 ready, no ReplicaSet" (no controller-manager here), then its pods Pending and unscheduled, crash-looping', async () => {
+      const apps = `/apis/apps/v1/namespaces/${WEBHOOK_NAMESPACE}`;
+      const pods = `/api/v1/namespaces/${WEBHOOK_NAMESPACE}/pods`;
+      await applyManifest(cp, join(MANIFESTS, 'base', 'service.yaml'));
+      await applyManifest(cp, join(MANIFESTS, 'base', 'deployment.yaml'));
+      cleanups.push(() => cp.admin.expect(200, 'DELETE', `${apps}/deployments/pod-identity-webhook`));
+      await serviceConfiguration('doctor-deployment', generateCertificates({ service: 'pod-identity-webhook', namespace: WEBHOOK_NAMESPACE }).caCert);
+
+      const before = await doctor('--webhook-configuration', 'doctor-deployment');
+      assert.equal(before.report.schemaVersion, 'doctor.pod-identity-webhook/v1');
+      assert.deepEqual(raisedBy(before.report, 'webhook-deployment'), [`WEBHOOK_DEPLOYMENT_NO_REPLICASET ${DEPLOYMENT}`], described(before));
+      const noReplicaSet = findingOf(before, 'WEBHOOK_DEPLOYMENT_NO_REPLICASET');
+      assert.match(noReplicaSet.detail, /^0\/2 ready, no ReplicaSet/);
+      assert.match(noReplicaSet.fix!, /kube-controller-manager .*kubectl -n pod-identity-webhook describe deployment pod-identity-webhook$/);
+      noPlaceholders(before);
+      assert.equal(before.code, 1);
+
+      // The ReplicaSet and its pods as the controllers would make them (owner references with uids), made by hand.
+      const deployment = (await cp.admin.get(`${apps}/deployments/pod-identity-webhook`)) as KubeObject & { metadata: { uid: string }; spec: { template: { metadata: { labels: Record<string, string> }; spec: Pod['spec'] } } };
+      const labels = { ...deployment.spec.template.metadata.labels, 'pod-template-hash': '5f7d8c9b6' };
+      const replicaSet = (await cp.admin.create(`${apps}/replicasets`, {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: { name: 'pod-identity-webhook-5f7d8c9b6', labels, annotations: { 'deployment.kubernetes.io/revision': '1' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'pod-identity-webhook', uid: deployment.metadata.uid, controller: true }] },
+        spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: deployment.spec.template.spec } },
+      })) as KubeObject & { metadata: { uid: string } };
+      cleanups.push(() => cp.admin.expect(200, 'DELETE', `${apps}/replicasets/pod-identity-webhook-5f7d8c9b6`));
+      for (const suffix of ['noscheduler', 'unschedulable', 'crashing']) {
+        await cp.admin.create(pods, {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: `pod-identity-webhook-5f7d8c9b6-${suffix}`, labels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'pod-identity-webhook-5f7d8c9b6', uid: replicaSet.metadata.uid, controller: true }] },
+          spec: deployment.spec.template.spec,
+        });
+        cleanups.push(() => cp.admin.expect(200, 'DELETE', `${pods}/pod-identity-webhook-5f7d8c9b6-${suffix}?gracePeriodSeconds=0`));
+      }
+      // What a scheduler and a kubelet would write, through the status subresource.
+      const merge = 'application/merge-patch+json';
+      await cp.admin.expect(200, 'PATCH', `${pods}/pod-identity-webhook-5f7d8c9b6-unschedulable/status`, {
+        status: { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' }] },
+      }, merge);
+      await cp.admin.expect(200, 'PATCH', `${pods}/pod-identity-webhook-5f7d8c9b6-crashing/status`, {
+        status: {
+          conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'False', reason: 'ContainersNotReady' }],
+          containerStatuses: [
+            {
+              name: 'webhook',
+              image: 'pod-identity-webhook:dev',
+              imageID: '',
+              ready: false,
+              restartCount: 7,
+              state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 5m0s restarting failed container=webhook' } },
+              lastState: { terminated: { reason: 'Error', exitCode: 2, startedAt: '2030-01-01T00:09:59Z', finishedAt: '2030-01-01T00:10:00Z' } },
+            },
+          ],
+        },
+      }, merge);
+
+      const after = await doctor('--webhook-configuration', 'doctor-deployment');
+      const pod = (suffix: string): string => `${WEBHOOK_NAMESPACE}/pod-identity-webhook-5f7d8c9b6-${suffix}`;
+      assert.deepEqual(
+        raisedBy(after.report, 'webhook-deployment'),
+        [`WEBHOOK_DEPLOYMENT_UNAVAILABLE ${DEPLOYMENT}`, `WEBHOOK_POD_CRASH_LOOPING ${pod('crashing')}`, `WEBHOOK_POD_UNSCHEDULED ${pod('noscheduler')}`, `WEBHOOK_POD_UNSCHEDULED ${pod('unschedulable')}`],
+        described(after),
+      );
+      assert.match(findingOf(after, 'WEBHOOK_DEPLOYMENT_UNAVAILABLE').detail, /^0\/2 ready \(ReplicaSet pod-identity-webhook-5f7d8c9b6: 0 of 2 pods created, 0 ready; 3 pods of it found, 0 ready\)/);
+      assert.match(findingOf(after, 'WEBHOOK_POD_UNSCHEDULED', pod('unschedulable')).detail, /^Pending, unscheduled: Unschedulable: "0\/3 nodes are available: 3 Insufficient memory\."/);
+      assert.match(findingOf(after, 'WEBHOOK_POD_UNSCHEDULED', pod('noscheduler')).detail, /no scheduler has looked at it/);
+      const crash = findingOf(after, 'WEBHOOK_POD_CRASH_LOOPING');
+      assert.match(crash.detail, /CrashLoopBackOff, 7 restarts; last terminated: Error, exit code 2 at 2030-01-01T00:10:00Z/);
+      assert.equal(crash.fix, 'read the previous container\'s log: kubectl -n pod-identity-webhook logs pod-identity-webhook-5f7d8c9b6-crashing -c webhook --previous');
+      noPlaceholders(after);
+
+      // Credentials that may read everything else but nothing in group apps: that check is not made (CHECK_FORBIDDEN), nothing is guessed.
+      await createServiceAccount(cp.admin, NAMESPACE, 'doctor-no-apps');
+      await cp.admin.create('/apis/rbac.authorization.k8s.io/v1/clusterroles', {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'doctor-no-apps' },
+        rules: [
+          { apiGroups: ['', 'admissionregistration.k8s.io', 'discovery.k8s.io', 'cert-manager.io'], resources: ['*'], verbs: ['get', 'list'] },
+          { nonResourceURLs: ['*'], verbs: ['get'] },
+        ],
+      });
+      await cp.admin.create('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'doctor-no-apps' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'doctor-no-apps' },
+        subjects: [{ kind: 'ServiceAccount', name: 'doctor-no-apps', namespace: NAMESPACE }],
+      });
+      cleanups.push(
+        () => cp.admin.expect(200, 'DELETE', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/doctor-no-apps'),
+        () => cp.admin.expect(200, 'DELETE', '/apis/rbac.authorization.k8s.io/v1/clusterroles/doctor-no-apps'),
+        () => cp.admin.expect(200, 'DELETE', `/api/v1/namespaces/${NAMESPACE}/serviceaccounts/doctor-no-apps`),
+      );
+      const kubeconfig = cp.writeKubeconfig('doctor-no-apps', { token: await serviceAccountToken(cp, NAMESPACE, 'doctor-no-apps') });
+      const limited = await runCli(['doctor', '--kubeconfig', kubeconfig, '--output', 'json', '--webhook-configuration', 'doctor-deployment'], { timeoutMs: 60_000 });
+      const report = JSON.parse(limited.stdout) as DoctorReport;
+      const deploymentFindings = report.findings.filter((finding) => finding.check === 'webhook-deployment' && finding.severity !== 'ok' && finding.severity !== 'info');
+      assert.deepEqual(
+        deploymentFindings.map((finding) => finding.code),
+        ['CHECK_FORBIDDEN', 'CHECK_FORBIDDEN', 'WEBHOOK_POD_CRASH_LOOPING', 'WEBHOOK_POD_UNSCHEDULED', 'WEBHOOK_POD_UNSCHEDULED'],
+        JSON.stringify(report.findings, null, 1),
+      );
+      assert.match(deploymentFindings[0]!.detail, /cannot read the Deployments of namespace pod-identity-webhook: HTTP 403: deployments\.apps is forbidden/);
+      assert.match(deploymentFindings[1]!.detail, /cannot read the ReplicaSets of namespace pod-identity-webhook: HTTP 403: replicasets\.apps is forbidden/);
+    });
+
+    it('the cert-manager mode: the Certificate inject-ca-from names, before cert-manager\'s CRDs, missing, not Ready, its CA not injected, then injected', async () => {
+      const certificates = `/apis/cert-manager.io/v1/namespaces/${WEBHOOK_NAMESPACE}/certificates`;
+      await applyManifest(cp, join(MANIFESTS, 'base', 'service.yaml'));
+      // No self-managed Secret left by an earlier test: before the Certificate is read, doctor finds no certificate to compare.
+      await cp.admin.request('DELETE', `/api/v1/namespaces/${WEBHOOK_NAMESPACE}/secrets/pod-identity-webhook-certs`);
+      // As manifests/cert-manager has it, before the injector has written the caBundle.
+      await serviceConfiguration('doctor-cert-manager', '', { 'cert-manager.io/inject-ca-from': `${WEBHOOK_NAMESPACE}/pod-identity-webhook` });
+      const run = async (): Promise<DoctorRun> => {
+        const result = await doctor('--webhook-configuration', 'doctor-cert-manager');
+        noPlaceholders(result);
+        return result;
+      };
+
+      const uninstalled = await run();
+      assert.deepEqual(raisedBy(uninstalled.report, 'webhook-certificate'), [`CERT_MANAGER_NOT_INSTALLED ${CERTIFICATE}`], described(uninstalled));
+
+      for (const crd of crdFiles().filter((file) => /cert-manager\.io_/.test(file))) await applyManifest(cp, crd);
+      const established = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', 'certificates.cert-manager.io', 'issuers.cert-manager.io']);
+      assert.equal(established.code, 0, established.stderr);
+      const missing = await run();
+      assert.deepEqual(raisedBy(missing.report, 'webhook-certificate'), [`CERT_MANAGER_CERTIFICATE_MISSING ${CERTIFICATE}`], described(missing));
+
+      await applyManifest(cp, join(MANIFESTS, 'cert-manager', 'certificate.yaml'));
+      cleanups.push(() => cp.kubectl(['delete', '-f', join(MANIFESTS, 'cert-manager', 'certificate.yaml')]));
+      const unprocessed = await run();
+      assert.deepEqual(raisedBy(unprocessed.report, 'webhook-certificate'), [`CERT_MANAGER_CERTIFICATE_NOT_READY ${CERTIFICATE}`], described(unprocessed));
+      assert.match(findingOf(unprocessed, 'CERT_MANAGER_CERTIFICATE_NOT_READY').detail, /no Ready condition yet.*its Secret pod-identity-webhook\/pod-identity-webhook-tls/);
+      // The Secret is cert-manager's to write: the fix names the Certificate, not --certificate-secret.
+      assert.match(findingOf(unprocessed, 'CERTIFICATE_NOT_CHECKED').fix!, /^cert-manager writes Secret pod-identity-webhook\/pod-identity-webhook-tls for Certificate pod-identity-webhook\/pod-identity-webhook: kubectl -n pod-identity-webhook describe certificate pod-identity-webhook$/);
+
+      // What cert-manager would do: Ready False with its reason, then the Secret and Ready True.
+      const merge = 'application/merge-patch+json';
+      const condition = (status: string, reason: string, message: string): unknown => ({ status: { conditions: [{ type: 'Ready', status, reason, message, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }] } });
+      await cp.admin.expect(200, 'PATCH', `${certificates}/pod-identity-webhook/status`, condition('False', 'DoesNotExist', 'Issuer pod-identity-webhook-ca not found'), merge);
+      const notReady = await run();
+      assert.match(findingOf(notReady, 'CERT_MANAGER_CERTIFICATE_NOT_READY').detail, /Ready False: DoesNotExist: "Issuer pod-identity-webhook-ca not found"/);
+
+      const issued = generateCertificates({ service: 'pod-identity-webhook', namespace: WEBHOOK_NAMESPACE });
+      const b64 = (text: string): string => Buffer.from(text).toString('base64');
+      await cp.admin.create(`/api/v1/namespaces/${WEBHOOK_NAMESPACE}/secrets`, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'kubernetes.io/tls',
+        metadata: { name: 'pod-identity-webhook-tls' },
+        data: { 'tls.crt': b64(issued.cert), 'tls.key': b64(issued.key), 'ca.crt': b64(issued.caCert) },
+      });
+      cleanups.push(() => cp.admin.expect(200, 'DELETE', `/api/v1/namespaces/${WEBHOOK_NAMESPACE}/secrets/pod-identity-webhook-tls`));
+      await cp.admin.expect(200, 'PATCH', `${certificates}/pod-identity-webhook/status`, condition('True', 'Ready', 'Certificate is up to date and has not expired'), merge);
+      const notInjected = await run();
+      // The injector's finding, not CA_BUNDLE_EMPTY with a fix that does not apply.
+      assert.deepEqual(raisedBy(notInjected.report, 'webhook-certificate'), [`CERT_MANAGER_CA_NOT_INJECTED ${WEBHOOK}`], described(notInjected));
+      assert.match(findingOf(notInjected, 'CERT_MANAGER_CA_NOT_INJECTED').detail, /has no caBundle: cert-manager's CA injector has not injected the ca\.crt of Secret pod-identity-webhook\/pod-identity-webhook-tls/);
+
+      // What the injector writes: the Secret's ca.crt.
+      const path = `${CONFIGURATIONS}/doctor-cert-manager`;
+      const configuration = (await cp.admin.get(path)) as KubeObject & { webhooks: Array<{ clientConfig: Record<string, unknown> }> };
+      configuration.webhooks[0]!.clientConfig.caBundle = b64(issued.caCert);
+      await cp.admin.expect(200, 'PUT', path, configuration);
+      const injected = await run();
+      assert.deepEqual(raisedBy(injected.report, 'webhook-certificate'), [], described(injected));
+      assert.ok(ok(injected, 'webhook-certificate', /Certificate pod-identity-webhook\/pod-identity-webhook \(named by cert-manager\.io\/inject-ca-from\) is Ready/), described(injected));
+      assert.ok(ok(injected, 'webhook-certificate', /the caBundle holds the ca\.crt of Secret pod-identity-webhook\/pod-identity-webhook-tls/), described(injected));
+      assert.ok(ok(injected, 'webhook-certificate', /the caBundle verifies the certificate in Secret pod-identity-webhook\/pod-identity-webhook-tls/), described(injected));
     });
 
     it("the webhook's own credentials (its RBAC reads ServiceAccounts and its configuration only): CHECK_FORBIDDEN for what it may not read", async () => {

@@ -141,9 +141,10 @@ for (const release of kubernetesReleases()) {
       assert.match(report.links[0]!.detail.join('\n'), /namespaceSelector: kubernetes\.io\/metadata\.name NotIn \[pod-identity-webhook\]/);
     });
 
-    it('no configuration of that name: WEBHOOK_NOT_CALLED; a pod that does not exist: exit 2', async () => {
+    it('no configuration of that name (and no admission policy bound): WEBHOOK_NOT_INSTALLED; a pod that does not exist: exit 2', async () => {
       const { report } = await run('mutated', ['--webhook-configuration', 'not-installed']);
-      assert.equal(report.code, 'WEBHOOK_NOT_CALLED');
+      assert.equal(report.code, 'WEBHOOK_NOT_INSTALLED');
+      assert.doesNotMatch(report.fix ?? '', /opt-out/);
       assert.match(report.links[0]!.detail.join('\n'), /no MutatingWebhookConfiguration not-installed/);
       const missing = await runCli(['explain', '--kubeconfig', cp.adminKubeconfig, '--namespace', NAMESPACE, '--pod', 'nope']);
       assert.equal(missing.code, 2);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { DoctorFacts, Fetched, IdentitiesFacts, ListResult, PodPages, ServiceFacts, TlsObservation, WebhookFacts } from '../../src/diagnose/doctor/facts.js';
+import type { CertManagerFacts, DoctorFacts, Fetched, IdentitiesFacts, ListResult, PodPages, ServiceFacts, TlsObservation, WebhookFacts, WorkloadFacts } from '../../src/diagnose/doctor/facts.js';
 import { generateCertificates, issueServingCertificate } from '../../src/shared/certs/generate.js';
 import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
 import type { MutationOptions } from '../../src/webhook/engine/types.js';
@@ -64,6 +64,29 @@ function identitiesOf(value: unknown): IdentitiesFacts | undefined {
   return { source: entry.source, identities: new Set((entry.identities ?? []).map((item) => podIdentityKey(item.namespace, item.serviceAccount))) };
 }
 
+/** `workload:` of a service: `selector`, and the lists `deployments`, `replicaSets`, `pods` (default: empty). */
+function workloadFacts(value: Record<string, unknown> | undefined): WorkloadFacts | undefined {
+  if (value === undefined) return undefined;
+  return {
+    selector: value.selector as Record<string, string>,
+    deployments: fetched(value.deployments ?? [], asList),
+    replicaSets: fetched(value.replicaSets ?? [], asList),
+    pods: fetched(value.pods ?? [], asList),
+  };
+}
+
+/** `certManager:`: `annotation`, `certificate` (absent: the annotation did not parse), `api`, `secret: {name, object}`. */
+function certManagerFacts(value: Record<string, unknown> | undefined): CertManagerFacts | undefined {
+  if (value === undefined) return undefined;
+  const secret = value.secret as { name: string; object: unknown } | undefined;
+  return {
+    annotation: String(value.annotation),
+    certificate: value.certificate === undefined ? undefined : fetched(value.certificate, identity),
+    api: value.api === undefined ? undefined : fetched(value.api, identity),
+    secret: secret ? { name: secret.name, fetched: fetched(secret.object, identity) } : undefined,
+  };
+}
+
 function webhookFacts(value: Record<string, unknown>): WebhookFacts {
   const facts: { service?: ServiceFacts; url?: TlsObservation } = {};
   if (value.url !== undefined) {
@@ -82,6 +105,7 @@ function webhookFacts(value: Record<string, unknown>): WebhookFacts {
       readyz: fetched(service.readyz, identity) as Fetched<never>,
       secret: secret ? { name: secret.name, fetched: fetched(secret.object, identity) } : undefined,
       secretsTried: (service.secretsTried as string[] | undefined) ?? [],
+      workload: workloadFacts(service.workload as Record<string, unknown> | undefined),
     };
   }
   return facts;
@@ -92,7 +116,7 @@ export interface DoctorFixture {
   readonly facts: DoctorFacts;
   readonly pods: () => PodPages;
   readonly expected: {
-    readonly verdict: 'ok' | 'broken';
+    readonly verdict: 'ok' | 'broken' | 'incomplete';
     /** Each with parts its detail and fix must contain, when given. */
     readonly findings: ReadonlyArray<{ readonly code: string; readonly object?: string; readonly detailIncludes?: string; readonly fixIncludes?: string }>;
   };
@@ -163,6 +187,7 @@ export function loadDoctorFixture(name: string): DoctorFixture {
     namespaces: fetched(document.namespaces ?? [], asList),
     serviceAccounts: fetched(document.serviceAccounts ?? [], asList),
     identities: identitiesOf(document.identities),
+    certManager: certManagerFacts(document.certManager as Record<string, unknown> | undefined),
     webhooks,
     oidc: { discovery: fetched(oidc.discovery, identity), jwks: fetched(oidc.jwks, identity) },
     admissionPolicies: {

@@ -14,7 +14,7 @@ export interface CodeInfo {
   readonly fix: string;
 }
 
-export const CHECKS = ['access', 'webhook-configuration', 'webhook-selectors', 'webhook-endpoints', 'webhook-certificate', 'service-accounts', 'pod-identities', 'admission-policy', 'pods', 'oidc'] as const;
+export const CHECKS = ['access', 'webhook-configuration', 'webhook-selectors', 'webhook-endpoints', 'webhook-deployment', 'webhook-certificate', 'service-accounts', 'pod-identities', 'admission-policy', 'pods', 'oidc'] as const;
 export type CheckName = (typeof CHECKS)[number];
 
 export const DOCTOR_CODES = {
@@ -23,7 +23,7 @@ export const DOCTOR_CODES = {
     severity: 'warning',
     check: 'access',
     meaning: 'the API server refused a read doctor needs (RBAC): the check that needed it was not made (with no error, the verdict is incomplete)',
-    fix: 'run doctor with credentials that may get and list what the finding names (a cluster-admin kubeconfig, or a ClusterRole with get/list on mutatingwebhookconfigurations, mutatingadmissionpolicies, mutatingadmissionpolicybindings, namespaces, serviceaccounts, pods, services, endpointslices, endpoints, the certificate Secret and services/proxy)',
+    fix: 'run doctor with credentials that may get and list what the finding names (a cluster-admin kubeconfig, or a ClusterRole with get/list on mutatingwebhookconfigurations, mutatingadmissionpolicies, mutatingadmissionpolicybindings, namespaces, serviceaccounts, pods, services, endpointslices, endpoints, deployments and replicasets (apps), certificates (cert-manager.io), the certificate Secret and services/proxy)',
   },
   CHECK_FAILED: {
     severity: 'warning',
@@ -87,7 +87,7 @@ export const DOCTOR_CODES = {
     severity: 'warning',
     check: 'webhook-selectors',
     meaning: 'failurePolicy Fail and the webhook\'s own namespace is selected: when every replica is down, none can be created again (each new pod waits for the webhook)',
-    fix: 'exclude the webhook\'s namespace in the namespaceSelector (kubernetes.io/metadata.name NotIn [its namespace])',
+    fix: 'exclude the webhook\'s namespace in the namespaceSelector (kubernetes.io/metadata.name NotIn [<its namespace>])',
   },
 
   // webhook-endpoints: can the API server reach it
@@ -107,7 +107,7 @@ export const DOCTOR_CODES = {
     severity: 'error',
     check: 'webhook-endpoints',
     meaning: 'the Service has no ready endpoint (EndpointSlices, or Endpoints): no webhook pod is ready to answer',
-    fix: 'look at the webhook pods (kubectl -n NS get pods, describe, logs): not running, not ready (/readyz), or the Service selector does not match them',
+    fix: 'look at the webhook pods (kubectl -n <namespace> get pods, describe, logs; the webhook-deployment findings say what doctor saw): not running, not ready (/readyz), or the Service selector does not match them',
   },
   WEBHOOK_UNREACHABLE: {
     severity: 'error',
@@ -120,6 +120,62 @@ export const DOCTOR_CODES = {
     check: 'webhook-endpoints',
     meaning: 'the webhook answers /readyz with 503: its certificate, its ServiceAccount cache or its caBundle check is not ready',
     fix: 'read the failing checks in the finding and the webhook\'s log',
+  },
+
+  // webhook-deployment: the Deployment behind the Service, its ReplicaSets and pods
+  WEBHOOK_DEPLOYMENT_MISSING: {
+    severity: 'error',
+    check: 'webhook-deployment',
+    meaning: 'no Deployment in the Service\'s namespace has a pod template the Service\'s selector matches, and no pod matches it: nothing runs the webhook',
+    fix: 'install the webhook again (docs/install.md), or make the Service\'s selector match the webhook\'s pod labels',
+  },
+  WEBHOOK_DEPLOYMENT_SCALED_TO_ZERO: {
+    severity: 'error',
+    check: 'webhook-deployment',
+    meaning: 'the webhook\'s Deployment asks for 0 replicas: no pod runs the webhook',
+    fix: 'kubectl -n <namespace> scale deployment/<name> --replicas=2',
+  },
+  WEBHOOK_DEPLOYMENT_NO_REPLICASET: {
+    severity: 'error',
+    check: 'webhook-deployment',
+    meaning: 'the webhook\'s Deployment has no ReplicaSet: the deployment controller (kube-controller-manager) has not acted on it, so no pod was ever created',
+    fix: 'check that kube-controller-manager runs and read the Deployment\'s conditions (kubectl -n <namespace> describe deployment <name>)',
+  },
+  WEBHOOK_DEPLOYMENT_UNAVAILABLE: {
+    severity: 'error',
+    check: 'webhook-deployment',
+    meaning: 'none of the webhook Deployment\'s replicas is ready: pods not created (the ReplicaSet\'s ReplicaFailure says why), Pending, failing to pull their image, crash-looping or not ready; the pod findings say which',
+    fix: 'read the webhook-deployment findings of its pods, then kubectl -n <namespace> describe pods and logs',
+  },
+  WEBHOOK_DEPLOYMENT_DEGRADED: {
+    severity: 'warning',
+    check: 'webhook-deployment',
+    meaning: 'some, not all, of the webhook Deployment\'s replicas are ready: the webhook answers, with less redundancy than asked for',
+    fix: 'read the pod findings that follow; kubectl -n <namespace> describe deployment <name>',
+  },
+  WEBHOOK_POD_UNSCHEDULED: {
+    severity: 'warning',
+    check: 'webhook-deployment',
+    meaning: 'a webhook pod is Pending and not scheduled: the scheduler found no node (PodScheduled False, with its reason and message), or no scheduler has looked at it',
+    fix: 'act on the scheduler\'s message (resources, node selectors, taints, affinity); without a PodScheduled condition, check that kube-scheduler runs',
+  },
+  WEBHOOK_POD_IMAGE_PULL_FAILING: {
+    severity: 'warning',
+    check: 'webhook-deployment',
+    meaning: 'a webhook pod\'s container cannot start: its image cannot be pulled (ErrImagePull, ImagePullBackOff, InvalidImageName)',
+    fix: 'check the image name and tag, the registry\'s reachability from the nodes and the imagePullSecrets',
+  },
+  WEBHOOK_POD_CRASH_LOOPING: {
+    severity: 'warning',
+    check: 'webhook-deployment',
+    meaning: 'a webhook pod\'s container keeps exiting (CrashLoopBackOff); the finding gives its last termination reason and exit code',
+    fix: 'read the previous container\'s log: kubectl -n <namespace> logs <pod> -c <container> --previous',
+  },
+  WEBHOOK_POD_NOT_READY: {
+    severity: 'warning',
+    check: 'webhook-deployment',
+    meaning: 'a webhook pod is not ready for another reason: its containers wait (CreateContainerConfigError, ContainerCreating: often a Secret or ConfigMap it mounts is missing) or run and fail /readyz',
+    fix: 'kubectl -n <namespace> describe pod <pod> (its events name what it waits for); for a failing /readyz, the webhook-endpoints findings and the pod\'s log',
   },
 
   // webhook-certificate: does the caBundle verify what it serves, and for how long
@@ -163,7 +219,38 @@ export const DOCTOR_CODES = {
     severity: 'info',
     check: 'webhook-certificate',
     meaning: 'the certificate could not be compared with the caBundle: the API server\'s service proxy does not show the peer certificate, and no Secret holding it was found',
-    fix: 'pass --certificate-secret NAMESPACE/NAME (the Secret with tls.crt the webhook serves)',
+    fix: 'pass --certificate-secret <namespace>/<name> (the Secret with tls.crt the webhook serves)',
+  },
+
+  CERT_MANAGER_ANNOTATION_INVALID: {
+    severity: 'error',
+    check: 'webhook-certificate',
+    meaning: 'the configuration\'s cert-manager.io/inject-ca-from annotation is not <namespace>/<name> of a Certificate: cert-manager\'s CA injector injects nothing',
+    fix: 'set the annotation to the Certificate of the webhook\'s serving certificate, as <namespace>/<name>',
+  },
+  CERT_MANAGER_NOT_INSTALLED: {
+    severity: 'error',
+    check: 'webhook-certificate',
+    meaning: 'the configuration asks cert-manager for its caBundle (cert-manager.io/inject-ca-from), but the API server does not serve cert-manager.io/v1 Certificates: cert-manager (its CRDs) is not installed, so nothing issues the certificate or fills the caBundle',
+    fix: 'install cert-manager (with its CRDs and the cainjector), then apply the webhook\'s Certificate; or use the self-managed mode',
+  },
+  CERT_MANAGER_CERTIFICATE_MISSING: {
+    severity: 'error',
+    check: 'webhook-certificate',
+    meaning: 'the Certificate the cert-manager.io/inject-ca-from annotation names does not exist: cert-manager issues no serving certificate and its CA injector fills no caBundle',
+    fix: 'apply the webhook\'s Certificate (manifests/cert-manager/certificate.yaml, or the chart with certificates.mode cert-manager), or correct the annotation',
+  },
+  CERT_MANAGER_CERTIFICATE_NOT_READY: {
+    severity: 'error',
+    check: 'webhook-certificate',
+    meaning: 'the Certificate the annotation names is not Ready (its Ready condition False or absent, with cert-manager\'s reason and message): its Secret is missing or stale',
+    fix: 'kubectl -n <namespace> describe certificate <name>, and its CertificateRequest and Issuer: act on the reason given',
+  },
+  CERT_MANAGER_CA_NOT_INJECTED: {
+    severity: 'error',
+    check: 'webhook-certificate',
+    meaning: 'the caBundle does not hold the CA (ca.crt) of the Certificate\'s Secret: cert-manager\'s CA injector has not injected it (not running, not allowed to patch the configuration, or the Secret has no ca.crt), so the API server cannot verify the webhook',
+    fix: 'check that the cert-manager-cainjector pods run and read their log; the Secret must have a ca.crt',
   },
 
   // service-accounts: their annotations
@@ -191,7 +278,7 @@ export const DOCTOR_CODES = {
     severity: 'warning',
     check: 'pod-identities',
     meaning: 'the identities ConfigMap does not hold valid identities JSON: the webhook keeps the last good set it read (none, after a restart)',
-    fix: 'correct its config key: {"identities":[{"namespace":"NS","serviceAccount":"NAME"}]}',
+    fix: 'correct its config key: {"identities":[{"namespace":"<namespace>","serviceAccount":"<name>"}]}',
   },
 
   // admission-policy: the MutatingAdmissionPolicy mode (manifests --mode admission-policy)

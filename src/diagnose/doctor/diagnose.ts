@@ -1,8 +1,10 @@
 import type { PodIdentities } from '../../webhook/pod-identity/identities.js';
 import { type DoctorReport, doctorReport, type Finding } from '../report.js';
 import { checkAdmissionPolicies } from './admission-policy.js';
+import { certificateReference, checkCertManager } from './cert-manager.js';
 import { checkSecretCertificate, checkServedCertificate } from './certificate.js';
 import { checkConfiguration, namespaceLabels, type ParsedWebhook, unreadFinding } from './configuration.js';
+import { checkWorkload } from './deployment.js';
 import { checkReadiness, checkServiceEndpoints, isServiceWebhook } from './endpoints.js';
 import type { DoctorFacts, IdentitiesFacts, PodPages } from './facts.js';
 import { coded, noted, passed } from './findings.js';
@@ -36,6 +38,7 @@ function checkWebhook(webhook: ParsedWebhook, facts: DoctorFacts): Finding[] {
     return [
       ...checkServiceEndpoints(webhook, service),
       ...checkReadiness(webhook, service.readyz, `through the API server's service proxy (services/https:${name}:${port}/proxy in ${namespace})`),
+      ...(service.workload ? checkWorkload(service.workload, namespace, name) : []),
       ...checkSecretCertificate(webhook, service.secret, service.secretsTried, facts.now),
     ];
   }
@@ -82,7 +85,20 @@ export async function diagnose(facts: DoctorFacts, pods: PodPages | undefined): 
     const selectors = checkSelectors(configuration.webhooks, facts.configurationName, facts.namespaces, serviceAccounts?.identityNamespaces ?? new Map(), facts.namespace);
     findings.push(...selectors.findings);
     labelsOf = selectors.labelsOf;
-    for (const webhook of configuration.webhooks.filter((candidate) => candidate.podCreate)) findings.push(...checkWebhook(webhook, facts));
+    const certManager = facts.certManager ? checkCertManager(facts.certManager, facts.configurationName, configuration.webhooks) : [];
+    // In the cert-manager mode an empty caBundle is the injector's to fill: its finding says so, with the fix that applies.
+    const injectorMissed = new Set(certManager.filter((finding) => finding.code === 'CERT_MANAGER_CA_NOT_INJECTED').map((finding) => finding.object));
+    const certificate = facts.certManager?.certificate?.status === 'ok' ? certificateReference(facts.certManager.annotation) : undefined;
+    for (const webhook of configuration.webhooks.filter((candidate) => candidate.podCreate)) {
+      for (const finding of checkWebhook(webhook, facts)) {
+        if (finding.code === 'CA_BUNDLE_EMPTY' && injectorMissed.has(finding.object)) continue;
+        // The Secret is cert-manager's: --certificate-secret would not help; the Certificate says why it is not there.
+        if (finding.code === 'CERTIFICATE_NOT_CHECKED' && certificate && facts.certManager?.secret) {
+          findings.push({ ...finding, fix: `cert-manager writes Secret ${facts.certManager.secret.name} for Certificate ${certificate.namespace}/${certificate.name}: kubectl -n ${certificate.namespace} describe certificate ${certificate.name}` });
+        } else findings.push(finding);
+      }
+    }
+    findings.push(...certManager);
   }
 
   if (serviceAccounts) findings.push(...serviceAccounts.findings);

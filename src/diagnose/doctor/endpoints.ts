@@ -88,7 +88,16 @@ export function checkServiceEndpoints(webhook: ServiceWebhook, facts: ServiceFac
   const ready = counted?.ready ?? [];
   const notReady = counted?.notReady ?? 0;
   if (ready.length === 0) {
-    findings.push(coded('NO_READY_ENDPOINTS', object, `no ready endpoint for port ${port}${notReady > 0 ? ` (${notReady} not ready)` : ''} in its ${source}`));
+    const selector = isJsonObject(spec.selector) ? Object.entries(spec.selector).filter((entry) => typeof entry[1] === 'string').map(([key, value]) => `${key}=${String(value)}`).join(',') : '';
+    const pods = `kubectl -n ${namespace} get pods${selector ? ` -l ${selector}` : ''}`;
+    findings.push(
+      coded(
+        'NO_READY_ENDPOINTS',
+        object,
+        `no ready endpoint for port ${port}${notReady > 0 ? ` (${notReady} not ready)` : ''} in its ${source}`,
+        `look at the webhook pods (${pods}, then describe and logs; the webhook-deployment findings say what doctor saw): not running, not ready (/readyz), or the Service selector does not match them`,
+      ),
+    );
   } else {
     findings.push(passed('webhook-endpoints', object, `${ready.length} ready endpoint${ready.length === 1 ? '' : 's'} for port ${port} (${source}: ${ready.slice(0, 5).join(', ')}${ready.length > 5 ? ', ...' : ''})${notReady > 0 ? `, ${notReady} not ready` : ''}`));
   }

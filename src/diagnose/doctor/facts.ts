@@ -53,6 +53,32 @@ export interface ServiceFacts {
   readonly secret: { readonly name: string; readonly fetched: Fetched<unknown> } | undefined;
   /** The Secrets looked for, for the message when none was found. */
   readonly secretsTried: readonly string[];
+  /** What runs behind the Service's selector; undefined when the Service was not read or selects nothing. */
+  readonly workload?: WorkloadFacts | undefined;
+}
+
+/** The Service's namespace's Deployments and ReplicaSets, and the pods its selector matches (all capped lists). */
+export interface WorkloadFacts {
+  /** The Service's spec.selector. */
+  readonly selector: Readonly<Record<string, string>>;
+  readonly deployments: Fetched<ListResult>;
+  readonly replicaSets: Fetched<ListResult>;
+  readonly pods: Fetched<ListResult>;
+}
+
+/**
+ * The cert-manager mode: the configuration's `cert-manager.io/inject-ca-from` annotation, the
+ * Certificate it names and that Certificate's Secret.
+ */
+export interface CertManagerFacts {
+  /** The annotation's value as written. */
+  readonly annotation: string;
+  /** Undefined when the annotation is not NAMESPACE/NAME. */
+  readonly certificate: Fetched<unknown> | undefined;
+  /** GET /apis/cert-manager.io/v1, read when the Certificate is missing: a 404 there is cert-manager not installed. */
+  readonly api: Fetched<unknown> | undefined;
+  /** The Secret of the Certificate's spec.secretName, when the Certificate names one. */
+  readonly secret: { readonly name: string; readonly fetched: Fetched<unknown> } | undefined;
 }
 
 export interface WebhookFacts {
@@ -86,6 +112,8 @@ export interface DoctorFacts {
   readonly serviceAccounts: Fetched<ListResult>;
   /** Undefined when doctor was not told where the webhook reads its Pod Identity ServiceAccounts. */
   readonly identities: IdentitiesFacts | undefined;
+  /** Set when the configuration carries cert-manager.io/inject-ca-from. */
+  readonly certManager?: CertManagerFacts | undefined;
   /** By webhook name; a webhook without an entry was not probed. */
   readonly webhooks: ReadonlyMap<string, WebhookFacts>;
   readonly oidc: { readonly discovery: Fetched<unknown>; readonly jwks: Fetched<unknown> };

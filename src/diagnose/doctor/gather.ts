@@ -9,7 +9,8 @@ import type { MutationOptions } from '../../webhook/engine/types.js';
 import { parsePodIdentities, type PodIdentities } from '../../webhook/pod-identity/identities.js';
 import { POD_IDENTITIES_KEY } from '../../webhook/pod-identity/config-map-source.js';
 import { checkConfiguration, type ParsedWebhook } from './configuration.js';
-import type { DoctorFacts, Fetched, HttpAnswer, IdentitiesFacts, ListResult, PodPages, ServiceFacts, TlsObservation, WebhookFacts } from './facts.js';
+import { certificateReference, injectCaFrom } from './cert-manager.js';
+import type { CertManagerFacts, DoctorFacts, Fetched, HttpAnswer, IdentitiesFacts, ListResult, PodPages, ServiceFacts, TlsObservation, WebhookFacts, WorkloadFacts } from './facts.js';
 import { DISCOVERY_PATH, JWKS_PATH } from './oidc.js';
 
 /** What doctor reads the API server with (`ApiClient` in the command; anything with its `getJson` in tests). */
@@ -29,6 +30,8 @@ export const DEFAULTS = {
   maxNamespaces: 10_000,
   /** MutatingAdmissionPolicies and their bindings: a cluster has a handful; more than this is not read. */
   maxPolicies: 1_000,
+  /** Deployments of the webhook Service's namespace, and ReplicaSets and pods its selector matches. */
+  maxWorkloadObjects: 500,
   requestTimeoutMs: 10_000,
   /** /readyz bodies and the like are small; more than this is not read. */
   maxProbeBytes: 64 * 1024,
@@ -219,22 +222,67 @@ async function proxyReadyz(api: JsonApi, namespace: string, name: string, port: 
   }
 }
 
-async function gatherService(api: JsonApi, webhook: ParsedWebhook & { clientConfig: { kind: 'service' } }, config: GatherConfig, timeoutMs: number): Promise<ServiceFacts> {
+/** The Service's spec.selector when it is a non-empty map of strings (a Service without one has hand-made endpoints). */
+function serviceSelector(service: Fetched<unknown>): Record<string, string> | undefined {
+  if (service.status !== 'ok' || !isJsonObject(service.value) || !isJsonObject(service.value.spec)) return undefined;
+  const { spec } = service.value;
+  if (spec.type === 'ExternalName' || !isJsonObject(spec.selector)) return undefined;
+  const entries = Object.entries(spec.selector);
+  if (entries.length === 0 || entries.some(([, value]) => typeof value !== 'string')) return undefined;
+  return Object.fromEntries(entries) as Record<string, string>;
+}
+
+/** The Deployments of the namespace (their pod templates are matched by the checks), and the ReplicaSets and pods the selector matches. */
+async function gatherWorkload(api: JsonApi, namespace: string, selector: Record<string, string>, pageSize: number, timeoutMs: number): Promise<WorkloadFacts> {
+  const labelSelector = Object.entries(selector).map(([key, value]) => `${key}=${value}`).join(',');
+  const cap = DEFAULTS.maxWorkloadObjects;
+  const page = Math.min(pageSize, 100);
+  const [deployments, replicaSets, pods] = await Promise.all([
+    listAll(api, `/apis/apps/v1/namespaces/${enc(namespace)}/deployments`, {}, cap, page, timeoutMs),
+    // A ReplicaSet carries its Deployment's template labels (and pod-template-hash).
+    listAll(api, `/apis/apps/v1/namespaces/${enc(namespace)}/replicasets`, { labelSelector }, cap, page, timeoutMs),
+    listAll(api, `/api/v1/namespaces/${enc(namespace)}/pods`, { labelSelector }, cap, page, timeoutMs),
+  ]);
+  return { selector, deployments, replicaSets, pods };
+}
+
+type Secret = { readonly name: string; readonly fetched: Fetched<unknown> };
+
+async function gatherService(api: JsonApi, webhook: ParsedWebhook & { clientConfig: { kind: 'service' } }, config: GatherConfig, timeoutMs: number, certManagerSecret: Secret | undefined): Promise<ServiceFacts> {
   const { namespace, name, port } = webhook.clientConfig;
   const base = `/api/v1/namespaces/${enc(namespace)}`;
-  const secretNames = config.certificateSecret ? [config.certificateSecret] : [`${name}-certs`, `${name}-tls`].map((secret) => ({ namespace, name: secret }));
-  const [service, endpointSlices, readyz, secrets] = await Promise.all([
+  // --certificate-secret first; in the cert-manager mode, the Certificate's Secret (already read); else the usual names.
+  const secretNames = config.certificateSecret ? [config.certificateSecret] : certManagerSecret ? [] : [`${name}-certs`, `${name}-tls`].map((secret) => ({ namespace, name: secret }));
+  const [service, endpointSlices, readyz, read] = await Promise.all([
     fetchJson(api, `${base}/services/${enc(name)}`, timeoutMs),
     listAll(api, `/apis/discovery.k8s.io/v1/namespaces/${enc(namespace)}/endpointslices`, { labelSelector: `kubernetes.io/service-name=${name}` }, 1000, 100, timeoutMs),
     proxyReadyz(api, namespace, name, port, timeoutMs),
-    Promise.all(secretNames.map(async (secret) => ({ name: `${secret.namespace}/${secret.name}`, fetched: await fetchJson(api, `/api/v1/namespaces/${enc(secret.namespace)}/secrets/${enc(secret.name)}`, timeoutMs) }))),
+    Promise.all(secretNames.map(async (secret): Promise<Secret> => ({ name: `${secret.namespace}/${secret.name}`, fetched: await fetchJson(api, `/api/v1/namespaces/${enc(secret.namespace)}/secrets/${enc(secret.name)}`, timeoutMs) }))),
   ]);
+  const secrets = read.length === 0 && certManagerSecret ? [certManagerSecret] : read;
+  const selector = serviceSelector(service);
+  const workload = selector ? await gatherWorkload(api, namespace, selector, config.pageSize ?? DEFAULTS.pageSize, timeoutMs) : undefined;
   // The Endpoints only when the slices do not show a ready endpoint (or cannot be read): an older cluster, or a hand-made Endpoints.
   const slicesReady = endpointSlices.status === 'ok' && endpointSlices.value.items.some((slice) => isJsonObject(slice) && Array.isArray(slice.endpoints) && slice.endpoints.length > 0);
   const endpoints = slicesReady ? undefined : await fetchJson(api, `${base}/endpoints/${enc(name)}`, timeoutMs);
   // The named Secret, else the first that exists; a forbidden one is reported (it would have been looked at).
-  const secret = config.certificateSecret ? secrets[0] : secrets.find((candidate) => candidate.fetched.status !== 'missing');
-  return { service, endpointSlices, endpoints, readyz, secret, secretsTried: secrets.map((candidate) => candidate.name) };
+  const secret = config.certificateSecret || certManagerSecret ? secrets[0] : secrets.find((candidate) => candidate.fetched.status !== 'missing');
+  return { service, endpointSlices, endpoints, readyz, secret, secretsTried: secrets.map((candidate) => candidate.name), workload };
+}
+
+/** The cert-manager mode: the Certificate the configuration's inject-ca-from annotation names, and its Secret. */
+async function gatherCertManager(api: JsonApi, configuration: Fetched<unknown>, timeoutMs: number): Promise<CertManagerFacts | undefined> {
+  const annotation = injectCaFrom(configuration);
+  if (annotation === undefined) return undefined;
+  const reference = certificateReference(annotation);
+  if (reference === undefined) return { annotation, certificate: undefined, api: undefined, secret: undefined };
+  const certificate = await fetchJson(api, `/apis/cert-manager.io/v1/namespaces/${enc(reference.namespace)}/certificates/${enc(reference.name)}`, timeoutMs);
+  // A 404 is the Certificate missing, or the whole API (the CRD) missing: the group version tells them apart.
+  const groupVersion = certificate.status === 'missing' ? await fetchJson(api, '/apis/cert-manager.io/v1', timeoutMs) : undefined;
+  const spec = certificate.status === 'ok' && isJsonObject(certificate.value) && isJsonObject(certificate.value.spec) ? certificate.value.spec : {};
+  const secretName = typeof spec.secretName === 'string' && spec.secretName !== '' ? spec.secretName : undefined;
+  const secret = secretName === undefined ? undefined : { name: `${reference.namespace}/${secretName}`, fetched: await fetchJson(api, `/api/v1/namespaces/${enc(reference.namespace)}/secrets/${enc(secretName)}`, timeoutMs) };
+  return { annotation, certificate, api: groupVersion, secret };
 }
 
 async function gatherIdentities(api: JsonApi, source: IdentitiesSource | undefined, timeoutMs: number): Promise<IdentitiesFacts | undefined> {
@@ -284,12 +332,13 @@ export async function gatherFacts(config: GatherConfig): Promise<{ facts: Doctor
 
   const webhooks = new Map<string, WebhookFacts>();
   const parsed = checkConfiguration(config.configurationName, configuration).webhooks ?? [];
+  const certManager = await gatherCertManager(api, configuration, timeoutMs);
   await Promise.all(
     parsed
       .filter((webhook) => webhook.podCreate)
       .map(async (webhook) => {
         if (webhook.clientConfig.kind === 'url') webhooks.set(webhook.name, { url: await probeUrl(webhook.clientConfig.url, webhook.caBundle, timeoutMs) });
-        else webhooks.set(webhook.name, { service: await gatherService(api, webhook as ParsedWebhook & { clientConfig: { kind: 'service' } }, config, timeoutMs) });
+        else webhooks.set(webhook.name, { service: await gatherService(api, webhook as ParsedWebhook & { clientConfig: { kind: 'service' } }, config, timeoutMs, certManager?.secret) });
       }),
   );
 
@@ -308,6 +357,7 @@ export async function gatherFacts(config: GatherConfig): Promise<{ facts: Doctor
     namespaces,
     serviceAccounts,
     identities,
+    certManager,
     webhooks,
     oidc: { discovery, jwks },
     admissionPolicies: { version: version.status === 'ok' && isJsonObject(version.value) && typeof version.value.gitVersion === 'string' ? version.value.gitVersion : undefined, policies, bindings },

@@ -73,7 +73,14 @@ export function checkSelectors(
     const own = webhook.clientConfig.namespace;
     const selected = selection([webhook], labelsOf(own), undefined);
     if (selected.called) {
-      findings.push(coded('WEBHOOK_NAMESPACE_NOT_EXCLUDED', `webhook/${webhook.name}`, `failurePolicy Fail and the namespaceSelector selects the webhook's own namespace ${own}`));
+      findings.push(
+        coded(
+          'WEBHOOK_NAMESPACE_NOT_EXCLUDED',
+          `webhook/${webhook.name}`,
+          `failurePolicy Fail and the namespaceSelector selects the webhook's own namespace ${own}`,
+          `exclude the webhook's namespace in the namespaceSelector (kubernetes.io/metadata.name NotIn [${own}])`,
+        ),
+      );
     }
   }
   return { findings, labelsOf };

@@ -7,6 +7,8 @@ import type { ExplainInput } from './input.js';
 export interface PolicyMatch {
   /** One line per policy of the project: bound or not, selected or not, would it mutate. */
   readonly detail: string[];
+  /** The policies bound as the mode needs (whether or not they select this pod): the mode is installed. */
+  readonly bound: readonly string[];
   /** The policies the API server evaluates for this pod (bound, selected by matchConstraints). */
   readonly called: readonly string[];
   /** Those of them whose match conditions, as rendered, hold for the pod's ServiceAccount. */
@@ -22,9 +24,10 @@ export interface PolicyMatch {
 export function matchPolicies(input: ExplainInput, namespaceLabels: Readonly<Record<string, string>>): PolicyMatch {
   const given = input.admissionPolicies;
   const detail: string[] = [];
+  const bound: string[] = [];
   const called: string[] = [];
   const mutating: string[] = [];
-  if (given === undefined) return { detail, called, mutating };
+  if (given === undefined) return { detail, bound, called, mutating };
   const bindings = given.bindings.map(readBinding).filter((binding) => typeof binding !== 'string');
   const key = podIdentityKey(input.namespace, input.podView.serviceAccountName);
   const podLabels = input.podView.labels ?? {};
@@ -51,6 +54,7 @@ export function matchPolicies(input: ExplainInput, namespaceLabels: Readonly<Rec
       detail.push(`${name}: not evaluated: ${why}`);
       continue;
     }
+    bound.push(policy.name);
     const selected = [evaluateSelector(policy.namespaceSelector, namespaceLabels, 'namespaceSelector'), evaluateSelector(policy.objectSelector, podLabels, 'objectSelector')];
     const refused = selected.find((verdict) => !('matches' in verdict) || !verdict.matches);
     if (refused !== undefined) {
@@ -73,5 +77,5 @@ export function matchPolicies(input: ExplainInput, namespaceLabels: Readonly<Rec
       detail.push(`${name}: evaluated for this pod, but ${policy.kind === 'unknown' ? 'not one the project renders: its CEL is not read' : `its match conditions do not hold for ServiceAccount ${key}`}`);
     }
   }
-  return { detail, called, mutating };
+  return { detail, bound, called, mutating };
 }

@@ -14,6 +14,11 @@ export const LINKS = ['webhook configuration', 'service account', 'injection', '
 export type LinkName = (typeof LINKS)[number];
 
 export const EXPLAIN_CODES = {
+  WEBHOOK_NOT_INSTALLED: {
+    links: ['webhook configuration'],
+    meaning: 'there is no MutatingWebhookConfiguration of that name and no admission policy of the project is bound: neither mode is installed, so the API server calls nothing that injects an identity',
+    fix: 'install the webhook (docs/install.md), or name its configuration with --webhook-configuration; for the admission-policy mode, apply the policies with their bindings (manifests --mode admission-policy)',
+  },
   WEBHOOK_NOT_CALLED: {
     links: ['webhook configuration'],
     meaning: 'the MutatingWebhookConfiguration does not send this pod to the webhook (rules, namespaceSelector, objectSelector or the opt-out label), and no admission policy of the project is evaluated for it (not bound, or its matchConstraints exclude the pod)',

@@ -85,7 +85,8 @@ function webhookPart(input: ExplainInput, namespaceLabels: Readonly<Record<strin
 /**
  * Which of the two modes would mutate the pod: the webhook (its configuration's rules and
  * selectors), the project's MutatingAdmissionPolicies (bound, their matchConstraints, their match
- * conditions read by the rendered shape), both, or neither (WEBHOOK_NOT_CALLED).
+ * conditions read by the rendered shape), both, or neither (WEBHOOK_NOT_CALLED; WEBHOOK_NOT_INSTALLED when there
+ * is no configuration and no policy bound).
  */
 export function webhookLink(input: ExplainInput): Link {
   // The API server labels every namespace with its name; other labels are known only from the cluster.
@@ -94,6 +95,10 @@ export function webhookLink(input: ExplainInput): Link {
   const policies = matchPolicies(input, namespaceLabels);
   const detail = [...webhook.detail, ...policies.detail];
   if (input.namespaceLabels === undefined) detail.splice(webhook.detail.length > 1 ? 1 : 0, 0, `namespace labels unknown: only kubernetes.io/metadata.name=${input.namespace} was matched`);
+  // Nothing installed: no configuration of that name, and no project policy bound as the mode needs.
+  if (input.webhookConfiguration.object === undefined && policies.bound.length === 0) {
+    return { name: NAME, status: 'broken', detail, code: 'WEBHOOK_NOT_INSTALLED', fix: EXPLAIN_CODES.WEBHOOK_NOT_INSTALLED.fix };
+  }
   if (!webhook.called && policies.called.length === 0) {
     return { name: NAME, status: 'broken', detail, code: 'WEBHOOK_NOT_CALLED', fix: EXPLAIN_CODES.WEBHOOK_NOT_CALLED.fix };
   }

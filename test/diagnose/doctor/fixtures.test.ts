@@ -4,6 +4,9 @@ import { DOCTOR_CODES, type DoctorCode } from '../../../src/diagnose/doctor/code
 import { doctorText, type Finding } from '../../../src/diagnose/report.js';
 import { doctorFixtureNames, loadDoctorFixture } from '../../helpers/doctor-fixtures.js';
 
+/** A bare NS, NAME or NAMESPACE in a fix: a placeholder a user could take literally (what doctor cannot know is written <namespace>). */
+const PLACEHOLDER = /\b(NS|NAME|NAMESPACE)\b/;
+
 const key = (finding: { code?: string; object?: string }): string => `${finding.code ?? '-'} ${finding.object ?? '-'}`;
 
 /**
@@ -34,6 +37,8 @@ describe('doctor fixtures: each broken installation gives exactly its findings',
         assert.ok(finding.fix, `${name}: ${finding.code} has a fix`);
       }
       assert.equal(report.verdict, fixture.expected.verdict, text);
+      assert.equal(report.schemaVersion, 'doctor.pod-identity-webhook/v1');
+      for (const finding of report.findings) assert.doesNotMatch(finding.fix ?? '', PLACEHOLDER, `${name}: a fix with a placeholder doctor could have filled: ${finding.fix}`);
     });
   }
 });
