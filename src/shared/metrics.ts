@@ -24,6 +24,35 @@ export function gauge(registry: Registry, name: string, help: string): Gauge {
   return new Gauge({ name: `${METRIC_PREFIX}${name}`, help, registers: [registry] });
 }
 
+/** Feeds a readiness gauge: the checks as they stand, `true` for each that passes. */
+export interface ReadinessMetric {
+  observe(checks: () => Readonly<Record<string, boolean>>): void;
+}
+
+/**
+ * `<prefix><name>{check}`: 1 for each readiness check that passes, 0 for each that fails, read from
+ * the observed checks whenever the metrics are read, so a scrape sees what /readyz answers at that
+ * moment (a check that goes away goes from the metric too).
+ */
+export function readinessGauge(registry: Registry, name: string, help: string): ReadinessMetric {
+  let checks: (() => Readonly<Record<string, boolean>>) | undefined;
+  const ready: Gauge<'check'> = new Gauge({
+    name: `${METRIC_PREFIX}${name}`,
+    help,
+    labelNames: ['check'],
+    registers: [registry],
+    collect: () => {
+      ready.reset();
+      for (const [check, passing] of Object.entries(checks?.() ?? {})) ready.set({ check }, passing ? 1 : 0);
+    },
+  });
+  return {
+    observe: (source) => {
+      checks = source;
+    },
+  };
+}
+
 /** The plain-HTTP metrics listener's handler: `GET /metrics` in Prometheus text format, 404 otherwise. */
 export function metricsListener(registry: Registry): RequestListener {
   return (req, res) => {

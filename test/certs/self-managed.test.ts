@@ -182,6 +182,21 @@ describe('self-managed certificates: what the Secret holds (serve against the fa
     });
   }
 
+  it('a Secret emptied under a running replica (helm upgrade --force): refilled with what it serves, no new CA, the caBundle unchanged', async () => {
+    const { secret, configuration, port, serving } = await serveFrom({});
+    await waitFor('the certificate made and the caBundle written', async () => caBundleOf(configuration) !== '' && (await ready(port, caBundleOf(configuration))), 20_000, 100);
+    const made = secretData(secret);
+    const bundle = caBundleOf(configuration);
+    // What the chart's empty Secret looks like once Helm has replaced the object.
+    secret.object = { ...secret.object, data: undefined };
+    await waitFor('the Secret refilled', async () => secretData(secret)['ca.crt'] !== undefined, 20_000, 100);
+    await serving.line('secret-refilled', 5000);
+    assert.deepEqual(secretData(secret), made, 'the same CA, key and serving certificate');
+    assert.deepEqual(fingerprintsOf(caBundleOf(configuration)), fingerprintsOf(bundle), 'the caBundle as it was');
+    assert.equal(await verifiedFingerprint(port, bundle), fingerprintOf(made['tls.crt']!));
+    assert.equal(serving.lines.filter((line) => line.event === 'certificate-issued').length, 1, 'one certificate issued, at the start');
+  });
+
   it('a caBundle repeating a foreign CA: each CA once, in the order first seen, in the Secret and the configuration', async () => {
     const ours = generateCertificates({ service: 'pod-identity-webhook', namespace: NAMESPACE, hosts: ['127.0.0.1'] });
     const foreign = createCertificateAuthority('foreign').certPem;

@@ -16,6 +16,8 @@ cache=${PIW_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pod-identity-webhook/e2e}
 helm_version=v3.22.0
 cert_manager_version=v1.21.2
 prometheus_operator_version=v0.85.0
+# Prometheus v3.16.0: its Go module is tagged v0.<major*100+minor>.<patch>.
+prometheus_version=v0.316.0
 
 # Never fetch another toolchain; static binaries.
 export GOTOOLCHAIN=local CGO_ENABLED=0
@@ -156,10 +158,31 @@ fetch_crds() {
   echo "== CRDs ($out): $(ls "$out" | grep -c yaml) files"
 }
 
+# promtool (`check rules`, `test rules`) for the alerting rules of the chart and the manifests.
+build_promtool() {
+  local out=$cache/promtool-$prometheus_version ldflags recipe tmp release start
+  # v0.316.0 is Prometheus 3.16.0: what `promtool --version` says.
+  release=${prometheus_version#v0.}
+  release="$((${release%%.*} / 100)).$((${release%%.*} % 100)).${release#*.}"
+  ldflags="-s -w -X github.com/prometheus/common/version.Version=$release"
+  recipe="$go_version ldflags=$ldflags"
+  if ! up_to_date "$out" "$recipe" promtool; then
+    tmp=$(fresh_dir "$out")
+    start=$SECONDS
+    echo "build-components: building promtool $prometheus_version ..."
+    GOBIN=$tmp go install -trimpath -ldflags "$ldflags" "github.com/prometheus/prometheus/cmd/promtool@$prometheus_version"
+    echo "build-components: built promtool in $((SECONDS - start)) s"
+    finish_dir "$out" "$recipe"
+  fi
+  echo "== promtool ($out)"
+  "$out/promtool" --version
+}
+
 total=$SECONDS
 echo "build-components: $go_version, cache $cache"
 for module in "$tools"/etcd-*/; do build_etcd "${module%/}"; done
 for module in "$tools"/k8s-*/; do build_kubernetes "${module%/}"; done
 build_helm
 fetch_crds
+build_promtool
 echo "build-components: done in $((SECONDS - total)) s"

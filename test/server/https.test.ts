@@ -104,6 +104,46 @@ describe('HTTPS admission server', function () {
     assert.equal((await fetch(`http://127.0.0.1:${server.metricsPort}/other`)).status, 404);
   });
 
+  it('reports each readiness check as pod_identity_webhook_ready{check} on the metrics port, as /readyz answers it at each scrape', async () => {
+    let cacheReady = false;
+    let caBundle = true;
+    const source: ServiceAccountSource = { ...delayedSource(), isReady: () => cacheReady };
+    webhook = await startWebhook({
+      bindAddress: '127.0.0.1',
+      port: 0,
+      metricsPort: 0,
+      tlsCertPath: join(dir, 'tls.crt'),
+      tlsKeyPath: join(dir, 'tls.key'),
+      options: DEFAULT_MUTATION_OPTIONS,
+      serviceAccounts: source,
+      logger: silentLogger,
+      metrics: createWebhookMetrics(createRegistry({ processMetrics: false })),
+      readinessChecks: () => ({ caBundle }),
+      shutdownDelayMs: 1500,
+    });
+    const server = webhook;
+    const scrape = async (): Promise<Record<string, number>> => {
+      const text = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
+      return Object.fromEntries([...text.matchAll(/^pod_identity_webhook_ready\{check="([^"]+)"\} (\S+)$/gm)].map((match) => [match[1]!, Number(match[2])]));
+    };
+    const readyz = async (): Promise<number> => (await httpsRequest(`https://127.0.0.1:${server.port}/readyz`, { ca: first.caCert })).status;
+
+    assert.deepEqual(await scrape(), { tls: 1, serviceAccounts: 0, caBundle: 1, shuttingDown: 1 });
+    assert.equal(await readyz(), 503);
+    cacheReady = true;
+    assert.deepEqual(await scrape(), { tls: 1, serviceAccounts: 1, caBundle: 1, shuttingDown: 1 });
+    assert.equal(await readyz(), 200);
+    caBundle = false;
+    assert.deepEqual(await scrape(), { tls: 1, serviceAccounts: 1, caBundle: 0, shuttingDown: 1 });
+    assert.equal(await readyz(), 503);
+    caBundle = true;
+    const closing = server.close();
+    assert.deepEqual(await scrape(), { tls: 1, serviceAccounts: 1, caBundle: 1, shuttingDown: 0 }, 'draining');
+    assert.equal(await readyz(), 503);
+    await closing;
+    webhook = undefined;
+  });
+
   it('reloads a replaced certificate while 1,000 requests are in flight, without a single failure', async () => {
     const server = await start(delayedSource(5));
     const second = generateCertificates({ service: 'pod-identity-webhook', namespace: 'pod-identity-webhook', hosts: ['127.0.0.1'] });

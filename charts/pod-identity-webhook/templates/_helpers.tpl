@@ -121,3 +121,45 @@ matchExpressions:
   {{- toYaml . | nindent 2 }}
   {{- end }}
 {{- end -}}
+
+{{/*
+The caBundle the MutatingWebhookConfiguration is rendered with, base64 (empty: none). An upgrade, a
+certificate-mode switch or `helm upgrade --force` (which replaces objects with what is rendered)
+must never leave the API server without the CA of the replicas still serving:
+- self-managed and cert-manager: the live configuration's caBundle, carried over until the
+  webhook or cert-manager's CA injector replaces it with the CA of the certificate it serves;
+- manual: the given caBundle; switching to it from another mode, the live caBundle is kept beside
+  it (the old mode's replicas serve until the rollout ends) until the next upgrade.
+`lookup` answers only when Helm talks to a cluster; `helm template` renders the given bundle or none.
+*/}}
+{{- define "piw.caBundle" -}}
+{{- $name := include "piw.fullname" . -}}
+{{- $live := lookup "admissionregistration.k8s.io/v1" "MutatingWebhookConfiguration" "" $name -}}
+{{- $liveBundle := "" -}}
+{{- range (dig "webhooks" list $live) -}}
+{{- if eq (dig "name" "" .) "mutate.pod-identity-webhook.io" -}}{{- $liveBundle = dig "clientConfig" "caBundle" "" . -}}{{- end -}}
+{{- end -}}
+{{- $mode := .Values.certificates.mode -}}
+{{- if ne $mode "manual" -}}
+{{- $liveBundle -}}
+{{- else -}}
+{{- $given := .Values.certificates.manual.caBundle -}}
+{{- /* The mode the live installation runs in: cert-manager's injector annotation, else the Deployment's flag. */ -}}
+{{- $previous := "" -}}
+{{- if $live -}}
+{{- $previous = "manual" -}}
+{{- $deployment := lookup "apps/v1" "Deployment" .Release.Namespace $name -}}
+{{- $args := list -}}
+{{- range (dig "spec" "template" "spec" "containers" list $deployment) -}}{{- $args = concat $args (dig "args" list .) -}}{{- end -}}
+{{- if hasKey (dig "metadata" "annotations" dict $live) "cert-manager.io/inject-ca-from" -}}{{- $previous = "cert-manager" -}}
+{{- else if has "--certificate-mode=self-managed" $args -}}{{- $previous = "self-managed" -}}
+{{- end -}}
+{{- end -}}
+{{- $carried := b64dec $liveBundle | trim -}}
+{{- if and (ne $previous "manual") $carried (not (contains $carried $given)) -}}
+{{- printf "%s\n%s\n" (trim $given) $carried | b64enc -}}
+{{- else -}}
+{{- $given | b64enc -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -156,7 +156,7 @@ export class SelfManagedCertificates implements ServingCertificates, Certificate
   }
 
   private async checkNow(): Promise<void> {
-    const material = await synchronise(this.options);
+    const material = await synchronise(this.options, this.material);
     if (material.cert !== this.material.cert || material.key !== this.material.key) {
       const pair = keyPairOf(Buffer.from(material.cert), Buffer.from(material.key), secretName(this.options));
       if (!pair.ok) {
@@ -280,9 +280,13 @@ function renewed(current: Partial<Material>, options: SelfManagedOptions, now: D
 /**
  * Brings the Secret up to date and returns what it holds: reads it; when it holds no usable,
  * current certificate, writes a new one with the resourceVersion read; on a conflict (another
- * replica wrote first) reads again and takes theirs.
+ * replica wrote first) reads again and takes theirs. A running replica (`held`: what it serves)
+ * that finds the Secret emptied refills it with what it holds rather than making a new CA: the
+ * Secret was replaced by the empty one the manifests create (`helm upgrade --force`, `kubectl
+ * replace`), and a new CA would leave the other replicas' certificates out of the caBundle until
+ * they next check.
  */
-async function synchronise(options: SelfManagedOptions): Promise<Material> {
+async function synchronise(options: SelfManagedOptions, held?: Material): Promise<Material> {
   const now = options.now?.() ?? new Date();
   for (let attempt = 1; ; attempt += 1) {
     let secret: unknown;
@@ -294,20 +298,23 @@ async function synchronise(options: SelfManagedOptions): Promise<Material> {
       if (code === 403) throw new Error(`${secretName(options)} cannot be read: the webhook's RBAC must allow get and update on it by name`);
       throw error;
     }
-    const current = decodeData(secret);
+    const stored = decodeData(secret);
+    const refill = held !== undefined && Object.keys(stored).length === 0;
+    const current = refill ? held : stored;
     const update = renewed(current, options, now);
-    if (update === undefined) return current as Material;
-    const next = update.material;
+    if (update === undefined && !refill) return current as Material;
+    const next = update?.material ?? held!;
     const data: Record<string, string> = {};
     for (const [field, key] of Object.entries(KEYS) as Array<[keyof Material, string]>) data[key] = Buffer.from(next[field]).toString('base64');
     try {
       await options.api.putJson(secretPath(options), { ...(secret as Record<string, unknown>), data }, AbortSignal.timeout(10_000));
-      if (update.unusable) {
+      if (refill) options.logger.warn('secret-refilled', { secret: secretName(options), reason: 'the Secret was emptied; refilled with the CA and certificate this replica serves' });
+      if (update?.unusable) {
         options.logger.warn('ca-unusable', { secret: secretName(options), reason: update.unusable.reason, error: update.unusable.error });
         options.events?.caReplaced(update.unusable.reason);
       }
-      if (update.issued) options.logger.info('certificate-issued', { secret: secretName(options), notAfter: new X509Certificate(next.cert).validTo, newCa: update.newCa });
-      else options.logger.info('ca-bundle-tidied', { secret: secretName(options), certificates: bundleCertificates(next.caBundle).length });
+      if (update?.issued) options.logger.info('certificate-issued', { secret: secretName(options), notAfter: new X509Certificate(next.cert).validTo, newCa: update.newCa });
+      else if (update) options.logger.info('ca-bundle-tidied', { secret: secretName(options), certificates: bundleCertificates(next.caBundle).length });
       return next;
     } catch (error) {
       // Another replica wrote first: read again and serve theirs.

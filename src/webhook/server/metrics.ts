@@ -1,5 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { counter, gauge, METRIC_PREFIX } from '../../shared/metrics.js';
+import { counter, gauge, METRIC_PREFIX, type ReadinessMetric, readinessGauge } from '../../shared/metrics.js';
 import type { ServiceAccountSourceEvents } from '../serviceaccounts/source.js';
 import type { PodIdentityEvents } from '../pod-identity/source.js';
 import type { SelfManagedEvents } from '../certificates/self-managed.js';
@@ -17,6 +17,8 @@ export interface WebhookMetrics {
   readonly podIdentities: PodIdentityEvents;
   /** What the self-managed certificate reports, counted. */
   readonly selfManagedCertificates: SelfManagedEvents;
+  /** `ready{check}`: the readiness checks of /readyz, 1 passing, 0 failing. */
+  readonly readiness: ReadinessMetric;
 }
 
 /**
@@ -105,5 +107,6 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
       },
     },
     selfManagedCertificates: { caReplaced: (reason) => unusableCas.inc({ reason }) },
+    readiness: readinessGauge(registry, 'ready', 'Readiness checks of /readyz: 1 passing, 0 failing (shuttingDown: 0 while the replica drains)'),
   };
 }

@@ -22,17 +22,26 @@ export function startWebhook(config: WebhookConfig): Promise<RunningWebhook> {
   return startHttpsService({
     ...config,
     registry: metrics.registry,
-    createApp: (state) =>
-      createApp({
+    createApp: (state) => {
+      /** Each readiness check, `true` when it lets the replica be ready. */
+      const passing = (): Record<string, boolean> => ({
+        tls: state.certificateValid(),
+        serviceAccounts: serviceAccounts.isReady(),
+        ...config.readinessChecks?.(),
+        shuttingDown: !state.isShuttingDown(),
+      });
+      metrics.readiness.observe(passing);
+      return createApp({
         decisions: { serviceAccounts, options: config.options },
         metrics,
         logger,
         readiness: () => {
-          const extra = config.readinessChecks?.() ?? {};
-          const checks = { tls: state.certificateValid(), serviceAccounts: serviceAccounts.isReady(), ...extra, shuttingDown: state.isShuttingDown() };
-          return { ready: checks.tls && checks.serviceAccounts && Object.values(extra).every(Boolean) && !checks.shuttingDown, checks };
+          const checks = passing();
+          // The body says `shuttingDown: true` while draining; the metric, like the other checks, 0.
+          return { ready: Object.values(checks).every(Boolean), checks: { ...checks, shuttingDown: !checks.shuttingDown } };
         },
-      }),
+      });
+    },
     onClosed: async () => {
       // A source stuck on an unreachable API server must not keep the process from exiting.
       const stopped = await Promise.race([

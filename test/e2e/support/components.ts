@@ -104,3 +104,11 @@ export function helmBinary(): string {
   if (!version) throw new Error('build-components.sh names no helm_version');
   return executable(join(componentCache(), `helm-${version}`, 'helm'), `helm ${version}`);
 }
+
+/** The promtool binary build-components.sh built (the script's prometheus_version: v0.316.0 is Prometheus 3.16.0). */
+export function promtoolBinary(): string {
+  const script = readFileSync(join(ROOT, 'test', 'e2e', 'build-components.sh'), 'utf8');
+  const version = /^prometheus_version=(v\S+)$/m.exec(script)?.[1];
+  if (!version) throw new Error('build-components.sh names no prometheus_version');
+  return executable(join(componentCache(), `promtool-${version}`, 'promtool'), `promtool ${version}`);
+}
