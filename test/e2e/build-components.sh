@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the binaries of the real-cluster tests (test/e2e) once, into a cache outside the git tree:
-# etcd (test/e2e/tools/etcd-*), kube-apiserver and kubectl for each test/e2e/tools/k8s-* module, and
-# helm. A component already built from the same module (go.mod + go.sum) with the same recipe (Go
-# version, tags, flags) is skipped. Prints every component's version. `npm run test:e2e` and CI run it.
+# etcd (test/e2e/tools/etcd-*), the control plane (kube-apiserver, kubectl) of each
+# test/e2e/tools/k8s-* module and a node's components (kubelet, kube-scheduler,
+# kube-controller-manager, kube-proxy) of the newest, helm, promtool, the pause program of a pod
+# sandbox, the Go SDK's caller (test/e2e/tools/sts-caller) and CoreDNS. A component already built
+# from the same module (go.mod + go.sum) with the same recipe (Go version, tags, flags) is skipped. Prints every component's version. `npm run test:e2e` and CI run it.
 #
 #   PIW_E2E_CACHE  the cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/pod-identity-webhook/e2e);
 #                  test/e2e/support/components.ts finds the binaries by the same rules.
@@ -18,6 +20,7 @@ cert_manager_version=v1.21.2
 prometheus_operator_version=v0.85.0
 # Prometheus v3.16.0: its Go module is tagged v0.<major*100+minor>.<patch>.
 prometheus_version=v0.316.0
+coredns_version=v1.14.7
 
 # Never fetch another toolchain; static binaries.
 export GOTOOLCHAIN=local CGO_ENABLED=0
@@ -99,13 +102,17 @@ build_kubernetes() {
   done
   out=$cache/$(module_key "$module")
   recipe="$go_version tags=$tags ldflags=$ldflags"
-  if ! up_to_date "$out" "$recipe" kube-apiserver kubectl; then
+  local commands=(kube-apiserver kubectl) command
+  # The node (test/e2e/node) runs the newest release only: its components would double the cold build.
+  [[ $module == "$newest_kubernetes" ]] && commands+=(kubelet kube-scheduler kube-controller-manager kube-proxy)
+  if ! up_to_date "$out" "$recipe" "${commands[@]}"; then
     tmp=$(fresh_dir "$out")
-    build_binary "$module" "$tmp" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$tags" "$ldflags"
-    build_binary "$module" "$tmp" kubectl k8s.io/kubernetes/cmd/kubectl "$tags" "$ldflags"
+    for command in "${commands[@]}"; do
+      build_binary "$module" "$tmp" "$command" "k8s.io/kubernetes/cmd/$command" "$tags" "$ldflags"
+    done
     finish_dir "$out" "$recipe"
   fi
-  echo "== kube-apiserver, kubectl $version ($out)"
+  echo "== ${commands[*]} $version ($out)"
   local printed
   printed=$("$out/kube-apiserver" --version)
   echo "$printed"
@@ -178,11 +185,59 @@ build_promtool() {
   "$out/promtool" --version
 }
 
+# The program a pod sandbox runs (its source ships in the k8s.io/kubernetes module), static, for the
+# pause image the node tests assemble; built from the newest k8s-* module's copy.
+build_pause() {
+  local module=$1 version dir out recipe tmp
+  version=$(required_version "$module")
+  out=$cache/pause-$version
+  recipe="$(gcc -dumpfullversion) -static -O2"
+  if ! up_to_date "$out" "$recipe" pause; then
+    tmp=$(fresh_dir "$out")
+    dir=$(go mod download -json "k8s.io/kubernetes@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    gcc -static -O2 -Wall -Werror -DVERSION="$version" -o "$tmp/pause" "$dir/build/pause/linux/pause.c"
+    finish_dir "$out" "$recipe"
+  fi
+  echo "== pause ($out)"
+}
+
+# The AWS SDK for Go v2 program the node tests run in a pod (test/e2e/tools/sts-caller), static.
+build_sts_caller() {
+  local module=$tools/sts-caller out recipe tmp
+  out=$cache/sts-caller-$(cat "$module/go.mod" "$module/go.sum" "$module/main.go" | sha256sum | cut -c1-16)
+  recipe="$go_version ldflags=-s -w"
+  if ! up_to_date "$out" "$recipe" sts-caller; then
+    tmp=$(fresh_dir "$out")
+    build_binary "$module" "$tmp" sts-caller . "" "-s -w"
+    finish_dir "$out" "$recipe"
+  fi
+  echo "== sts-caller ($out)"
+}
+
+# The node's cluster DNS (test/e2e/node), as every cluster has one: Services by name from pods.
+build_coredns() {
+  local out=$cache/coredns-$coredns_version recipe="$go_version ldflags=-s -w" tmp start=$SECONDS
+  if ! up_to_date "$out" "$recipe" coredns; then
+    tmp=$(fresh_dir "$out")
+    echo "build-components: building coredns $coredns_version ..."
+    GOBIN=$tmp go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$coredns_version"
+    echo "build-components: built coredns in $((SECONDS - start)) s"
+    finish_dir "$out" "$recipe"
+  fi
+  echo "== coredns ($out)"
+  "$out/coredns" -version | head -n 1
+}
+
 total=$SECONDS
 echo "build-components: $go_version, cache $cache"
 for module in "$tools"/etcd-*/; do build_etcd "${module%/}"; done
+newest_kubernetes=$(ls -d "$tools"/k8s-*/ | sort -V | tail -n 1)
+newest_kubernetes=${newest_kubernetes%/}
 for module in "$tools"/k8s-*/; do build_kubernetes "${module%/}"; done
 build_helm
 fetch_crds
 build_promtool
+build_pause "$newest_kubernetes"
+build_sts_caller
+build_coredns
 echo "build-components: done in $((SECONDS - total)) s"

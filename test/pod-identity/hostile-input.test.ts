@@ -157,6 +157,23 @@ describe('the lab agent and EKS Auth against hostile input', function () {
       assert.equal(skewed.status, 200, skewed.body);
     });
 
+    it('the node a 1.32+ API server names in the token (kubernetes.io.node) reaches the grant; a node claim without a string name and uid is refused', async () => {
+      const running = await start();
+      const bound = (node: unknown): Record<string, unknown> => {
+        const claims = podClaims(running);
+        return { ...claims, 'kubernetes.io': { ...(claims['kubernetes.io'] as Record<string, unknown>), node } };
+      };
+      const answer = await agentAnswer(running.agent.port, await signed(running, bound({ name: 'node-a', uid: 'node-uid' })));
+      assert.equal(answer.status, 200, answer.body);
+      assert.deepEqual(running.grants.at(-1)?.subject.node, { name: 'node-a', uid: 'node-uid' });
+      const grants = running.grants.length;
+      for (const node of [{ name: 'node-a' }, { name: 7, uid: 'u' }, 'node-a', null]) {
+        const refused = await agentAnswer(running.agent.port, await signed(running, bound(node)));
+        assert.equal(upstreamCode(refused.body), 'InvalidTokenException', `${JSON.stringify(node)}: ${refused.body}`);
+      }
+      assert.equal(running.grants.length, grants, 'no credentials were issued for them');
+    });
+
     it('a pod name that would make a session tag value longer than 256 characters is refused; 256 passes', async () => {
       const running = await start();
       const longest = await agentAnswer(running.agent.port, await signed(running, podClaims(running, {}, { name: 'a'.repeat(256) })));

@@ -75,6 +75,7 @@ export function createEksAuthApp(options: EksAuthAppOptions): RequestListener {
         namespace: grant.subject.namespace,
         serviceAccount: grant.subject.serviceAccount,
         pod: grant.subject.podName,
+        ...(grant.subject.node ? { node: grant.subject.node.name, nodeUid: grant.subject.node.uid } : {}),
         assumedRoleArn: grant.assumedRoleArn,
         durationMs: millisecondsSince(started),
       });

@@ -14,6 +14,8 @@ export interface PodTokenSubject {
   readonly serviceAccount: string;
   readonly podName: string;
   readonly podUid: string;
+  /** The node the pod runs on, when the API server put it in the token (kubernetes.io.node, 1.32+). */
+  readonly node?: { readonly name: string; readonly uid: string };
 }
 
 export interface PodTokenOptions {
@@ -33,7 +35,7 @@ const invalid = (reason: string): EksAuthError => new EksAuthError('InvalidToken
 function podClaims(claims: Readonly<Record<string, unknown>>): PodTokenSubject {
   const kubernetes = claims['kubernetes.io'];
   if (!isJsonObject(kubernetes)) throw invalid('no kubernetes.io claim');
-  const { namespace, serviceaccount, pod } = kubernetes;
+  const { namespace, serviceaccount, pod, node } = kubernetes;
   const name = (value: unknown): unknown => (isJsonObject(value) ? value.name : undefined);
   const uid = (value: unknown): unknown => (isJsonObject(value) ? value.uid : undefined);
   if (typeof namespace !== 'string' || typeof name(serviceaccount) !== 'string') throw invalid('kubernetes.io lacks namespace or serviceaccount.name');
@@ -41,7 +43,9 @@ function podClaims(claims: Readonly<Record<string, unknown>>): PodTokenSubject {
   if (typeof name(pod) !== 'string' || typeof uid(pod) !== 'string') throw invalid('the token is not bound to a pod (no kubernetes.io.pod name and uid)');
   const subject = { namespace, serviceAccount: name(serviceaccount) as string, podName: name(pod) as string, podUid: uid(pod) as string };
   if (claims.sub !== `system:serviceaccount:${subject.namespace}:${subject.serviceAccount}`) throw invalid('sub does not match kubernetes.io namespace and serviceaccount');
-  return subject;
+  if (node === undefined) return subject;
+  if (typeof name(node) !== 'string' || typeof uid(node) !== 'string') throw invalid('kubernetes.io.node lacks name or uid');
+  return { ...subject, node: { name: name(node) as string, uid: uid(node) as string } };
 }
 
 /**

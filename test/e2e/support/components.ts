@@ -50,6 +50,11 @@ export interface KubernetesRelease {
   readonly minor: string;
   readonly kubeApiserver: string;
   readonly kubectl: string;
+  /** The node's components (test/e2e/node): built beside the control plane from the same module. */
+  readonly kubelet: string;
+  readonly kubeScheduler: string;
+  readonly kubeControllerManager: string;
+  readonly kubeProxy: string;
 }
 
 /** Every Kubernetes release the suite runs against (one per test/e2e/tools/k8s-* module), oldest first. */
@@ -62,6 +67,10 @@ export function kubernetesReleases(): KubernetesRelease[] {
       minor: version.replace(/^v(\d+\.\d+)\..*$/, '$1'),
       kubeApiserver: join(dir, 'kube-apiserver'),
       kubectl: join(dir, 'kubectl'),
+      kubelet: join(dir, 'kubelet'),
+      kubeScheduler: join(dir, 'kube-scheduler'),
+      kubeControllerManager: join(dir, 'kube-controller-manager'),
+      kubeProxy: join(dir, 'kube-proxy'),
     };
   });
 }
@@ -70,6 +79,27 @@ export function kubernetesReleases(): KubernetesRelease[] {
 export function checkBuilt(release: KubernetesRelease): void {
   executable(release.kubeApiserver, `kube-apiserver ${release.version}`);
   executable(release.kubectl, `kubectl ${release.version}`);
+}
+
+/** Fails with the command to run when a release's node components are missing. */
+export function checkNodeBuilt(release: KubernetesRelease): void {
+  for (const binary of [release.kubelet, release.kubeScheduler, release.kubeControllerManager, release.kubeProxy]) executable(binary, `${basename(binary)} ${release.version}`);
+}
+
+/** The pause program (build-components.sh build_pause, from the newest k8s-* module) and the Go SDK's caller. */
+export function nodeImageBinaries(): { readonly pause: string; readonly stsCaller: string } {
+  const newest = toolsModules('k8s-').at(-1);
+  if (!newest) throw new Error('no test/e2e/tools/k8s-* module');
+  const caller = join(TOOLS, 'sts-caller');
+  const callerHash = createHash('sha256')
+    .update(readFileSync(join(caller, 'go.mod')))
+    .update(readFileSync(join(caller, 'go.sum')))
+    .update(readFileSync(join(caller, 'main.go')))
+    .digest('hex');
+  return {
+    pause: executable(join(componentCache(), `pause-${requiredVersion(newest)}`, 'pause'), 'pause'),
+    stsCaller: executable(join(componentCache(), `sts-caller-${callerHash.slice(0, 16)}`, 'sts-caller'), 'sts-caller'),
+  };
 }
 
 export interface EtcdRelease {
@@ -95,6 +125,14 @@ export function crdFiles(): string[] {
   } catch {
     throw new Error(`the CRDs are not fetched (${dir} is missing): ${BUILD_HINT}`);
   }
+}
+
+/** The CoreDNS binary build-components.sh built (its version is the script's coredns_version). */
+export function corednsBinary(): string {
+  const script = readFileSync(join(ROOT, 'test', 'e2e', 'build-components.sh'), 'utf8');
+  const version = /^coredns_version=(v\S+)$/m.exec(script)?.[1];
+  if (!version) throw new Error('build-components.sh names no coredns_version');
+  return executable(join(componentCache(), `coredns-${version}`, 'coredns'), `coredns ${version}`);
 }
 
 /** The helm binary build-components.sh built (its version is the script's helm_version). */

@@ -76,13 +76,14 @@ export class ControlPlane {
    * Certificates, keys and ports for a control plane of `release`. The issuer is
    * https://127.0.0.1:<issuerPort>: kube-apiserver serves its discovery document and
    * /openid/v1/jwks only for an https issuer (with http it logs that the endpoints are disabled).
-   * Nothing needs to listen on `issuerPort`; a lab issuer may serve it (over http).
+   * Nothing needs to listen on `issuerPort`; a lab issuer may serve it (over http). `serverHosts`
+   * are more names and addresses of the API server's certificate (a node's address, the Service IP).
    */
-  static async prepare(release: KubernetesRelease, issuerPort?: number): Promise<ControlPlane> {
+  static async prepare(release: KubernetesRelease, issuerPort?: number, serverHosts: readonly string[] = []): Promise<ControlPlane> {
     checkBuilt(release);
     const dir = trackDirectory(mkdtempSync(join(tmpdir(), `piw-e2e-${release.minor}-`)));
     try {
-      const files = writeControlPlanePki(dir);
+      const files = writeControlPlanePki(dir, serverHosts);
       const ports = { apiserver: await freePort(), etcdClient: await freePort(), etcdPeer: await freePort() };
       return new ControlPlane(release, dir, files, `https://127.0.0.1:${issuerPort ?? (await freePort())}`, ports);
     } catch (error) {

@@ -38,6 +38,14 @@ export interface AuthenticatorSetup {
   readonly authenticationMode?: 'CONFIG_MAP' | 'API_AND_CONFIG_MAP' | 'API';
 }
 
+/** More of the lab config (raw, as lab.yaml holds it), and where the STS listens (a node's address for pods to reach it). */
+export interface LabOptions {
+  readonly stsBindAddress?: string;
+  readonly roles?: readonly unknown[];
+  readonly clusters?: readonly unknown[];
+  readonly podIdentityAssociations?: readonly unknown[];
+}
+
 interface RunningAuthenticator {
   readonly process: CliProcess;
   readonly url: string;
@@ -58,6 +66,7 @@ export class LabServices {
     readonly issuerUrl: string,
     readonly stsUrl: string,
     private current: RunningAuthenticator | undefined,
+    private readonly labConfig: string,
   ) {}
 
   get processes(): readonly CliProcess[] {
@@ -68,12 +77,17 @@ export class LabServices {
     return this.current;
   }
 
+  /** The STS process, which also serves EKS Auth (for its log lines). */
+  get sts(): CliProcess {
+    return this.running[1]!;
+  }
+
   /** The issuer process (for its log lines). */
   get issuer(): CliProcess {
     return this.running[0]!;
   }
 
-  static async start(controlPlane: ControlPlane, issuerPort: number, roles: readonly TrustedRole[], authenticator?: AuthenticatorSetup): Promise<LabServices> {
+  static async start(controlPlane: ControlPlane, issuerPort: number, roles: readonly TrustedRole[], authenticator?: AuthenticatorSetup, options: LabOptions = {}): Promise<LabServices> {
     const processes: CliProcess[] = [];
     try {
       // The API server's issuer is https (see ControlPlane.prepare); the lab issuer serves it over http.
@@ -90,15 +104,17 @@ export class LabServices {
           apiVersion: 'pod-identity-webhook.io/v1alpha1',
           kind: 'LabConfig',
           providers: [{ issuer: controlPlane.issuer, audiences: ['sts.amazonaws.com'], jwksUrl: `${issuerUrl}/keys` }],
-          roles: roles.map((role) => ({ arn: role.arn, trustPolicy: trustPolicyFor(provider, role.subject) })),
+          roles: [...roles.map((role) => ({ arn: role.arn, trustPolicy: trustPolicyFor(provider, role.subject) })), ...(options.roles ?? [])],
+          ...(options.clusters ? { clusters: options.clusters } : {}),
+          ...(options.podIdentityAssociations ? { podIdentityAssociations: options.podIdentityAssociations } : {}),
         }),
       );
       const sts = started(
-        CliProcess.start(['sts', '--config', labConfig, '--port', '0', '--bind-address', '127.0.0.1', '--secret-file', join(controlPlane.dir, 'sts-secret.key')]),
+        CliProcess.start(['sts', '--config', labConfig, '--port', '0', '--bind-address', options.stsBindAddress ?? '127.0.0.1', '--secret-file', join(controlPlane.dir, 'sts-secret.key')]),
       );
       processes.push(sts);
       const stsUrl = await address(sts, 'sts-listening');
-      const lab = new LabServices(controlPlane, processes, issuerUrl, stsUrl, undefined);
+      const lab = new LabServices(controlPlane, processes, issuerUrl, stsUrl, undefined, labConfig);
       if (authenticator) {
         const certsDir = join(controlPlane.dir, 'authenticator-certs');
         const certificates = generateCertificates({ service: 'aws-iam-authenticator', namespace: 'kube-system', hosts: ['127.0.0.1'] });
@@ -159,6 +175,18 @@ export class LabServices {
     this.current = undefined;
     this.current = await this.startAuthenticator(setup, Number(new URL(previous.url).port), previous.caCert);
     return this.current;
+  }
+
+  /** The lab's EKS Pod Identity agent for `cluster` (of `options.clusters`), calling this lab's EKS Auth (the STS); resolves with its URL. */
+  async startPodIdentityAgent(cluster: string, bindAddress: string, port: number): Promise<string> {
+    const agent = started(
+      CliProcess.start([
+        'pod-identity-agent', '--config', this.labConfig, '--cluster-name', cluster, '--eks-auth-url', this.stsUrl,
+        '--secret-file', join(this.controlPlane.dir, 'sts-secret.key'), '--bind-address', bindAddress, '--port', String(port), '--metrics-port', '0',
+      ]),
+    );
+    this.running.push(agent);
+    return address(agent, 'pod-identity-agent-listening');
   }
 
   async stop(): Promise<void> {

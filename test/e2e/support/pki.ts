@@ -39,12 +39,14 @@ export interface ControlPlaneFiles {
   /** The service-account signing key (PKCS#1, as kubeadm writes sa.key). */
   readonly saKey: string;
   readonly admin: KeyPair;
+  /** The CA itself, to issue the node's client certificates. */
+  readonly ca: CertificateAuthority;
 }
 
-/** A CA, the API server's serving certificate (127.0.0.1, localhost), sa.key and a system:masters client. */
-export function writeControlPlanePki(dir: string): ControlPlaneFiles {
+/** A CA, the API server's serving certificate (127.0.0.1, localhost and `hosts`), sa.key and a system:masters client. */
+export function writeControlPlanePki(dir: string, hosts: readonly string[] = []): ControlPlaneFiles {
   const ca = createCertificateAuthority('kubernetes');
-  const serving = issueServingCertificate(ca, { service: 'kubernetes', namespace: 'default', hosts: ['127.0.0.1', 'localhost'], validityDays: 2 });
+  const serving = issueServingCertificate(ca, { service: 'kubernetes', namespace: 'default', hosts: ['127.0.0.1', 'localhost', ...hosts], validityDays: 2 });
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const files = {
     caCert: join(dir, 'ca.crt'),
@@ -56,5 +58,5 @@ export function writeControlPlanePki(dir: string): ControlPlaneFiles {
   writeFileSync(files.serverCert, serving.cert);
   writeFileSync(files.serverKey, serving.key, { mode: 0o600 });
   writeFileSync(files.saKey, privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(), { mode: 0o600 });
-  return { ...files, caCertPem: ca.certPem, admin: issueClientCertificate(ca, 'e2e-admin', ['system:masters']) };
+  return { ...files, caCertPem: ca.certPem, admin: issueClientCertificate(ca, 'e2e-admin', ['system:masters']), ca };
 }
