@@ -204,6 +204,25 @@ describe('kubeconfig loading: every file through the bounded reader', function (
     assert.equal(outside.ok ? 'loaded' : outside.code, 'ERR_NOT_IN_CLUSTER', 'neither a kubeconfig nor KUBERNETES_SERVICE_HOST');
   });
 
+  it('in a cluster, a $HOME whose ~/.kube/config cannot be read (a pod as a user its image does not know) is no kubeconfig: the in-cluster config serves; outside a cluster it is still an error', async () => {
+    const serviceAccountDir = join(dir, 'serviceaccount');
+    mkdirSync(serviceAccountDir);
+    writeFileSync(join(serviceAccountDir, 'ca.crt'), api.caCert);
+    writeFileSync(join(serviceAccountDir, 'token'), api.token);
+    // Tests run as root, whom no mode refuses: a file where the directory should be refuses the read just as well (ENOTDIR).
+    const home = join(dir, 'refused-home');
+    mkdirSync(home);
+    writeFileSync(join(home, '.kube'), 'not a directory');
+    const url = new URL(api.url);
+    const env = { KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port };
+    const inside = await loadKubeConfig(undefined, { env, home, serviceAccountDir });
+    assert.ok(inside.ok, inside.ok ? '' : inside.error);
+    assert.equal(inside.value.getCurrentCluster()?.server, api.url);
+    const outside = await loadKubeConfig(undefined, { env: {}, home, serviceAccountDir });
+    assert.equal(outside.ok, false);
+    assert.match(outside.ok ? '' : outside.error, /\.kube\/config/);
+  });
+
   it('exec plugins still run (as kubectl runs them); a relative command with a slash is found from the kubeconfig\'s directory', async () => {
     mkdirSync(join(dir, 'config', 'bin'), { recursive: true });
     const credential = JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: api.token } });

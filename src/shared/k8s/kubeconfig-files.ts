@@ -272,7 +272,10 @@ export async function readKubeconfig(path: string | undefined, options: Kubeconf
     if (found !== undefined) return found;
   } else {
     const found = await readKubeconfigFiles([join(options.home ?? homedir(), '.kube', 'config')], '~/.kube/config', options.context);
-    if (found !== undefined) return found;
+    // A pod running as a user its image does not know (OpenShift's restricted-v2 picks one) may be
+    // refused its $HOME: inside a cluster that is no kubeconfig, and the in-cluster config serves.
+    const homeRefused = found?.ok === false && found.code === 'ERR_FILE_UNREADABLE' && Boolean(env.KUBERNETES_SERVICE_HOST) && options.inCluster !== false && options.context === undefined;
+    if (found !== undefined && !homeRefused) return found;
   }
   const searched = listed ? `no file of $KUBECONFIG (${listed}) exists` : 'no --kubeconfig, $KUBECONFIG or ~/.kube/config';
   if (options.inCluster === false) return { ok: false, code: 'ERR_NO_KUBECONFIG', error: `no kubeconfig: ${searched}` };

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { dockerfileFinalStage } from '../support/node/dockerfile.js';
+import { gitCommit } from '../support/node/images.js';
+import { readmeInstallBlocks } from '../support/node/readme-install.js';
 import { CLI, ROOT } from '../../helpers/paths.js';
 import { helmBinary, kubernetesReleases } from '../support/components.js';
 import { ControlPlane } from '../support/control-plane.js';
@@ -70,10 +72,6 @@ describe(`a node: kubelet ${release.version} on containerd and runc, bridge CNI,
     return kubectl(['logs', '-n', namespace, pod, '-c', containerName]);
   }
 
-  async function doctor(): Promise<{ code: number; stdout: string; stderr: string }> {
-    return runCommand(process.execPath, [CLI, 'doctor', '--kubeconfig', cluster!.controlPlane.adminKubeconfig], { timeoutMs: 120_000 });
-  }
-
   before(async () => {
     const issuerPort = await freePort();
     const prepared = await ControlPlane.prepare(release, issuerPort, nodeServerHosts(environment));
@@ -109,7 +107,7 @@ describe(`a node: kubelet ${release.version} on containerd and runc, bridge CNI,
   });
 
   it('the webhook image holds what the Dockerfile describes: entrypoint, command, user, working directory, ports, labels, files', async () => {
-    const expected = dockerfileFinalStage(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+    const expected = dockerfileFinalStage(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), new Map([['GIT_COMMIT', gitCommit()]]));
     const { config } = cluster!.images.webhook;
     assert.deepEqual(config.Entrypoint, expected.entrypoint);
     assert.deepEqual(config.Cmd, expected.cmd);
@@ -124,29 +122,50 @@ describe(`a node: kubelet ${release.version} on containerd and runc, bridge CNI,
     }
     for (const destination of expected.copied) assert.ok(files.has(destination), `the image has no ${destination}: the Dockerfile copies it`);
     assert.ok(files.has('/nodejs/bin/node'), 'no /nodejs/bin/node, which the entrypoint runs');
+    assert.ok(files.has('/app/dist/src/build-info.json'), 'no build-info.json, which `version` reads the commit from');
     assert.ok(!files.has('/app/node_modules/typescript') && !files.has('/app/node_modules/mocha'), 'development dependencies in the image');
   });
 
-  describe('installed as a user installs it', () => {
-    it('kubectl apply -k manifests: both replicas Ready, the caBundle written by the webhook itself, doctor exits 0; kubectl delete -k removes it', async () => {
-      await kubectl(['apply', '-k', `${ROOT}/manifests`]);
-      await kubectl(['-n', WEBHOOK_NAMESPACE, 'rollout', 'status', 'deployment/pod-identity-webhook', '--timeout=240s'], undefined, 260_000);
+  describe('installed as a user installs it: the README\'s install blocks, word for word', () => {
+    /** Runs one README command: kubectl and helm of the suite, `npx pod-identity-webhook` as the CLI; the cluster from KUBECONFIG, as users have it. */
+    async function runReadmeCommand(words: readonly string[]): Promise<void> {
+      const [program, ...args] = words;
+      const env = { ...process.env, KUBECONFIG: cluster!.controlPlane.adminKubeconfig };
+      let result;
+      if (program === 'kubectl') result = await runCommand(release.kubectl, args, { env, timeoutMs: 360_000 });
+      else if (program === 'helm') result = await runCommand(helmBinary(), args, { env, timeoutMs: 360_000 });
+      else if (program === 'npx' && args[0] === 'pod-identity-webhook') result = await runCommand(process.execPath, [CLI, ...args.slice(1)], { env, timeoutMs: 120_000 });
+      else throw new Error(`the README's install block runs ${program}, which this test does not know`);
+      assert.equal(result.code, 0, `${words.join(' ')} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
+    }
+
+    async function webhookState(): Promise<void> {
       const configuration = JSON.parse(await kubectl(['get', 'mutatingwebhookconfiguration', 'pod-identity-webhook', '-o', 'json'])) as { webhooks: { clientConfig: { caBundle?: string } }[] };
       assert.ok(configuration.webhooks.every((webhook) => (webhook.clientConfig.caBundle ?? '') !== ''), 'a webhook without its caBundle');
-      const checked = await doctor();
-      assert.equal(checked.code, 0, `doctor: ${checked.stdout}\n${checked.stderr}`);
+      const deployment = JSON.parse(await kubectl(['-n', WEBHOOK_NAMESPACE, 'get', 'deployment', 'pod-identity-webhook', '-o', 'json'])) as { status: { readyReplicas?: number } };
+      assert.equal(deployment.status.readyReplicas, 2);
+    }
+
+    const blocks = readmeInstallBlocks();
+
+    it('the README has two install blocks: kustomize, then Helm', () => {
+      assert.equal(blocks.length, 2);
+      assert.deepEqual(blocks[0]![0]!.slice(0, 3), ['kubectl', 'apply', '-k']);
+      assert.deepEqual(blocks[1]![0]!.slice(0, 2), ['helm', 'install']);
+    });
+
+    it('kustomize: both replicas Ready, the caBundle written by the webhook itself, doctor exits 0 (then kubectl delete -k)', async () => {
+      // The README's paths start at the repository root, where test/e2e/node/run.sh runs mocha.
+      assert.equal(process.cwd(), ROOT);
+      for (const command of blocks[0]!) await runReadmeCommand(command);
+      await webhookState();
       await kubectl(['delete', '-k', `${ROOT}/manifests`, '--wait=true', '--timeout=120s']);
     });
 
-    it('helm install with the default values (self-managed certificates, 2 replicas): Ready, caBundle filled, helm test passes, doctor exits 0', async () => {
-      const installed = await helm(['install', 'piw', CHART, '--namespace', WEBHOOK_NAMESPACE, '--create-namespace', '--set', 'serve.aws-default-region=us-east-1', '--wait', '--timeout', '4m']);
-      assert.equal(installed.code, 0, installed.stderr);
-      const deployment = JSON.parse(await kubectl(['-n', WEBHOOK_NAMESPACE, 'get', 'deployment', 'pod-identity-webhook', '-o', 'json'])) as { status: { readyReplicas?: number } };
-      assert.equal(deployment.status.readyReplicas, 2);
-      const tested = await helm(['test', 'piw', '--namespace', WEBHOOK_NAMESPACE, '--timeout', '3m']);
-      assert.equal(tested.code, 0, `${tested.stdout}\n${tested.stderr}`);
-      const checked = await doctor();
-      assert.equal(checked.code, 0, `doctor: ${checked.stdout}\n${checked.stderr}`);
+    it('Helm with the README\'s values (self-managed certificates, 2 replicas): Ready, caBundle filled, the namespace enforcing Pod Security restricted, helm test passes, doctor exits 0', async () => {
+      assert.equal(process.cwd(), ROOT);
+      for (const command of blocks[1]!) await runReadmeCommand(command);
+      await webhookState();
     });
   });
 

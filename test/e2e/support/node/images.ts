@@ -1,12 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, cpSync, createReadStream, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, cpSync, createReadStream, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ROOT } from '../../../helpers/paths.js';
 import { runCommand } from '../processes.js';
 
 /**
  * Container images made without a Docker daemon or a registry: each layer is a directory packed by GNU
- * tar (root-owned, mtime 0, sorted, so the same files give the same digest), each image a
+ * tar (owners as on disk: root, this test's user, but for the nonroot user's home; mtime 0, sorted), each image a
  * `docker save` archive (manifest.json, the config, the layer tars) that `ctr images import` takes.
  */
 
@@ -55,7 +56,7 @@ async function run(binary: string, args: readonly string[], timeoutMs = 300_000)
 /** Packs `dir` as a layer tar in `outDir`. */
 export async function packLayer(dir: string, outDir: string, name: string): Promise<Layer> {
   const tar = join(outDir, `${name}.tar`);
-  await run('tar', ['--sort=name', '--numeric-owner', '--owner=0', '--group=0', '--mtime=@0', '--format=posix', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime', '-C', dir, '-cf', tar, '.']);
+  await run('tar', ['--sort=name', '--numeric-owner', '--mtime=@0', '--format=posix', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime', '-C', dir, '-cf', tar, '.']);
   return { tar, digest: await sha256File(tar) };
 }
 
@@ -94,6 +95,7 @@ function writeUsers(rootfs: string): void {
     mkdirSync(join(rootfs, dir), { recursive: true });
     chmodSync(join(rootfs, dir), mode);
   }
+  chownSync(join(rootfs, 'home', 'nonroot'), 65532, 65532);
 }
 
 /** The shared libraries a dynamically linked binary needs, from ldd: path as the loader looks it up. */
@@ -139,10 +141,22 @@ async function appRootfs(rootfs: string): Promise<void> {
   rmSync(join(app, 'package-lock.json'));
   rmSync(join(app, 'node_modules', '.package-lock.json'), { force: true });
   cpSync(join(ROOT, 'dist', 'src'), join(app, 'dist', 'src'), { recursive: true, filter: (source) => !source.endsWith('.map') });
+  // What the Dockerfile's build stage writes after the compiler, from its GIT_COMMIT argument.
+  await run(process.execPath, [join(ROOT, 'scripts', 'build-info.mjs'), join(app, 'dist', 'src', 'build-info.json')]);
   cpSync(join(ROOT, 'manifests'), join(app, 'manifests'), { recursive: true });
 }
 
-/** The webhook image's config, as the Dockerfile's final stage sets it (test/e2e/node/image.e2e.ts compares the two). */
+/** The commit the image is built from, as `docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD)` gives it. */
+export function gitCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim();
+    return /^[0-9a-f]{40}$/.test(head) ? head : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The webhook image's config, as the Dockerfile's final stage sets it (test/e2e/node/node.e2e.ts compares the two). */
 export const WEBHOOK_IMAGE_CONFIG: ImageConfig = {
   User: '65532:65532',
   WorkingDir: '/app',
@@ -152,6 +166,7 @@ export const WEBHOOK_IMAGE_CONFIG: ImageConfig = {
   ExposedPorts: { '8443/tcp': {}, '9999/tcp': {} },
   Labels: {
     'org.opencontainers.image.title': 'pod-identity-webhook',
+    'org.opencontainers.image.revision': gitCommit(),
     'org.opencontainers.image.description': 'IAM roles for service accounts (IRSA) mutating admission webhook for Kubernetes',
     'org.opencontainers.image.licenses': 'Apache-2.0',
     'org.opencontainers.image.version': JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string,
