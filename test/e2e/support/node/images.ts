@@ -146,14 +146,18 @@ async function appRootfs(rootfs: string): Promise<void> {
   cpSync(join(ROOT, 'manifests'), join(app, 'manifests'), { recursive: true });
 }
 
-/** The commit the image is built from, as `docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD)` gives it. */
+let headCommit: string | undefined;
+
+/** The commit the image is built from, as `docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD)` gives it (read once per run). */
 export function gitCommit(): string {
+  if (headCommit !== undefined) return headCommit;
   try {
     const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim();
-    return /^[0-9a-f]{40}$/.test(head) ? head : 'unknown';
+    headCommit = /^[0-9a-f]{40}$/.test(head) ? head : 'unknown';
   } catch {
-    return 'unknown';
+    headCommit = 'unknown';
   }
+  return headCommit;
 }
 
 /** The webhook image's config, as the Dockerfile's final stage sets it (test/e2e/node/node.e2e.ts compares the two). */
