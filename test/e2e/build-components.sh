@@ -123,8 +123,23 @@ build_kubernetes() {
   "$out/kubectl" version --client
 }
 
+# go_install <out dir> <binary> <package@version> <ldflags>: `go install` from the module proxy into
+# <out dir>, unless it holds <binary> built with the same Go and flags.
+go_install() {
+  local out=$1 binary=$2 package=$3 ldflags=$4 recipe tmp start=$SECONDS
+  recipe="$go_version ldflags=$ldflags"
+  if ! up_to_date "$out" "$recipe" "$binary"; then
+    tmp=$(fresh_dir "$out")
+    echo "build-components: building $binary ($package) ..."
+    GOBIN=$tmp go install -trimpath -ldflags "$ldflags" "$package"
+    echo "build-components: built $binary in $((SECONDS - start)) s"
+    finish_dir "$out" "$recipe"
+  fi
+  echo "== $binary ($out)"
+}
+
 build_helm() {
-  local out=$cache/helm-$helm_version ldflags recipe tmp gomod client_minor start
+  local out=$cache/helm-$helm_version ldflags gomod client_minor
   # Helm's Makefile derives the Kubernetes version `helm template` assumes (.Capabilities.KubeVersion)
   # from the client-go it is built with: v0.37.x gives 1.37.
   gomod=$(go mod download -json "helm.sh/helm/v3@$helm_version" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
@@ -132,16 +147,7 @@ build_helm() {
   ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
   ldflags+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$client_minor"
   ldflags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$client_minor"
-  recipe="$go_version ldflags=$ldflags"
-  if ! up_to_date "$out" "$recipe" helm; then
-    tmp=$(fresh_dir "$out")
-    start=$SECONDS
-    echo "build-components: building helm $helm_version ..."
-    GOBIN=$tmp go install -trimpath -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$helm_version"
-    echo "build-components: built helm in $((SECONDS - start)) s"
-    finish_dir "$out" "$recipe"
-  fi
-  echo "== helm ($out)"
+  go_install "$out" helm "helm.sh/helm/v3/cmd/helm@$helm_version" "$ldflags"
   "$out/helm" version
 }
 
@@ -167,21 +173,12 @@ fetch_crds() {
 
 # promtool (`check rules`, `test rules`) for the alerting rules of the chart and the manifests.
 build_promtool() {
-  local out=$cache/promtool-$prometheus_version ldflags recipe tmp release start
+  local out=$cache/promtool-$prometheus_version ldflags release
   # v0.316.0 is Prometheus 3.16.0: what `promtool --version` says.
   release=${prometheus_version#v0.}
   release="$((${release%%.*} / 100)).$((${release%%.*} % 100)).${release#*.}"
   ldflags="-s -w -X github.com/prometheus/common/version.Version=$release"
-  recipe="$go_version ldflags=$ldflags"
-  if ! up_to_date "$out" "$recipe" promtool; then
-    tmp=$(fresh_dir "$out")
-    start=$SECONDS
-    echo "build-components: building promtool $prometheus_version ..."
-    GOBIN=$tmp go install -trimpath -ldflags "$ldflags" "github.com/prometheus/prometheus/cmd/promtool@$prometheus_version"
-    echo "build-components: built promtool in $((SECONDS - start)) s"
-    finish_dir "$out" "$recipe"
-  fi
-  echo "== promtool ($out)"
+  go_install "$out" promtool "github.com/prometheus/prometheus/cmd/promtool@$prometheus_version" "$ldflags"
   "$out/promtool" --version
 }
 
@@ -216,15 +213,8 @@ build_sts_caller() {
 
 # The node's cluster DNS (test/e2e/node), as every cluster has one: Services by name from pods.
 build_coredns() {
-  local out=$cache/coredns-$coredns_version recipe="$go_version ldflags=-s -w" tmp start=$SECONDS
-  if ! up_to_date "$out" "$recipe" coredns; then
-    tmp=$(fresh_dir "$out")
-    echo "build-components: building coredns $coredns_version ..."
-    GOBIN=$tmp go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$coredns_version"
-    echo "build-components: built coredns in $((SECONDS - start)) s"
-    finish_dir "$out" "$recipe"
-  fi
-  echo "== coredns ($out)"
+  local out=$cache/coredns-$coredns_version
+  go_install "$out" coredns "github.com/coredns/coredns@$coredns_version" "-s -w"
   "$out/coredns" -version | head -n 1
 }
 

@@ -57,7 +57,13 @@ describe('HTTPS admission server', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(source: ServiceAccountSource = delayedSource(), logs?: LogCapture, shutdownTimeoutMs?: number, shutdownDelayMs?: number): Promise<RunningWebhook> {
+  async function start(
+    source: ServiceAccountSource = delayedSource(),
+    logs?: LogCapture,
+    shutdownTimeoutMs?: number,
+    shutdownDelayMs?: number,
+    readinessChecks?: Parameters<typeof startWebhook>[0]['readinessChecks'],
+  ): Promise<RunningWebhook> {
     webhook = await startWebhook({
       bindAddress: '127.0.0.1',
       port: 0,
@@ -70,6 +76,7 @@ describe('HTTPS admission server', function () {
       metrics: createWebhookMetrics(createRegistry({ processMetrics: false })),
       shutdownTimeoutMs,
       shutdownDelayMs,
+      readinessChecks,
     });
     return webhook;
   }
@@ -108,20 +115,7 @@ describe('HTTPS admission server', function () {
     let cacheReady = false;
     let caBundle = true;
     const source: ServiceAccountSource = { ...delayedSource(), isReady: () => cacheReady };
-    webhook = await startWebhook({
-      bindAddress: '127.0.0.1',
-      port: 0,
-      metricsPort: 0,
-      tlsCertPath: join(dir, 'tls.crt'),
-      tlsKeyPath: join(dir, 'tls.key'),
-      options: DEFAULT_MUTATION_OPTIONS,
-      serviceAccounts: source,
-      logger: silentLogger,
-      metrics: createWebhookMetrics(createRegistry({ processMetrics: false })),
-      readinessChecks: () => ({ caBundle }),
-      shutdownDelayMs: 1500,
-    });
-    const server = webhook;
+    const server = await start(source, undefined, undefined, 1500, () => ({ caBundle }));
     const scrape = async (): Promise<Record<string, number>> => {
       const text = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
       return Object.fromEntries([...text.matchAll(/^pod_identity_webhook_ready\{check="([^"]+)"\} (\S+)$/gm)].map((match) => [match[1]!, Number(match[2])]));
