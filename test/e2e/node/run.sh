@@ -83,4 +83,8 @@ for hierarchy in /sys/fs/cgroup/*/; do
 done
 
 export PIW_NODE_STATE=$state PIW_NODE_CGROUP_ROOT=$cgroup_root PIW_NODE_IP=${PIW_NODE_IP:-10.200.0.2}
-unshare --net --mount --propagation private --pid --fork --mount-proc -- bash "$0" --inside "$@"
+started=$SECONDS
+rc=0
+unshare --net --mount --propagation private --pid --fork --mount-proc -- bash "$0" --inside "$@" || rc=$?
+echo "node tests: took $((SECONDS - started)) s"
+exit "$rc"
