@@ -166,6 +166,10 @@ for (const release of kubernetesReleases()) {
       const jwks = JSON.parse(files.get('jwks.json') ?? '{}') as Jwks;
       assert.deepEqual(jwks.keys.map((key) => key.kid), [kidOf('sa.pub')], 'the kid pod-identity-webhook issuer computes from sa.pub');
       assert.equal(jwtHeader(await podToken('s3-reader')).kid, kidOf('sa.pub'), 'the tokens are signed with sa.key');
+      // The guide names the built-in ClusterRole that may read the two documents.
+      const role = await cp.admin.get('/apis/rbac.authorization.k8s.io/v1/clusterroles/system:service-account-issuer-discovery');
+      const granted = ((role.rules ?? []) as Array<{ verbs?: string[]; nonResourceURLs?: string[] }>).filter((rule) => rule.verbs?.includes('get')).flatMap((rule) => rule.nonResourceURLs ?? []);
+      for (const path of ['/.well-known/openid-configuration', '/openid/v1/jwks']) assert.ok(granted.includes(path), `system:service-account-issuer-discovery grants get on ${path}`);
     });
 
     it('the published copies answer at <issuer>/.well-known/openid-configuration and at jwks_uri, as the API server serves them, as application/json', async () => {
