@@ -20,8 +20,8 @@ export type KubeconfigUser =
 export interface ControlPlaneOptions {
   /** A TokenReview webhook (kube-apiserver --authentication-token-webhook-config-file), answering authentication.k8s.io/v1. */
   readonly authenticationWebhook?: { readonly url: string; readonly caCert: string };
-  /** kube-apiserver flags (name without dashes → value), replacing the harness's own of the same name. */
-  readonly flags?: Readonly<Record<string, string>>;
+  /** kube-apiserver flags (name without dashes → value, or values for a flag given more than once), replacing the harness's own of the same name. */
+  readonly flags?: Readonly<Record<string, string | readonly string[]>>;
 }
 
 /** Polls `check` every 250 ms until it returns true, failing after `timeoutMs` or as soon as `process` exits. */
@@ -147,7 +147,7 @@ export class ControlPlane {
   }
 
   private async startApiserver(options: ControlPlaneOptions): Promise<void> {
-    const flags = new Map<string, string>([
+    const flags = new Map<string, string | readonly string[]>([
       ['etcd-servers', `http://127.0.0.1:${this.ports.etcdClient}`],
       ['bind-address', '127.0.0.1'],
       ['advertise-address', '127.0.0.1'],
@@ -175,7 +175,7 @@ export class ControlPlane {
       flags.set('authentication-token-webhook-cache-ttl', '0s');
     }
     for (const [name, value] of Object.entries(options.flags ?? {})) flags.set(name, value);
-    const args = [...flags].map(([name, value]) => `--${name}=${value}`);
+    const args = [...flags].flatMap(([name, value]) => (typeof value === 'string' ? [value] : value).map((one) => `--${name}=${one}`));
     const apiserver = ServerProcess.start('kube-apiserver', this.release.kubeApiserver, args, join(this.dir, 'kube-apiserver.log'));
     this.apiserverProcess = apiserver;
     await waitUntil(
@@ -189,6 +189,13 @@ export class ControlPlane {
     );
     const version = (await this.admin.get('/version')) as { gitVersion?: string };
     this.serverVersion = version.gitVersion ?? '';
+  }
+
+  /** Stops kube-apiserver alone and starts it again with `options` (etcd, and so every object, stays). */
+  async restartApiserver(options: ControlPlaneOptions = {}): Promise<void> {
+    await this.apiserverProcess?.stop();
+    this.apiserverProcess = undefined;
+    await this.startApiserver(options);
   }
 
   /** Process ids of the running etcd and kube-apiserver. */
