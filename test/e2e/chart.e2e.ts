@@ -320,6 +320,8 @@ const STRICTER_THAN_THE_CLI: readonly string[] = [
   'bind-address="fe80::1%eth0"',
   'certificate-hosts="fe80::1%eth0"',
   ...['kubeconfig', 'service-accounts', 'tls-cert', 'tls-key', 'watch-container-credentials-config'].flatMap((flag) => [`${flag}=""`, `${flag}=" "`]),
+  // A blank context name names none (an empty one the webhook refuses too).
+  'context=" "',
 ];
 
 for (const release of kubernetesReleases()) {
