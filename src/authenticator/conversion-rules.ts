@@ -1,7 +1,7 @@
 import type { Rule, RuleSet } from './findings.js';
 
 /**
- * The conversion's findings (the README's "Moving aws-auth to access entries" table). `blocking`:
+ * The conversion's findings (the "Moving aws-auth to access entries" table of docs/cluster-login.md). `blocking`:
  * an error when the target is API (someone is locked out), a warning when aws-auth stays.
  */
 export type RuleInfo = Rule & { readonly blocking?: boolean };

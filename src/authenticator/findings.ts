@@ -16,7 +16,7 @@ export interface Finding {
 
 export interface Rule {
   readonly severity: Severity;
-  /** One line: what the rule finds (SARIF shortDescription, the README table). */
+  /** One line: what the rule finds (SARIF shortDescription, the table in docs/cluster-login.md). */
   readonly summary: string;
   readonly explanation: string;
 }

@@ -5,7 +5,7 @@ import { type Finding, makeFinding, type RuleSet } from './findings.js';
 import { DEFAULT_RESERVED_PREFIXES, reservedPrefixOf } from './reserved-prefixes.js';
 import { placeholders, TEMPLATE_VARIABLES, templateVariables } from './templates.js';
 
-/** The lint's rules: the README's lint-aws-auth table. */
+/** The lint's rules: the lint-aws-auth table of docs/cluster-login.md. */
 export const LINT_RULES: RuleSet = {
   'invalid-yaml': { severity: 'error', summary: 'mapRoles, mapUsers or mapAccounts is not a YAML list', explanation: 'The authenticator cannot read the ConfigMap: nobody mapped in it can log in.' },
   'not-a-configmap': { severity: 'error', summary: 'the file is not a ConfigMap with data', explanation: 'The authenticator reads the data of the kube-system/aws-auth ConfigMap.' },

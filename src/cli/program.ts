@@ -34,7 +34,7 @@ class CliCommand extends Command {
 }
 
 /**
- * The whole command line: every command and flag (the README's flags table is checked against this).
+ * The whole command line: every command and flag (the flags table of docs/flags.md is checked against this).
  * Command modules import their heavy dependencies (@kubernetes/client-node, the AWS SDK, jose,
  * node-forge) inside their actions, so a long-running `serve` loads only what its mode uses: a heap
  * 40 MB larger made every admission request slower (bench/README.md).
