@@ -196,9 +196,14 @@ for (const release of kubernetesReleases()) {
         secret.data = { 'ca.crt': Buffer.from(ca.certPem).toString('base64'), 'ca.key': Buffer.from(ca.keyPem).toString('base64') };
         await cp.admin.expect(200, 'PUT', SECRET, secret);
         const replica = await startReplica(cp, `foreign-${foreign.keyType}`);
-        const configuration = (await cp.admin.get(CONFIGURATION_PATH)) as KubeObject & { webhooks: Array<{ clientConfig: Record<string, unknown> }> };
-        configuration.webhooks[0]!.clientConfig = { url: `https://127.0.0.1:${replica.port}/mutate` };
-        await cp.admin.expect(200, 'PUT', CONFIGURATION_PATH, configuration);
+        // The replica writes its caBundle into the same object meanwhile: read, change, write again on a conflict.
+        for (let attempt = 1; ; attempt++) {
+          const configuration = (await cp.admin.get(CONFIGURATION_PATH)) as KubeObject & { webhooks: Array<{ clientConfig: Record<string, unknown> }> };
+          configuration.webhooks[0]!.clientConfig = { url: `https://127.0.0.1:${replica.port}/mutate` };
+          const put = await cp.admin.request('PUT', CONFIGURATION_PATH, configuration);
+          if (put.status === 200) break;
+          assert.ok(put.status === 409 && attempt < 10, `PUT ${CONFIGURATION_PATH} answered ${put.status}: ${put.text}`);
+        }
 
         const held = (await cp.admin.get(SECRET)) as KubeObject & { data?: Record<string, string> };
         const signingCa = decoded(held.data?.['ca.crt']);
