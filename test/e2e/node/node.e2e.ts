@@ -7,12 +7,13 @@ import { dockerfileFinalStage } from '../support/node/dockerfile.js';
 import { gitCommit } from '../support/node/images.js';
 import { readmeInstallBlocks } from '../support/node/readme-install.js';
 import { CLI, ROOT } from '../../helpers/paths.js';
+import { waitFor } from '../../helpers/wait.js';
 import { helmBinary, kubernetesReleases } from '../support/components.js';
 import { ControlPlane } from '../support/control-plane.js';
 import type { KubeObject } from '../support/kube-client.js';
 import { LabServices } from '../support/lab-services.js';
 import { NODE_NAME, NodeCluster, nodeEnvironment, nodeServerHosts } from '../support/node/node.js';
-import { type CallerAnswer, callerAnswer, GO_CALLER, JS_CALLER, type PodObject, waitForPodCompletion, WORKLOAD_IMAGE } from '../support/node/workloads.js';
+import { type CallerAnswer, callerAnswer, GO_CALLER, JS_CALLER, envNames, type PodObject, waitForPodCompletion, WORKLOAD_IMAGE } from '../support/node/workloads.js';
 import { ROLE_PREFIX } from '../support/pods.js';
 import { freePort, runCommand } from '../support/processes.js';
 
@@ -178,14 +179,16 @@ describe(`a node: kubelet ${release.version} on containerd and runc, bridge CNI,
    * change holds for every admission only once they have exited.
    */
   async function waitForOldReplicasGone(): Promise<void> {
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const pods = JSON.parse(await kubectl(['-n', WEBHOOK_NAMESPACE, 'get', 'pods', '-l', 'app.kubernetes.io/component!=test,app.kubernetes.io/name=pod-identity-webhook', '-o', 'json'])) as { items: PodObject[] };
-      const deployment = JSON.parse(await kubectl(['-n', WEBHOOK_NAMESPACE, 'get', 'deployment', 'pod-identity-webhook', '-o', 'json'])) as { spec: { replicas: number } };
-      if (pods.items.length === deployment.spec.replicas) return;
-      if (Date.now() > deadline) throw new Error(`old webhook replicas still there after 120 s: ${pods.items.map((pod) => pod.metadata?.name).join(', ')}`);
-      await sleep(1000);
-    }
+    const deployment = JSON.parse(await kubectl(['-n', WEBHOOK_NAMESPACE, 'get', 'deployment', 'pod-identity-webhook', '-o', 'json'])) as { spec: { replicas: number } };
+    await waitFor(
+      `only the ${deployment.spec.replicas} new webhook replicas`,
+      async () => {
+        const pods = JSON.parse(await kubectl(['-n', WEBHOOK_NAMESPACE, 'get', 'pods', '-l', 'app.kubernetes.io/component!=test,app.kubernetes.io/name=pod-identity-webhook', '-o', 'json'])) as { items: PodObject[] };
+        return pods.items.length === deployment.spec.replicas;
+      },
+      120_000,
+      1000,
+    );
   }
 
   describe('IRSA end to end: the kubelet mounts the token, the SDKs inside the container get credentials', () => {
@@ -224,18 +227,17 @@ describe(`a node: kubelet ${release.version} on containerd and runc, bridge CNI,
       const pods = JSON.parse(await kubectl(['-n', APPS, 'get', 'pods', '-l', 'app=app', '-o', 'json'])) as { items: PodObject[] };
       const pod = pods.items[0]!;
       const name = pod.metadata!.name!;
-      const envNames = ((pod.spec!.containers as { env?: { name: string }[] }[])[0]!.env ?? []).map((variable) => variable.name);
-      for (const variable of ['AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_REGION']) assert.ok(envNames.includes(variable), `${variable} not injected: ${envNames.join(', ')}`);
+      const injected = envNames(pod);
+      for (const variable of ['AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_REGION']) assert.ok(injected.includes(variable), `${variable} not injected: ${injected.join(', ')}`);
       for (const caller of ['js', 'go']) {
-        let answer: CallerAnswer | undefined;
-        for (let attempt = 0; attempt < 60 && answer === undefined; attempt++) {
-          try {
-            answer = callerAnswer(await logs(APPS, name, caller));
-          } catch {
-            await sleep(1000);
-          }
-        }
-        assertAppIdentity(answer ?? {}, caller);
+        // The container prints its answer once, soon after it starts.
+        const answer = await waitFor(
+          `${caller}'s answer in its log`,
+          () => logs(APPS, name, caller).then(callerAnswer).catch(() => undefined),
+          60_000,
+          1000,
+        );
+        assertAppIdentity(answer, caller);
       }
     });
 
@@ -270,7 +272,7 @@ describe(`a node: kubelet ${release.version} on containerd and runc, bridge CNI,
       });
       await apply([pod('plain', 'plain'), pod('refused', 'refused')]);
       const plain = await waitForPodCompletion(cluster!.controlPlane.admin, APPS, 'plain', 180_000);
-      const plainEnv = ((plain.spec!.containers as { env?: { name: string }[] }[])[0]!.env ?? []).map((variable) => variable.name);
+      const plainEnv = envNames(plain);
       assert.ok(!plainEnv.includes('AWS_ROLE_ARN'), plainEnv.join(', '));
       for (const caller of ['js', 'go']) assert.ok(callerAnswer(await logs(APPS, 'plain', caller)).error, `plain/${caller} got an identity`);
       await waitForPodCompletion(cluster!.controlPlane.admin, APPS, 'refused', 180_000);
@@ -302,7 +304,7 @@ describe(`a node: kubelet ${release.version} on containerd and runc, bridge CNI,
           spec: { serviceAccountName: 'app', restartPolicy: 'Never', nodeName: 'no-such-node', containers: [{ name: 'c', image: WORKLOAD_IMAGE, imagePullPolicy: 'Never' }] },
         })) as PodObject;
         created++;
-        const names = ((stored.spec!.containers as { env?: { name: string }[] }[])[0]!.env ?? []).map((variable) => variable.name);
+        const names = envNames(stored);
         if (!names.includes('AWS_ROLE_ARN')) missing.push(name);
       }
       await during;
@@ -400,7 +402,7 @@ describe(`a node: kubelet ${release.version} on containerd and runc, bridge CNI,
         metadata: { name: 'network-policy-probe' },
         spec: { serviceAccountName: 'app', nodeName: 'no-such-node', containers: [{ name: 'c', image: WORKLOAD_IMAGE }] },
       })) as PodObject;
-      const names = ((stored.spec!.containers as { env?: { name: string }[] }[])[0]!.env ?? []).map((variable) => variable.name);
+      const names = envNames(stored);
       assert.ok(names.includes('AWS_ROLE_ARN'), `not mutated: ${names.join(', ')}`);
       const tested = await helm(['test', 'piw', '--namespace', WEBHOOK_NAMESPACE, '--timeout', '3m']);
       assert.equal(tested.code, 0, `${tested.stdout}\n${tested.stderr}`);

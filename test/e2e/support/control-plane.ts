@@ -1,13 +1,11 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
-import { errorMessage } from '../../../src/shared/log.js';
 import { type EtcdRelease, etcdRelease, type KubernetesRelease, checkBuilt } from './components.js';
 import { type Credentials, KubeClient } from './kube-client.js';
 import { type ControlPlaneFiles, writeControlPlanePki } from './pki.js';
-import { type CommandResult, freePort, removeDirectory, runCommand, ServerProcess, trackDirectory } from './processes.js';
+import { type CommandResult, freePort, pollUntil, removeDirectory, runCommand, ServerProcess, trackDirectory } from './processes.js';
 
 const STARTUP_TIMEOUT_MS = 120_000;
 
@@ -22,22 +20,6 @@ export interface ControlPlaneOptions {
   readonly authenticationWebhook?: { readonly url: string; readonly caCert: string };
   /** kube-apiserver flags (name without dashes → value, or values for a flag given more than once), replacing the harness's own of the same name. */
   readonly flags?: Readonly<Record<string, string | readonly string[]>>;
-}
-
-/** Polls `check` every 250 ms until it returns true, failing after `timeoutMs` or as soon as `process` exits. */
-async function waitUntil(what: string, process: ServerProcess, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  for (;;) {
-    if (process.hasExited) throw new Error(`${process.name} exited (code ${String(process.child.exitCode)}) before ${what}:\n${process.logTail()}`);
-    try {
-      if (await check()) return;
-    } catch (error) {
-      lastError = errorMessage(error);
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${lastError}):\n${process.logTail()}`);
-    await sleep(250);
-  }
 }
 
 /**
@@ -135,13 +117,13 @@ export class ControlPlane {
       join(this.dir, 'etcd.log'),
     );
     this.etcdProcess = etcd;
-    await waitUntil(
+    await pollUntil(
       'etcd /health',
-      etcd,
       async () => {
         const response = await fetch(`${client}/health`, { signal: AbortSignal.timeout(2000) });
         return response.ok && ((await response.json()) as { health?: string }).health === 'true';
       },
+      etcd.watch('etcd /health'),
       STARTUP_TIMEOUT_MS,
     );
   }
@@ -178,13 +160,13 @@ export class ControlPlane {
     const args = [...flags].flatMap(([name, value]) => (typeof value === 'string' ? [value] : value).map((one) => `--${name}=${one}`));
     const apiserver = ServerProcess.start('kube-apiserver', this.release.kubeApiserver, args, join(this.dir, 'kube-apiserver.log'));
     this.apiserverProcess = apiserver;
-    await waitUntil(
+    await pollUntil(
       'kube-apiserver /readyz',
-      apiserver,
       async () => {
         const response = await this.admin.request('GET', '/readyz', undefined, { timeoutMs: 5000 });
         return response.status === 200;
       },
+      apiserver.watch('kube-apiserver /readyz'),
       STARTUP_TIMEOUT_MS,
     );
     const version = (await this.admin.get('/version')) as { gitVersion?: string };

@@ -1,6 +1,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage } from '../../../src/shared/log.js';
 
 /**
  * Every child process the e2e suite starts, and the directories holding their data. Tests stop and
@@ -95,6 +97,40 @@ export class ServerProcess {
 
   stop(graceMs?: number): Promise<void> {
     return stopProcess(this.child, graceMs);
+  }
+
+  /** For `pollUntil`: fails as soon as this process exits, and shows its log. */
+  watch(what: string): PollWatch {
+    return {
+      alive: () => {
+        if (this.hasExited) throw new Error(`${this.name} exited (code ${String(this.child.exitCode)}) before ${what}:\n${this.logTail()}`);
+      },
+      logs: () => this.logTail(),
+    };
+  }
+}
+
+/** How `pollUntil` knows the processes it waits on are alive, and what to show when it gives up. */
+export interface PollWatch {
+  /** Throws at once (not at the deadline) when a process the wait depends on has died. */
+  readonly alive: () => void;
+  /** Appended to the timeout's message: the logs that say why. */
+  readonly logs: () => string;
+}
+
+/** Polls `check` every `intervalMs` until it returns true; a thrown error counts as "not yet" and is shown if the wait times out. */
+export async function pollUntil(what: string, check: () => Promise<boolean>, watch: PollWatch, timeoutMs: number, intervalMs = 250): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  for (;;) {
+    watch.alive();
+    try {
+      if (await check()) return;
+    } catch (error) {
+      lastError = errorMessage(error);
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (${lastError})` : ''}:\n${watch.logs()}`);
+    await sleep(intervalMs);
   }
 }
 

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { runCommand, ServerProcess } from '../processes.js';
+import { pollUntil, runCommand, ServerProcess } from '../processes.js';
 import { PAUSE_IMAGE, type ImageArchive } from './images.js';
 
 /** The pods' network: one bridge, addresses from host-local (the CNI plugins Debian ships in /usr/lib/cni). */
@@ -74,13 +73,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     );
     const process = ServerProcess.start('containerd', 'containerd', ['--config', config, '--log-level', 'warn'], join(dir, 'containerd.log'));
     const containerd = new Containerd(dir, process);
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (process.hasExited) throw new Error(`containerd exited:\n${process.logTail()}`);
-      if (existsSync(containerd.socket) && (await containerd.ctr(['version'])).code === 0) break;
-      if (Date.now() > deadline) throw new Error(`containerd did not answer on ${containerd.socket} in 60 s:\n${process.logTail()}`);
-      await sleep(250);
-    }
+    const what = `containerd answering on ${containerd.socket}`;
+    await pollUntil(what, async () => existsSync(containerd.socket) && (await containerd.ctr(['version'])).code === 0, process.watch(what), 60_000);
     return containerd;
   }
 
@@ -94,10 +88,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     for (const image of images) {
       const imported = await this.ctr(['images', 'import', '--no-unpack', image.archive], 300_000);
       if (imported.code !== 0) throw new Error(`ctr images import ${image.archive}: ${imported.stderr}`);
-      const listed = await this.ctr(['images', 'list', '--quiet']);
-      for (const name of [image.reference, ...image.aliases]) {
-        if (!listed.stdout.split('\n').includes(name)) throw new Error(`${name} is not among containerd's images after the import:\n${listed.stdout}`);
-      }
+    }
+    const listed = await this.ctr(['images', 'list', '--quiet']);
+    for (const name of images.flatMap((image) => [image.reference, ...image.aliases])) {
+      if (!listed.stdout.split('\n').includes(name)) throw new Error(`${name} is not among containerd's images after the import:\n${listed.stdout}`);
     }
   }
 

@@ -1,12 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
-import { errorMessage } from '../../../../src/shared/log.js';
 import { checkNodeBuilt, corednsBinary, type KubernetesRelease, nodeImageBinaries } from '../components.js';
 import { ControlPlane, type ControlPlaneOptions } from '../control-plane.js';
 import { issueClientCertificate } from '../pki.js';
-import { ServerProcess } from '../processes.js';
+import { pollUntil, type PollWatch, ServerProcess } from '../processes.js';
 import { Containerd, POD_SUBNET } from './containerd.js';
 import { buildNodeImages, type NodeImages } from './images.js';
 
@@ -32,22 +30,6 @@ export function nodeEnvironment(): NodeEnvironment {
     throw new Error('the node tests run inside the namespaces test/e2e/node/run.sh makes: run `npm run test:e2e` or `bash test/e2e/node/run.sh`');
   }
   return { state, cgroupRoot, nodeIp };
-}
-
-/** Polls `check` until true; `alive` throws (at once, not at the deadline) when a component has died. */
-async function waitFor(what: string, timeoutMs: number, alive: () => void, check: () => Promise<boolean>, onTimeout: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  for (;;) {
-    alive();
-    try {
-      if (await check()) return;
-    } catch (error) {
-      lastError = errorMessage(error);
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (${lastError})` : ''}\n${onTimeout()}`);
-    await sleep(500);
-  }
 }
 
 /**
@@ -221,19 +203,19 @@ export class NodeCluster {
     );
     this.startProcess('kube-proxy', release.kubeProxy, [`--config=${proxyConfig}`, '--v=1']);
     await this.startClusterDns();
-    await waitFor(
+    await pollUntil(
       `node ${NODE_NAME} Ready and untainted`,
-      180_000,
-      () => this.checkRunning(),
       async () => {
         const node = (await this.controlPlane.admin.get(`/api/v1/nodes/${NODE_NAME}`)) as { spec?: { taints?: { key: string }[] }; status?: { conditions?: { type: string; status: string }[] } };
         const ready = node.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') ?? false;
         return ready && (node.spec?.taints ?? []).length === 0;
       },
-      () => this.logs(),
+      this.watch(),
+      180_000,
+      500,
     );
     // Pods are admitted only into a namespace whose `default` ServiceAccount exists.
-    await waitFor('the default ServiceAccount', 60_000, () => this.checkRunning(), async () => (await this.controlPlane.admin.request('GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200, () => this.logs());
+    await pollUntil('the default ServiceAccount', async () => (await this.controlPlane.admin.request('GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200, this.watch(), 60_000, 500);
   }
 
   /**
@@ -271,6 +253,11 @@ export class NodeCluster {
       endpoints: [{ addresses: [this.environment.nodeIp], conditions: { ready: true } }],
       ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }],
     });
+  }
+
+  /** For `pollUntil`: every component alive, and all their logs when it gives up. */
+  private watch(): PollWatch {
+    return { alive: () => this.checkRunning(), logs: () => this.logs() };
   }
 
   /** Throws when a node component has exited. */

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../../../helpers/wait.js';
 import type { KubeClient, KubeObject } from '../kube-client.js';
 
 export const WORKLOAD_IMAGE = 'docker.io/library/piw-workload:e2e';
@@ -33,26 +33,21 @@ export const JS_CALLER = ['/nodejs/bin/node', '/app/sts-caller.mjs'];
 export const GO_CALLER = ['/usr/local/bin/sts-caller'];
 
 /** Waits until every container of the pod (init and regular) has terminated (restartPolicy Never). */
-export async function waitForPodCompletion(client: KubeClient, namespace: string, name: string, timeoutMs = 120_000): Promise<PodObject> {
-  const deadline = Date.now() + timeoutMs;
-  let pod: PodObject | undefined;
-  for (;;) {
-    pod = (await client.get(`/api/v1/namespaces/${namespace}/pods/${name}`)) as PodObject;
-    if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return pod;
-    if (Date.now() > deadline) throw new Error(`pod ${namespace}/${name} did not complete in ${timeoutMs} ms: ${JSON.stringify(pod.status)}`);
-    await sleep(500);
-  }
+export function waitForPodCompletion(client: KubeClient, namespace: string, name: string, timeoutMs = 120_000): Promise<PodObject> {
+  return waitFor(
+    `pod ${namespace}/${name} to complete`,
+    async () => {
+      const pod = (await client.get(`/api/v1/namespaces/${namespace}/pods/${name}`)) as PodObject;
+      return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed' ? pod : undefined;
+    },
+    timeoutMs,
+    500,
+  );
 }
 
-/** Waits until the pod is Ready (its containers running and ready). */
-export async function waitForPodReady(client: KubeClient, namespace: string, name: string, timeoutMs = 120_000): Promise<PodObject> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const pod = (await client.get(`/api/v1/namespaces/${namespace}/pods/${name}`)) as PodObject;
-    if (pod.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True')) return pod;
-    if (Date.now() > deadline) throw new Error(`pod ${namespace}/${name} not Ready in ${timeoutMs} ms: ${JSON.stringify(pod.status)}`);
-    await sleep(500);
-  }
+/** The names of the variables a pod's first container was given, as stored. */
+export function envNames(pod: PodObject): string[] {
+  return ((pod.spec?.containers as { env?: { name: string }[] }[] | undefined)?.[0]?.env ?? []).map((variable) => variable.name);
 }
 
 /** Parses the one JSON line a caller printed (the last line of the container's log). */
