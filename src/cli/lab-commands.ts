@@ -5,7 +5,7 @@ import { flagValue, logLevelFrom, logLevelOption, parseBindAddress, parseHttpUrl
 import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
-const { typed, isString, isNumber } = flagValue;
+const { typed, isString, isNumber, isOptionalString } = flagValue;
 export const DEFAULT_ISSUER_KEY = 'certs/issuer.key';
 export const DEFAULT_ISSUER_URL = 'http://127.0.0.1:8081';
 
@@ -22,6 +22,12 @@ const DEFAULT_AUDIENCES: readonly string[] = ['sts.amazonaws.com'];
 
 function parseLabel(raw: string): string {
   if (raw.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(raw)) throw new InvalidArgumentError(`"${raw}" is not a Kubernetes name`);
+  return raw;
+}
+
+function parseUid(raw: string): string {
+  // Kubernetes uids are UUIDs; the lab takes any short printable word so fixtures can name them.
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(raw)) throw new InvalidArgumentError(`"${raw.slice(0, 80)}" is not a uid`);
   return raw;
 }
 
@@ -86,6 +92,8 @@ export function registerToken(program: Command): void {
     .addOption(new Option('--audience <audience>', 'token audience; repeat for several').default(DEFAULT_AUDIENCES, DEFAULT_AUDIENCES.join(', ')).argParser(repeatable(DEFAULT_AUDIENCES)))
     .addOption(new Option('--expiration <seconds>', 'lifetime').default(3600).argParser(parseIntegerFlag(1, 2 ** 32)))
     .addOption(new Option('--pod <name>', 'pod the token is bound to (adds kubernetes.io.pod)').argParser(parseLabel))
+    .addOption(new Option('--node-name <name>', 'node the token names (adds kubernetes.io.node): the pod\'s node with --pod, else the node the token is bound to').argParser(parseLabel))
+    .addOption(new Option('--node-uid <uid>', 'uid of --node-name\'s Node (a random UUID when left out)').argParser(parseUid))
     .addOption(new Option('--key <file>', 'PEM private key that signs the token').default(DEFAULT_ISSUER_KEY, `${DEFAULT_ISSUER_KEY}, generated on first run`))
     .addOption(new Option('--issuer-url <url>', 'the `iss` claim').default(DEFAULT_ISSUER_URL).argParser(parseHttpUrl))
     .addOption(new Option('--pod-identity', 'an EKS Pod Identity token: audience pods.eks.amazonaws.com, bound to --pod, no trailing newline'))
@@ -100,6 +108,9 @@ export function registerToken(program: Command): void {
       const audiences = podIdentity ? ['pods.eks.amazonaws.com'] : typed(values, 'audience', isStringList);
       if (audiences.some((audience) => audience.trim() === '')) throw new UsageError('--audience must not be empty');
       const pod = values.pod as string | undefined;
+      const nodeName = typed(values, 'nodeName', isOptionalString);
+      const nodeUid = typed(values, 'nodeUid', isOptionalString);
+      if (nodeUid !== undefined && nodeName === undefined) throw new UsageError('--node-uid needs --node-name: the API server puts both of the Node in the token');
       const { mintProjectedToken } = await import('../lab/token.js');
       const token = await mintProjectedToken(key, {
         issuer: typed(values, 'issuerUrl', isString),
@@ -107,6 +118,7 @@ export function registerToken(program: Command): void {
         namespace: typed(values, 'namespace', isString),
         serviceAccount: typed(values, 'serviceAccount', isString),
         pod: pod ? { name: pod } : undefined,
+        node: nodeName ? { name: nodeName, uid: nodeUid } : undefined,
         expirationSeconds: typed(values, 'expiration', isNumber),
       });
       const out = values.out as string | undefined;

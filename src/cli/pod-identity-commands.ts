@@ -1,12 +1,13 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
 import { isIP } from 'node:net';
+import { type NodeContextField, nodeFieldProblem } from '../lab/pod-identity/node-context.js';
 import { createLogger } from '../shared/log.js';
 import { flagValue, logLevelFrom, logLevelOption, parseBindAddress, parseHttpUrl, parseIntegerFlag, parsePort } from './flags.js';
 import { durationOption } from './duration-flag.js';
 import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
-const { typed, isString, isNumber, isBoolean } = flagValue;
+const { typed, isString, isNumber, isBoolean, isOptionalString } = flagValue;
 
 export const DEFAULT_AGENT_PORT = 8083;
 export const DEFAULT_AGENT_METRICS_PORT = 2705;
@@ -21,6 +22,15 @@ function parseHost(raw: string): string {
   const host = raw.startsWith('[') && raw.endsWith(']') ? raw.slice(1, -1) : raw;
   if (isIP(host) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(host)) throw new InvalidArgumentError(`"${raw}" is not an IP address or host name`);
   return host;
+}
+
+/** A node field as EKS Auth checks it, so a bad flag fails at start rather than on every call. */
+function nodeField(field: NodeContextField): (raw: string) => string {
+  return (raw) => {
+    const problem = nodeFieldProblem(field, raw);
+    if (problem !== undefined) throw new InvalidArgumentError(`"${raw.slice(0, 80)}" ${problem}`);
+    return raw;
+  };
 }
 
 const collect = (value: string, previous: readonly string[] | undefined): readonly string[] => [...(previous ?? []), value];
@@ -53,6 +63,9 @@ export function registerPodIdentityAgent(program: Command): void {
     .addOption(new Option('--metrics-port <port>', 'HTTP port of /healthz, /readyz and /metrics').default(DEFAULT_AGENT_METRICS_PORT).argParser(parsePort))
     .addOption(new Option('--allowed-host <host>', 'a Host header accepted besides 169.254.170.23, fd00:ec2::23 and the bind address; repeat for several').argParser(collect))
     .addOption(new Option('--no-host-check', 'accept any Host header (the real agent always checks)'))
+    .addOption(new Option('--node-name <name>', "the node this agent runs on, sent to EKS Auth as eksNodeName (a DaemonSet sets NODE_NAME from spec.nodeName)").env('NODE_NAME').argParser(nodeField('eksNodeName')))
+    .addOption(new Option('--instance-id <id>', "the node's EC2 instance id, sent to EKS Auth as instanceId").argParser(nodeField('instanceId')))
+    .addOption(new Option('--zone <zone-id>', "the node's Availability Zone id (use1-az1), sent to EKS Auth as zone").argParser(nodeField('zone')))
     .addOption(new Option('--max-cache-size <tokens>', 'tokens whose credentials are cached (0: no cache)').default(2000).argParser(parseIntegerFlag(0, 1_000_000)))
     .addOption(durationOption('--max-credential-retention-before-renewal', 'cached credentials are fetched again after this long at most (0: no cache)', { unit: 's', min: 0, max: 43200, default: 10800 }))
     .addOption(logLevelOption())
@@ -74,12 +87,18 @@ export function registerPodIdentityAgent(program: Command): void {
         timeoutMs: 1000,
       });
       const retention = typed(values, 'maxCredentialRetentionBeforeRenewal', isNumber);
+      const node = {
+        eksNodeName: typed(values, 'nodeName', isOptionalString),
+        instanceId: typed(values, 'instanceId', isOptionalString),
+        zone: typed(values, 'zone', isOptionalString),
+      };
       const agent = await startPodIdentityAgent({
         bindAddress: typed(values, 'bindAddress', isString),
         port: typed(values, 'port', isNumber),
         metricsPort: typed(values, 'metricsPort', isNumber),
         clusterName: cluster.name,
-        fetchCredentials: (name, token) => client.assumeRoleForPodIdentity(name, token),
+        node,
+        fetchCredentials: (request) => client.assumeRoleForPodIdentity(request),
         hostCheck: typed(values, 'hostCheck', isBoolean),
         allowedHosts: values.allowedHost === undefined ? [] : typed(values, 'allowedHost', isStringList),
         maxCacheSize: typed(values, 'maxCacheSize', isNumber),
@@ -95,6 +114,7 @@ export function registerPodIdentityAgent(program: Command): void {
         cluster: cluster.name,
         eksAuth: typed(values, 'eksAuthUrl', isString),
         nodeRole: cluster.nodeRoleArn,
+        ...node,
       });
       closeOnSignal(() => agent.close(), logger);
     });

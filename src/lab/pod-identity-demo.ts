@@ -104,7 +104,7 @@ export async function runPodIdentityDemo(): Promise<PodIdentityDemoReport> {
       bindAddress: '127.0.0.1',
       port: 0,
       clusterName: POD_IDENTITY_DEMO_CLUSTER,
-      fetchCredentials: (cluster, token) => client.assumeRoleForPodIdentity(cluster, token),
+      fetchCredentials: (request) => client.assumeRoleForPodIdentity(request),
       logger: silentLogger,
       onAnswer: (status, body) => {
         const text = status === 200 ? '(credentials)' : body.trim();

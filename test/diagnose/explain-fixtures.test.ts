@@ -139,6 +139,18 @@ describe('explain: what the broken links say', () => {
     assert.match(await detailOf('ISSUER_NOT_TRUSTED--lab-provider', 'token'), /No OpenIDConnect provider found in your account for https:\/\/oidc\.eks\.us-west-2\.amazonaws\.com\/id\/NEWCLUSTER/);
   });
 
+  it("shows a 1.32+ token's node and jti (JSON and text) to find in the audit log; a token without them is not an error", async () => {
+    const detail = await detailOf('ok-node-token', 'token');
+    assert.match(detail, /\nbound to pod app \(uid 5b0c7f4e-0000-4000-8000-000000000001\)\non node ip-10-0-1-7\.us-west-2\.compute\.internal \(uid 5b0c7f4e-0000-4000-8000-000000000003\)\n/);
+    assert.match(detail, /\njti 0f6b1c2e-3d4a-4b5c-8d6e-7f8091a2b3c4: JTI=0f6b1c2e-3d4a-4b5c-8d6e-7f8091a2b3c4 in the audit log \(issued-credential-id of its TokenRequest, credential-id of its requests\)\n/);
+    const args = readFileSync(join(FIXTURES, 'ok-node-token', 'args'), 'utf8').split('\n').filter(Boolean);
+    const text = await runCli(['explain', ...args], { cwd: join(FIXTURES, 'ok-node-token') });
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /\n {9}on node ip-10-0-1-7\.us-west-2\.compute\.internal \(uid 5b0c7f4e-0000-4000-8000-000000000003\)\n {9}jti 0f6b1c2e-3d4a-4b5c-8d6e-7f8091a2b3c4: JTI=/);
+    const older = await detailOf('ok-token', 'token');
+    assert.match(older, /\nno node claim \(kubernetes\.io\.node\): issued before Kubernetes 1\.32, by another issuer, or not bound to a pod\nno jti: issued before Kubernetes 1\.32 or by another issuer\n/);
+  });
+
   it('hints at the usual trust-policy mistakes', async () => {
     assert.match(await detailOf('TRUST_POLICY_CONDITION_FAILED--wildcard-in-string-equals', 'trust policy'), /StringEquals compares \* and \? literally: use StringLike/);
     assert.match(await detailOf('TRUST_POLICY_CONDITION_FAILED--https-in-key', 'trust policy'), /\(no https:\/\/ in condition keys\)/);

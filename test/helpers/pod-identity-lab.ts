@@ -10,6 +10,7 @@ import { type AgentOptions, type RunningAgent, startPodIdentityAgent } from '../
 import { EksAuthClient } from '../../src/lab/pod-identity/eks-auth-client.js';
 import { nodeRoleCredentials } from '../../src/lab/pod-identity/node-credentials.js';
 import type { PodIdentityGrant } from '../../src/lab/pod-identity/eks-auth.js';
+import type { AwsCredentials } from '../../src/shared/aws/presign.js';
 import { silentLogger, type Logger } from '../../src/shared/log.js';
 import { ACCOUNT, rsaIssuerKey } from './lab.js';
 
@@ -127,6 +128,8 @@ export interface PodIdentityLab {
   readonly eksAuthCalls: () => number;
   /** `http://127.0.0.1:PORT/v1/credentials` */
   readonly credentialsUri: string;
+  /** The node role's credentials the agent signs its EKS Auth calls with, for calls of a test's own. */
+  readonly nodeCredentials: () => Promise<AwsCredentials>;
   mint(overrides?: Partial<ProjectedTokenRequest>): Promise<string>;
   close(): Promise<void>;
 }
@@ -164,19 +167,20 @@ export async function startPodIdentityLab(options: PodIdentityLabOptions = {}): 
     onPodIdentityGrant: (grant) => grants.push(grant),
   });
   let calls = 0;
+  const nodeCredentials = nodeRoleCredentials(new SessionAuthority(options.nodeServerKey ?? serverKey), options.nodeRoleArn ?? NODE_ROLE_ARN);
   const client = new EksAuthClient({
     endpoint: options.eksAuthUrl ?? sts.url,
     region: REGION,
-    credentials: nodeRoleCredentials(new SessionAuthority(options.nodeServerKey ?? serverKey), options.nodeRoleArn ?? NODE_ROLE_ARN),
+    credentials: nodeCredentials,
     timeoutMs: options.eksAuthTimeoutMs ?? 5000,
   });
   const agent = await startPodIdentityAgent({
     bindAddress: '127.0.0.1',
     port: 0,
     clusterName: options.clusterName ?? CLUSTER,
-    fetchCredentials: (cluster, token) => {
+    fetchCredentials: (request) => {
       calls += 1;
-      return client.assumeRoleForPodIdentity(cluster, token);
+      return client.assumeRoleForPodIdentity(request);
     },
     logger,
     ...options.agent,
@@ -189,6 +193,7 @@ export async function startPodIdentityLab(options: PodIdentityLabOptions = {}): 
     grants,
     eksAuthCalls: () => calls,
     credentialsUri: `${agent.url}/v1/credentials`,
+    nodeCredentials,
     mint: (overrides = {}) =>
       mintProjectedToken(key, {
         issuer: issuer.issuer,

@@ -73,19 +73,31 @@ describe('OIDC issuer and token minting', function () {
       serviceAccount: 'cart',
       serviceAccountUid: 'sa-uid',
       pod: { name: 'cart-1', uid: 'pod-uid' },
+      node: { name: 'ip-10-0-1-7.ec2.internal', uid: 'node-uid' },
       expirationSeconds: 3600,
       issuedAt: 1_700_000_000,
     });
     assert.deepEqual(decodeProtectedHeader(token), { alg: 'RS256', kid: key.kid });
-    assert.deepEqual(decodeJwt(token), {
+    const { jti, ...claims } = decodeJwt(token);
+    // A random id per token, as a 1.32+ API server writes it (the audit log's issued-credential-id).
+    assert.match(String(jti), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.deepEqual(claims, {
       aud: ['sts.amazonaws.com'],
       exp: 1_700_003_600,
       iat: 1_700_000_000,
       nbf: 1_700_000_000,
       iss: 'https://issuer.example.com',
       sub: 'system:serviceaccount:shop:cart',
-      'kubernetes.io': { namespace: 'shop', pod: { name: 'cart-1', uid: 'pod-uid' }, serviceaccount: { name: 'cart', uid: 'sa-uid' } },
+      'kubernetes.io': {
+        namespace: 'shop',
+        node: { name: 'ip-10-0-1-7.ec2.internal', uid: 'node-uid' },
+        pod: { name: 'cart-1', uid: 'pod-uid' },
+        serviceaccount: { name: 'cart', uid: 'sa-uid' },
+      },
     });
+    const again = decodeJwt(await mintProjectedToken(key, { issuer: 'https://issuer.example.com', audiences: ['x'], namespace: 'shop', serviceAccount: 'cart', expirationSeconds: 60 }));
+    assert.notEqual(again.jti, jti);
+    assert.equal((again['kubernetes.io'] as { node?: unknown }).node, undefined);
   });
 
   it('serves discovery and a JWKS with every key; tokens verify against it', async () => {

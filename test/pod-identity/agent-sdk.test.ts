@@ -15,7 +15,9 @@ import { readPod } from '../../src/webhook/read-objects.js';
 import { mintProjectedToken } from '../../src/lab/token.js';
 import { ACCOUNT, rsaIssuerKey, withAwsEnv } from '../helpers/lab.js';
 import { CLUSTER, CLUSTER_ARN, PI_ROLES, type PodIdentityLab, type PodIdentityLabOptions, REGION, startPodIdentityLab } from '../helpers/pod-identity-lab.js';
-import { waitFor } from '../helpers/wait.js';
+import { LogCapture, waitFor } from '../helpers/wait.js';
+import { createLogger } from '../../src/shared/log.js';
+import type { NodeContext } from '../../src/lab/pod-identity/node-context.js';
 
 interface SdkError {
   name: string;
@@ -288,6 +290,72 @@ describe('EKS Pod Identity in the lab, driven by the real AWS SDK for JavaScript
       writeToken(await lab.mint());
       assert.match((await failure(fetchCredentials())).message, /status: 500/);
       assert.match((await agentAnswer(await lab.mint())).body, /^EKS Auth could not be reached: /);
+    });
+  });
+
+  describe('node-bound tokens (Kubernetes 1.32+ kubernetes.io.node; eksNodeName, instanceId, zone)', () => {
+    const NODE = { eksNodeName: 'ip-10-0-1-7.ec2.internal', instanceId: 'i-0123456789abcdef0', zone: 'use1-az1' };
+    const NODE_UID = '5b0c7f4e-0000-4000-8000-0000000000a1';
+    let log: LogCapture;
+    const startOnNode = (node: NodeContext): Promise<void> => {
+      log = new LogCapture();
+      return start({ agent: { node }, logger: createLogger(log.write, 'info') });
+    };
+    const eksAuthLines = (): Array<Record<string, unknown>> => log.events('eks-auth');
+
+    it('the agent sends its node; a token of a pod on that node gets credentials, and EKS Auth logs both nodes, the instance and the zone', async () => {
+      await startOnNode(NODE);
+      writeToken(await lab.mint({ node: { name: NODE.eksNodeName, uid: NODE_UID } }));
+      const credentials = await fetchCredentials();
+      assert.match(credentials.accessKeyId, /^ASIA/);
+      assert.deepEqual(lab.grants.at(-1)?.node, NODE);
+      assert.deepEqual(lab.grants.at(-1)?.subject.node, { name: NODE.eksNodeName, uid: NODE_UID });
+      await waitFor('the eks-auth log line', () => eksAuthLines().length > 0);
+      const [logged] = eksAuthLines();
+      assert.equal(logged!.outcome, 'ok');
+      assert.deepEqual(
+        { node: logged!.node, nodeUid: logged!.nodeUid, eksNodeName: logged!.eksNodeName, instanceId: logged!.instanceId, zone: logged!.zone },
+        { node: NODE.eksNodeName, nodeUid: NODE_UID, ...NODE },
+      );
+    });
+
+    it("a token whose kubernetes.io.node is another node is refused with AccessDeniedException; the answer names neither node, the log names both", async () => {
+      await startOnNode(NODE);
+      writeToken(await lab.mint({ node: { name: 'ip-10-0-2-9.ec2.internal', uid: NODE_UID } }));
+      const error = await failure(fetchCredentials());
+      assert.match(error.message, /status: 400/);
+      const answer = await agentAnswer(await lab.mint({ node: { name: 'ip-10-0-2-9.ec2.internal' } }));
+      assert.equal(answer.status, 400);
+      assert.match(answer.body, /^\[[0-9a-f-]+\]: \(AccessDeniedException\): The service account token is not bound to the node named in the request\., fault: client\n$/);
+      assert.doesNotMatch(answer.body, /ip-10-0/);
+      assert.equal(lab.grants.length, 0, 'no credentials were issued');
+      await waitFor('the eks-auth log lines', () => eksAuthLines().length >= 2);
+      const refused = eksAuthLines()[0]!;
+      assert.equal(refused.code, 'AccessDeniedException');
+      assert.equal(refused.reason, "eksNodeName ip-10-0-1-7.ec2.internal is not the token's kubernetes.io.node.name ip-10-0-2-9.ec2.internal");
+    });
+
+    it('when only one side names a node (a token from before 1.32, or an agent that sends no node name), nothing is compared and the credentials come', async () => {
+      await startOnNode(NODE);
+      writeToken(await lab.mint());
+      assert.match((await fetchCredentials()).accessKeyId, /^ASIA/);
+      assert.equal(lab.grants.at(-1)?.subject.node, undefined);
+      assert.deepEqual(lab.grants.at(-1)?.node, NODE);
+      await lab.close();
+
+      await startOnNode({ instanceId: NODE.instanceId });
+      writeToken(await lab.mint({ node: { name: 'any-node', uid: NODE_UID } }));
+      assert.match((await fetchCredentials()).accessKeyId, /^ASIA/);
+      assert.deepEqual(lab.grants.at(-1)?.node, { instanceId: NODE.instanceId });
+      assert.equal(lab.grants.at(-1)?.subject.node?.name, 'any-node');
+    });
+
+    it('the agent keeps caching by token: one EKS Auth call for two requests with one token', async () => {
+      await startOnNode(NODE);
+      const token = await lab.mint({ node: { name: NODE.eksNodeName } });
+      assert.equal((await agentAnswer(token)).status, 200);
+      assert.equal((await agentAnswer(token)).status, 200);
+      assert.equal(lab.eksAuthCalls(), 1);
     });
   });
 

@@ -88,6 +88,41 @@ describe('Pod Identity commands (separate processes)', function () {
     assert.equal(withAudience.code, 2);
   });
 
+  it('token: a 1.32+ token always has a random jti; --node-name adds kubernetes.io.node (a made-up uid unless --node-uid); --node-uid alone exits 2', async () => {
+    const base = ['token', '--pod-identity', '--namespace', 'default', '--service-account', 'app', '--pod', 'app-1'];
+    const bound = await runCli([...base, '--node-name', 'ip-10-0-1-7.ec2.internal', '--node-uid', 'node-uid-1'], { cwd: dir });
+    assert.equal(bound.code, 0, bound.stderr);
+    const boundClaims = claims(bound.stdout);
+    assert.deepEqual(boundClaims['kubernetes.io'], {
+      namespace: 'default',
+      node: { name: 'ip-10-0-1-7.ec2.internal', uid: 'node-uid-1' },
+      pod: { name: 'app-1', uid: (boundClaims['kubernetes.io'] as { pod: { uid: string } }).pod.uid },
+      serviceaccount: { name: 'app', uid: (boundClaims['kubernetes.io'] as { serviceaccount: { uid: string } }).serviceaccount.uid },
+    });
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    assert.match(String(boundClaims.jti), uuid);
+    const nameOnly = claims((await runCli([...base, '--node-name', 'node-b'], { cwd: dir })).stdout);
+    assert.equal((nameOnly['kubernetes.io'] as { node: { name: string } }).node.name, 'node-b');
+    assert.match((nameOnly['kubernetes.io'] as { node: { uid: string } }).node.uid, uuid);
+    assert.notEqual(nameOnly.jti, boundClaims.jti);
+    const unbound = claims((await runCli(base, { cwd: dir })).stdout);
+    assert.equal((unbound['kubernetes.io'] as { node?: unknown }).node, undefined);
+    assert.match(String(unbound.jti), uuid);
+    const uidOnly = await runCli([...base, '--node-uid', 'u'], { cwd: dir });
+    assert.equal(uidOnly.code, 2);
+    assert.equal(uidOnly.stderr, 'pod-identity-webhook: --node-uid needs --node-name: the API server puts both of the Node in the token\n');
+    const badName = await runCli([...base, '--node-name', 'Node_A'], { cwd: dir });
+    assert.equal(badName.code, 2);
+  });
+
+  it("pod-identity-agent refuses a node name, instance id or zone EKS Auth would refuse, at start, with the flag's error", async () => {
+    for (const [flag, value] of [['--node-name', 'Node_A'], ['--instance-id', 'i-123'], ['--zone', 'us-east-1a']] as const) {
+      const refused = await runCli(['pod-identity-agent', '--config', LAB_CONFIG, '--cluster-name', 'lab', flag, value, '--port', '0', '--metrics-port', '0'], { cwd: dir });
+      assert.equal(refused.code, 2, `${flag}: ${refused.stderr}`);
+      assert.match(refused.stderr, new RegExp(`^pod-identity-webhook: option '${flag} <[a-z-]+>' argument '${value}' is invalid\\. "${value}" is not [^\\n]*\\n\\(add --help for usage\\)\\n$`));
+    }
+  });
+
   it('issuer, sts (with EKS Auth) and pod-identity-agent as processes: the SDK gets the associated role from a token minted by token --pod-identity', async () => {
     const issuer = launch(['issuer', '--port', '0']);
     const issuerUrl = String((await issuer.line('issuer-listening')).issuer);
@@ -97,15 +132,31 @@ describe('Pod Identity commands (separate processes)', function () {
     const stsLine = await sts.line('sts-listening');
     assert.deepEqual(stsLine.clusters, ['lab']);
     const stsUrl = String(stsLine.address);
-    const agent = launch(['pod-identity-agent', '--config', join(dir, 'lab.yaml'), '--cluster-name', 'lab', '--eks-auth-url', stsUrl, '--secret-file', join(dir, 'sts.key'), '--port', '0', '--metrics-port', '0']);
+    // The node name as a DaemonSet gives it (NODE_NAME from the downward API), the instance and zone as flags.
+    const agent = CliProcess.start(
+      ['pod-identity-agent', '--config', join(dir, 'lab.yaml'), '--cluster-name', 'lab', '--eks-auth-url', stsUrl, '--secret-file', join(dir, 'sts.key'), '--port', '0', '--metrics-port', '0', '--instance-id', 'i-0123456789abcdef0', '--zone', 'use1-az1'],
+      { cwd: dir, env: { ...process.env, NODE_NAME: 'node-a' } },
+    );
+    processes.push(agent);
     const agentLine = await agent.line('pod-identity-agent-listening');
     assert.equal(agentLine.nodeRole, 'arn:aws:iam::111122223333:role/lab-nodes');
+    assert.deepEqual([agentLine.eksNodeName, agentLine.instanceId, agentLine.zone], ['node-a', 'i-0123456789abcdef0', 'use1-az1']);
     const tokenFile = join(dir, 'token');
-    const minted = await runCli(['token', '--pod-identity', '--namespace', 'default', '--service-account', 'pod-identity-app', '--pod', 'app-1', '--issuer-url', issuerUrl, '--out', tokenFile], { cwd: dir });
+    const minted = await runCli(['token', '--pod-identity', '--namespace', 'default', '--service-account', 'pod-identity-app', '--pod', 'app-1', '--node-name', 'node-a', '--issuer-url', issuerUrl, '--out', tokenFile], { cwd: dir });
     assert.equal(minted.code, 0, minted.stderr);
     const credentials = await fromHttp({ awsContainerCredentialsFullUri: String(agentLine.credentials), awsContainerAuthorizationTokenFile: tokenFile, maxRetries: 0, timeout: 5000 })();
     const identity = await new STSClient({ region: 'us-east-1', endpoint: stsUrl, credentials }).send(new GetCallerIdentityCommand({}));
     assert.match(identity.Arn ?? '', /^arn:aws:sts::111122223333:assumed-role\/pod-identity-app\/eks-lab-app-1-/);
+    const granted = await sts.lineWhere('the grant', (line) => line.event === 'eks-auth' && line.outcome === 'ok');
+    assert.deepEqual([granted.node, granted.eksNodeName, granted.instanceId, granted.zone], ['node-a', 'node-a', 'i-0123456789abcdef0', 'use1-az1']);
+    // A token of a pod on another node is refused.
+    const elsewhere = await runCli(['token', '--pod-identity', '--namespace', 'default', '--service-account', 'pod-identity-app', '--pod', 'app-2', '--node-name', 'node-b', '--issuer-url', issuerUrl, '--out', tokenFile], { cwd: dir });
+    assert.equal(elsewhere.code, 0, elsewhere.stderr);
+    const refused = await fromHttp({ awsContainerCredentialsFullUri: String(agentLine.credentials), awsContainerAuthorizationTokenFile: tokenFile, maxRetries: 0, timeout: 5000 })().then(
+      () => undefined,
+      (error: Error) => error.message,
+    );
+    assert.match(refused ?? 'credentials were issued', /status: 400/);
     const readiness = await fetch(`${String(agentLine.metrics)}/readyz`);
     assert.equal(readiness.status, 200);
     assert.equal(await agent.stop(), 0);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer as createHttpServer, request, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
-import { type PodIdentityLab, type PodIdentityLabOptions, startPodIdentityLab } from '../helpers/pod-identity-lab.js';
+import { signRequest } from '../../src/shared/aws/presign.js';
+import { CLUSTER, type PodIdentityLab, type PodIdentityLabOptions, REGION, startPodIdentityLab } from '../helpers/pod-identity-lab.js';
 
 /** One raw HTTP/1.1 exchange (a socket, so repeated headers reach the server as they were written). */
 function rawExchange(port: number, head: string, timeoutMs = 5000): Promise<{ response: string; closed: boolean }> {
@@ -124,6 +125,67 @@ describe('the lab agent and EKS Auth against hostile input', function () {
         assert.ok(closed, 'the agent closes the connection, as Go does');
       }
       assert.equal(running.eksAuthCalls(), calls, 'no request with two Host headers reached EKS Auth');
+    });
+  });
+
+  describe("the request's node fields (eksNodeName, instanceId, zone)", () => {
+    /** One AssumeRoleForPodIdentity call with this exact body, signed with the node role as the agent signs. */
+    const eksAuthCall = async (running: PodIdentityLab, body: string): Promise<{ status: number; type: string | null; message: string }> => {
+      const url = new URL(`${running.sts.url}/clusters/${CLUSTER}/assume-role-for-pod-identity`);
+      const headers = await signRequest({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body, credentials: await running.nodeCredentials(), region: REGION, service: 'eks-auth' });
+      delete headers.host;
+      const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(20_000) });
+      const text = await response.text();
+      return { status: response.status, type: response.headers.get('x-amzn-errortype'), message: (JSON.parse(text) as { message?: string }).message ?? '' };
+    };
+
+    it('a valid node name, instance id (8 or 17 hex digits) and zone id pass; null is absent', async () => {
+      const running = await start();
+      for (const fields of [
+        { eksNodeName: 'ip-10-0-1-7.ec2.internal', instanceId: 'i-0123456789abcdef0', zone: 'use1-az1' },
+        { eksNodeName: 'a'.repeat(63), instanceId: 'i-0123abcd', zone: 'use1-lax1-az1' },
+        { eksNodeName: null, instanceId: null, zone: 'usw2-wl1-las-wlz1' },
+      ]) {
+        const answer = await eksAuthCall(running, JSON.stringify({ token: await running.mint(), ...fields }));
+        assert.equal(answer.status, 200, `${JSON.stringify(fields)}: ${answer.type} ${answer.message}`);
+      }
+      assert.equal(running.grants.length, 3);
+      assert.deepEqual(running.grants[2]!.node, { zone: 'usw2-wl1-las-wlz1' });
+    });
+
+    it('a field that is not a string is an InvalidRequestException; one of the wrong shape or length an InvalidParameterException that does not echo it; no credentials for either', async () => {
+      const running = await start();
+      const token = await running.mint();
+      const cases: Array<[Record<string, unknown>, string]> = [
+        [{ eksNodeName: 7 }, 'InvalidRequestException'],
+        [{ instanceId: ['i-0123abcd'] }, 'InvalidRequestException'],
+        [{ zone: { id: 'use1-az1' } }, 'InvalidRequestException'],
+        [{ eksNodeName: true }, 'InvalidRequestException'],
+        [{ eksNodeName: '' }, 'InvalidParameterException'],
+        [{ eksNodeName: 'Node_A' }, 'InvalidParameterException'],
+        [{ eksNodeName: `${'a'.repeat(250)}.bcd` }, 'InvalidParameterException'],
+        [{ eksNodeName: 'node-a\n{"event":"forged"}' }, 'InvalidParameterException'],
+        [{ instanceId: 'i-123' }, 'InvalidParameterException'],
+        [{ instanceId: 'i-0123456789ABCDEF0' }, 'InvalidParameterException'],
+        [{ instanceId: 'i-0123456789abcdef0 ' }, 'InvalidParameterException'],
+        [{ instanceId: `i-${'0'.repeat(40_000)}` }, 'InvalidParameterException'],
+        [{ zone: 'us-east-1a' }, 'InvalidParameterException'],
+        [{ zone: 'euw3-az' }, 'InvalidParameterException'],
+        [{ zone: `use1-${'x1-'.repeat(30)}az1` }, 'InvalidParameterException'],
+      ];
+      for (const [fields, code] of cases) {
+        const answer = await eksAuthCall(running, JSON.stringify({ token, ...fields }));
+        const what = JSON.stringify(fields).slice(0, 60);
+        assert.equal(answer.status, 400, `${what}: ${answer.message}`);
+        assert.equal(answer.type, code, `${what}: ${answer.message}`);
+        for (const value of Object.values(fields)) {
+          if (typeof value === 'string' && value.length > 0) assert.ok(!answer.message.includes(value), `${what}: the message echoes the value: ${answer.message}`);
+        }
+      }
+      // A body over the 64 KiB limit is refused before it is read as JSON.
+      const huge = await eksAuthCall(running, JSON.stringify({ token, eksNodeName: 'a'.repeat(70_000) }));
+      assert.equal(huge.type, 'InvalidRequestException');
+      assert.equal(running.grants.length, 0);
     });
   });
 

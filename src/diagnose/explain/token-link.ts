@@ -1,3 +1,4 @@
+import { isJsonObject } from '../../shared/json.js';
 import { trimTrailing } from '../../shared/text.js';
 import type { InjectionPlan } from '../../webhook/engine/mutate.js';
 import { quoteValue } from '../../webhook/engine/identity.js';
@@ -28,6 +29,29 @@ function audiencesOf(value: unknown): string[] {
 
 const time = (seconds: number): string => new Date(seconds * 1000).toISOString();
 
+const printable = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= 253 && /^[\x21-\x7e]+$/.test(value);
+
+/**
+ * What the token is bound to and its id, as Kubernetes 1.32+ writes them (KEP-4193): the pod's node
+ * (`kubernetes.io.node`) and `jti`, which the API server's audit log records as the TokenRequest's
+ * `authentication.kubernetes.io/issued-credential-id` and the token's requests carry in the user's
+ * `authentication.kubernetes.io/credential-id`, both `JTI=<jti>`. Older clusters and other issuers
+ * write neither: their absence is said, not flagged. Values that are not short printable strings are
+ * not echoed.
+ */
+function bindingLines(claims: Readonly<Record<string, unknown>>): string[] {
+  const kubernetes = isJsonObject(claims['kubernetes.io']) ? claims['kubernetes.io'] : {};
+  const pod = isJsonObject(kubernetes.pod) ? kubernetes.pod : undefined;
+  const node = isJsonObject(kubernetes.node) ? kubernetes.node : undefined;
+  const lines: string[] = [];
+  if (pod !== undefined && printable(pod.name)) lines.push(`bound to pod ${pod.name}${printable(pod.uid) ? ` (uid ${pod.uid})` : ''}`);
+  if (node !== undefined && printable(node.name)) lines.push(`on node ${node.name}${printable(node.uid) ? ` (uid ${node.uid})` : ''}`);
+  else lines.push('no node claim (kubernetes.io.node): issued before Kubernetes 1.32, by another issuer, or not bound to a pod');
+  if (printable(claims.jti)) lines.push(`jti ${claims.jti}: JTI=${claims.jti} in the audit log (issued-credential-id of its TokenRequest, credential-id of its requests)`);
+  else lines.push('no jti: issued before Kubernetes 1.32 or by another issuer');
+  return lines;
+}
+
 /**
  * The token the pod will present (the one given, or the claims the kubelet's would carry): its
  * subject, audience and expiry, and whether an OIDC provider is registered for its issuer.
@@ -42,6 +66,7 @@ export function tokenLink(input: ExplainInput, plan: InjectionPlan): { readonly 
   if (input.token) detail.push(`from ${input.token.source} (claims read; the signature is STS's to check)`);
   else detail.push('no --token: the claims the kubelet puts in the projected token');
   detail.push(`iss ${issuer ?? 'unknown (give --issuer-url or --token)'}, sub ${subject}, aud ${audiences.join(', ')}`);
+  if (claims) detail.push(...bindingLines(claims));
   if (input.token && input.issuer !== undefined && issuer !== undefined && !sameIssuer(issuer, input.issuer)) {
     detail.push(`the token's iss differs from the issuer given (${input.issuer}): the token's is used`);
   }

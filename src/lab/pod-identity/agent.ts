@@ -7,15 +7,18 @@ import { counter, createRegistry, gauge, metricsListener } from '../../shared/me
 import { listenHttp, type RunningHttpServer } from '../http.js';
 import { CredentialsCache } from './agent-cache.js';
 import { AGENT_HOSTS, checkHost, checkToken, hasOneHost } from './agent-request.js';
-import { EksAuthApiError, type PodCredentials } from './eks-auth-client.js';
+import { type AssumeRoleForPodIdentityRequest, EksAuthApiError, type PodCredentials } from './eks-auth-client.js';
+import type { NodeContext } from './node-context.js';
 
 export interface AgentOptions {
   readonly bindAddress: string;
   readonly port: number;
   /** The cluster this node belongs to (`--cluster-name`). */
   readonly clusterName: string;
+  /** The node this agent serves, sent with every call (`--node-name`, `--instance-id`, `--zone`). */
+  readonly node?: NodeContext;
   /** EKS Auth's AssumeRoleForPodIdentity for this cluster. */
-  readonly fetchCredentials: (clusterName: string, token: string) => Promise<PodCredentials>;
+  readonly fetchCredentials: (request: AssumeRoleForPodIdentityRequest) => Promise<PodCredentials>;
   /** Check the Host header (on by default): the link-local addresses, the bind address and `allowedHosts`. */
   readonly hostCheck?: boolean;
   readonly allowedHosts?: readonly string[];
@@ -92,7 +95,8 @@ export async function startPodIdentityAgent(options: AgentOptions): Promise<Runn
   const metrics = agentMetrics(registry);
   const cache = new CredentialsCache(
     { maxSize: options.maxCacheSize ?? 2000, renewAfterMs: options.renewAfterMs ?? 3 * 3600 * 1000, retryAfterMs: 60_000, now },
-    (token) => options.fetchCredentials(options.clusterName, token),
+    // Still keyed by the token alone: an agent serves one node, so the node fields never vary.
+    (token) => options.fetchCredentials({ clusterName: options.clusterName, token, ...options.node }),
     { state: (state) => metrics.cache.inc({ state }), error: (type, code) => metrics.cacheErrors.inc({ type, code }) },
   );
   const allowed = options.hostCheck === false ? undefined : [...new Set([...AGENT_HOSTS, options.bindAddress, ...(options.allowedHosts ?? [])])];

@@ -3,6 +3,7 @@ import { trimTrailing } from '../../shared/text.js';
 import { AnswerTooLargeError, readBoundedText } from '../../shared/http/bounded-text.js';
 import { isJsonObject } from '../../shared/json.js';
 import { parseJsonText } from '../../shared/yaml.js';
+import type { NodeContext } from './node-context.js';
 
 /** The credentials EKS Auth returned, as the agent keeps them. */
 export interface PodCredentials {
@@ -12,6 +13,12 @@ export interface PodCredentials {
   /** From the assumed-role ARN (the target role's account when one is chained). */
   readonly accountId: string;
   readonly expiration: Date;
+}
+
+/** One AssumeRoleForPodIdentity call: the cluster, the pod's token, and what the agent knows of its node. */
+export interface AssumeRoleForPodIdentityRequest extends NodeContext {
+  readonly clusterName: string;
+  readonly token: string;
 }
 
 /** An error EKS Auth answered, with what the agent passes on: the status, request id, code and fault. */
@@ -69,9 +76,11 @@ function parseCredentials(body: unknown): PodCredentials {
 export class EksAuthClient {
   constructor(private readonly options: EksAuthClientOptions) {}
 
-  async assumeRoleForPodIdentity(clusterName: string, token: string): Promise<PodCredentials> {
+  async assumeRoleForPodIdentity(request: AssumeRoleForPodIdentityRequest): Promise<PodCredentials> {
+    const { clusterName, token, eksNodeName, instanceId, zone } = request;
     const url = new URL(`${trimTrailing(this.options.endpoint, '/')}/clusters/${encodeURIComponent(clusterName)}/assume-role-for-pod-identity`);
-    const body = JSON.stringify({ token });
+    // The node fields only when known, as an SDK leaves unset members out.
+    const body = JSON.stringify({ token, eksNodeName, instanceId, zone });
     const signal = AbortSignal.timeout(this.options.timeoutMs);
     let response: Response;
     let text: string;

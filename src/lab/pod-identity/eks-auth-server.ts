@@ -23,7 +23,9 @@ export interface EksAuthAppOptions {
 }
 
 /**
- * EKS Auth's REST-JSON wire: `POST /clusters/NAME/assume-role-for-pod-identity` with `{"token": …}`;
+ * EKS Auth's REST-JSON wire: `POST /clusters/NAME/assume-role-for-pod-identity` with `{"token": …}`
+ * (and optionally `eksNodeName`, `instanceId`, `zone`); the grant's log line names the token's node
+ * (`node`, `nodeUid`) and the agent's (`eksNodeName`, `instanceId`, `zone`);
  * errors carry their code in `X-Amzn-ErrorType` and `{"message": …}` in the body, as the AWS SDKs
  * (and the Go SDK the real agent uses) read them.
  */
@@ -76,6 +78,7 @@ export function createEksAuthApp(options: EksAuthAppOptions): RequestListener {
         serviceAccount: grant.subject.serviceAccount,
         pod: grant.subject.podName,
         ...(grant.subject.node ? { node: grant.subject.node.name, nodeUid: grant.subject.node.uid } : {}),
+        ...grant.node,
         assumedRoleArn: grant.assumedRoleArn,
         durationMs: millisecondsSince(started),
       });

@@ -7,6 +7,7 @@ import type { IssuedSession, StsService } from '../sts/service.js';
 import { PODS_SERVICE_PRINCIPAL, podIdentityTags as sessionTagsOf, type SessionTag } from '../../shared/aws/trust-requests.js';
 import { CLUSTER_NAME, type LabCluster, type PodIdentityAssociation } from './config.js';
 import { EKS_CANNOT_ASSUME, EksAuthError } from './eks-auth-errors.js';
+import { type NodeContext, readNodeContext } from './node-context.js';
 import { POD_IDENTITY_AUDIENCE, type PodTokenOptions, type PodTokenSubject, PodTokenVerifier } from './pod-token.js';
 
 export { PODS_SERVICE_PRINCIPAL };
@@ -29,6 +30,8 @@ export interface AssumeRoleForPodIdentityResponse {
 export interface PodIdentityGrant {
   readonly cluster: string;
   readonly subject: PodTokenSubject;
+  /** What the calling agent said of its node (eksNodeName, instanceId, zone). */
+  readonly node: NodeContext;
   readonly association: PodIdentityAssociation;
   readonly sessionName: string;
   readonly tags: readonly SessionTag[];
@@ -53,6 +56,21 @@ export function podIdentityTags(cluster: LabCluster, subject: PodTokenSubject): 
 /** `eks-CLUSTER-POD-UUID`, cut to STS's 64 characters (how EKS shortens it is not documented). */
 export function podIdentitySessionName(cluster: string, podName: string, uuid: string = randomUUID()): string {
   return `eks-${cluster}-${podName}-${uuid}`.slice(0, 64);
+}
+
+/**
+ * The lab's choice, since what EKS does with `eksNodeName` is unpublished (docs/lab.md): when the
+ * agent names its node and the token names the pod's (`kubernetes.io.node.name`, Kubernetes 1.32+),
+ * they must be the same node, or a token taken from a pod on another node would work here. When
+ * either is absent (an older cluster, an older agent) nothing is compared. The message names neither.
+ */
+function checkSameNode(node: NodeContext, subject: PodTokenSubject): void {
+  if (node.eksNodeName === undefined || subject.node === undefined || node.eksNodeName === subject.node.name) return;
+  throw new EksAuthError(
+    'AccessDeniedException',
+    'The service account token is not bound to the node named in the request.',
+    `eksNodeName ${node.eksNodeName} is not the token's kubernetes.io.node.name ${subject.node.name}`,
+  );
 }
 
 /**
@@ -97,6 +115,7 @@ export class EksAuthService {
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !TOKEN_SHAPE.test(token)) {
       throw new EksAuthError('InvalidParameterException', "1 validation error detected: Value at 'token' failed to satisfy constraint: Member must satisfy regular expression pattern: [A-Za-z0-9-_=]+.[A-Za-z0-9-_=]+.[A-Za-z0-9-_=]+");
     }
+    const node = readNodeContext(body);
     const cluster = this.options.config.clusters.get(clusterName);
     if (!cluster) throw new EksAuthError('ResourceNotFoundException', `No cluster found for name: ${clusterName}.`);
     // The lab has no identity policies: the cluster's node role is what holds eks-auth:AssumeRoleForPodIdentity.
@@ -109,6 +128,7 @@ export class EksAuthService {
       );
     }
     const subject = await this.verifiers.get(cluster.name)!.verify(token);
+    checkSameNode(node, subject);
     const association = this.options.config.podIdentityAssociations.find(
       (candidate) => candidate.cluster === cluster.name && candidate.namespace === subject.namespace && candidate.serviceAccount === subject.serviceAccount,
     );
@@ -132,7 +152,7 @@ export class EksAuthService {
           expiration: Math.floor(expiration.getTime() / 1000),
         },
       },
-      grant: { cluster: cluster.name, subject, association, sessionName, tags, assumedRoleArn: issued.assumedRoleArn, expiration },
+      grant: { cluster: cluster.name, subject, node, association, sessionName, tags, assumedRoleArn: issued.assumedRoleArn, expiration },
     };
   }
 

@@ -340,7 +340,7 @@ describe(`a node: kubelet ${release.version} on containerd and runc, bridge CNI,
 
   describe('EKS Pod Identity end to end: the agent at 169.254.170.23:80, the default AWS_CONTAINER_CREDENTIALS_FULL_URI', () => {
     before(async () => {
-      await lab!.startPodIdentityAgent(PI_CLUSTER, '169.254.170.23', 80);
+      await lab!.startPodIdentityAgent(PI_CLUSTER, '169.254.170.23', 80, NODE_NAME);
       const identities = JSON.stringify({ identities: [{ namespace: APPS, serviceAccount: 'pod-identity' }] });
       await apply([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'pod-identities', namespace: WEBHOOK_NAMESPACE }, data: { config: identities } }]);
       const upgraded = await helm([
@@ -384,6 +384,8 @@ describe(`a node: kubelet ${release.version} on containerd and runc, bridge CNI,
       const seen = await lab!.sts.lineWhere('EKS Auth logging the pod identity grant', (line) => line.event === 'eks-auth' && line.pod === 'pod-identity', 10_000);
       assert.equal(seen.node, NODE_NAME);
       assert.equal(seen.nodeUid, node.metadata!.uid);
+      // The agent named its node too, and EKS Auth found the kubelet's token bound to it.
+      assert.equal(seen.eksNodeName, NODE_NAME);
     });
   });
 

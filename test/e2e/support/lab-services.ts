@@ -177,12 +177,16 @@ export class LabServices {
     return this.current;
   }
 
-  /** The lab's EKS Pod Identity agent for `cluster` (of `options.clusters`), calling this lab's EKS Auth (the STS); resolves with its URL. */
-  async startPodIdentityAgent(cluster: string, bindAddress: string, port: number): Promise<string> {
+  /**
+   * The lab's EKS Pod Identity agent for `cluster` (of `options.clusters`), calling this lab's EKS Auth (the STS); resolves with its URL.
+   * With `nodeName`, it sends it as eksNodeName, which EKS Auth checks against the token's node.
+   */
+  async startPodIdentityAgent(cluster: string, bindAddress: string, port: number, nodeName?: string): Promise<string> {
     const agent = started(
       CliProcess.start([
         'pod-identity-agent', '--config', this.labConfig, '--cluster-name', cluster, '--eks-auth-url', this.stsUrl,
         '--secret-file', join(this.controlPlane.dir, 'sts-secret.key'), '--bind-address', bindAddress, '--port', String(port), '--metrics-port', '0',
+        ...(nodeName === undefined ? [] : ['--node-name', nodeName]),
       ]),
     );
     this.running.push(agent);
