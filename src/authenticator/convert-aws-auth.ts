@@ -1,9 +1,9 @@
 import { accessPolicyArn, formatIamArn, iamArnWithoutPath, type IamArn, isAssumedRoleArn, isServiceLinkedRole, parseRoleArn, parseUserArn } from '../shared/aws/arn.js';
+import type { Parsed } from '../shared/result.js';
 import { type AccessEntries, accessEntryFor } from './access-entries.js';
 import { type AccessEntryType, type AccessScope, typeChangeProblem, usernameProblem } from './access-entry-rules.js';
 import { accessPolicy, AUTO_NODE_POLICY } from './access-policies.js';
 import { type AuthenticationMode, modeSteps } from './authentication-modes.js';
-import type { Parsed } from '../shared/result.js';
 import type { AwsAuthConfig, MappingEntry, SsoMatcher } from './aws-auth.js';
 import { CONVERSION_RULE_INFO, CONVERSION_RULES } from './conversion-rules.js';
 import { type Finding, makeFinding } from './findings.js';
