@@ -2,6 +2,7 @@ import { iamArnWithoutPath, parseAccessEntryArn, parseAccessPolicyArn } from '..
 import { isJsonObject } from '../shared/json.js';
 import type { Parsed } from '../shared/result.js';
 import { parseYamlDocuments } from '../shared/yaml.js';
+import { notModelledReason } from './access-policies.js';
 import { ACCESS_ENTRY_TYPES, type AccessEntryType, type AccessScope, checkEntry, type Principal, scopeProblem } from './access-entry-rules.js';
 
 /**
@@ -26,6 +27,8 @@ export interface AccessEntry {
   readonly username: string;
   readonly kubernetesGroups: readonly string[];
   readonly policies: readonly PolicyAssociation[];
+  /** What EKS accepts but is likely a mistake (access-entry-rules.ts policyWarnings), one line each. */
+  readonly warnings: readonly string[];
 }
 
 export interface AccessEntries {
@@ -43,6 +46,21 @@ export interface AccessEntries {
  */
 export function principalKey(principal: Principal, principalArn: string): string {
   return (principal.kind === 'role' ? iamArnWithoutPath('role', principal.arn) : principalArn).toLowerCase();
+}
+
+/**
+ * What a reader of the entries should know about their policies, one line each: each entry's
+ * warnings, and each policy the lab's RBAC stand-in does not model (its logins get the lab's policy
+ * group, which nothing binds for that policy).
+ */
+export function policyNotes(entries: AccessEntries): string[] {
+  return entries.entries.flatMap((entry) => [
+    ...entry.warnings.map((warning) => `${entry.principalArn}: ${warning}`),
+    ...entry.policies.flatMap((policy) => {
+      const reason = notModelledReason(policy.policyName);
+      return reason === undefined ? [] : [`${entry.principalArn}: ${reason}`];
+    }),
+  ]);
 }
 
 /** The entry for a canonical caller ARN (`arn:aws:iam::ACCOUNT:role/NAME`, or a user's ARN). */
@@ -91,7 +109,7 @@ function readEntry(value: Record<string, unknown>, path: string): RawEntry | Fai
   if (clusterName !== undefined && typeof clusterName !== 'string') return fail(`${path}.clusterName must be a string`);
   if (username !== undefined && typeof username !== 'string') return fail(`${path}.username must be a string`);
   if (typeof type !== 'string' || !(ACCESS_ENTRY_TYPES as readonly string[]).includes(type)) {
-    return fail(`${path} (${principalArn}): InvalidParameterException: type ${JSON.stringify(type)} is not one the lab supports (${ACCESS_ENTRY_TYPES.join(', ')})`);
+    return fail(`${path} (${principalArn}): InvalidParameterException: type ${JSON.stringify(type)} is not an access entry type (${ACCESS_ENTRY_TYPES.join(', ')})`);
   }
   const groups = stringList(value.kubernetesGroups, `${path}.kubernetesGroups`);
   if (typeof groups === 'string') return fail(groups);
@@ -199,9 +217,9 @@ export function readAccessEntries(text: string, options: ReadAccessEntriesOption
   const byKey = new Map<string, AccessEntry>();
   for (const raw of rawEntries) {
     const policies = policiesOf.get(raw.principalArn)?.policies ?? [];
-    const checked = checkEntry({ principalArn: raw.principalArn, type: raw.type, username: raw.username, kubernetesGroups: raw.kubernetesGroups, policyCount: policies.length });
+    const checked = checkEntry({ principalArn: raw.principalArn, type: raw.type, username: raw.username, kubernetesGroups: raw.kubernetesGroups, policies: policies.map((policy) => policy.policyName) });
     if (!checked.ok) return problem(`${raw.path} (${raw.principalArn}): ${checked.error}`);
-    const { principal, username, kubernetesGroups } = checked.value;
+    const { principal, username, kubernetesGroups, warnings } = checked.value;
     if (raw.type !== 'STANDARD' && clusterAccount !== undefined && principal.arn.account !== clusterAccount) {
       return problem(`${raw.path} (${raw.principalArn}): InvalidParameterException: access entries of type ${raw.type} need a role in the cluster's account ${clusterAccount}`);
     }
@@ -214,7 +232,7 @@ export function readAccessEntries(text: string, options: ReadAccessEntriesOption
           : `${raw.path} (${raw.principalArn}): ${existing.principalArn} names the same ${principal.kind} (IAM names are unique in an account, whatever the path)`,
       );
     }
-    const entry: AccessEntry = { principalArn: raw.principalArn, principal, type: raw.type, username, kubernetesGroups, policies };
+    const entry: AccessEntry = { principalArn: raw.principalArn, principal, type: raw.type, username, kubernetesGroups, policies, warnings };
     entries.push(entry);
     byKey.set(key, entry);
   }

@@ -1,4 +1,5 @@
 import { type IamArn, isAssumedRoleArn, isServiceLinkedRole, parseRoleArn, parseUserArn } from '../shared/aws/arn.js';
+import { accessPolicy, AUTO_NODE_POLICY } from './access-policies.js';
 import { placeholders } from './templates.js';
 
 /**
@@ -8,19 +9,34 @@ import { placeholders } from './templates.js';
  * text (terraform-aws-eks#2915), the others follow its form with the rule the EKS docs state.
  */
 
-export const ACCESS_ENTRY_TYPES = ['STANDARD', 'EC2_LINUX', 'EC2_WINDOWS', 'FARGATE_LINUX', 'HYBRID_LINUX'] as const;
+/**
+ * The API's enum (shared/eks-2026.md §4.2: Kotlin SDK CreateAccessEntryRequest.type, CDK
+ * AccessEntryType v2.238.0): `EC2` is an EKS Auto Mode node role, `HYPERPOD_LINUX` a SageMaker
+ * HyperPod node role. The type cannot change after creation.
+ */
+export const ACCESS_ENTRY_TYPES = ['STANDARD', 'EC2_LINUX', 'EC2_WINDOWS', 'FARGATE_LINUX', 'HYBRID_LINUX', 'EC2', 'HYPERPOD_LINUX'] as const;
 export type AccessEntryType = (typeof ACCESS_ENTRY_TYPES)[number];
 export type NodeEntryType = Exclude<AccessEntryType, 'STANDARD'>;
 
-export const AUTHENTICATION_MODES = ['CONFIG_MAP', 'API_AND_CONFIG_MAP', 'API'] as const;
-export type AuthenticationMode = (typeof AUTHENTICATION_MODES)[number];
+/** Why EKS refuses changing an entry's type, or undefined (the type is immutable). */
+export function typeChangeProblem(from: AccessEntryType, to: AccessEntryType): string | undefined {
+  return from === to ? undefined : `InvalidParameterException: the type of an access entry cannot be changed (${from} to ${to}): delete the entry and create it again`;
+}
 
-/** The username EKS gives each node type (it cannot be changed). */
+/**
+ * The username EKS gives each node type (it cannot be changed). EC2_*, FARGATE_LINUX and
+ * HYBRID_LINUX are documented (EKS docs creating-access-entries). For EC2 (Auto Mode) and
+ * HYPERPOD_LINUX EKS publishes none: the lab's choice is system:node:{{SessionName}}, since both
+ * nodes' roles are assumed through the instance profile, whose session name is the instance id,
+ * and Auto Mode names its nodes after the instance id (docs/cluster-login.md says so).
+ */
 export const NODE_USERNAMES: Readonly<Record<NodeEntryType, string>> = {
   EC2_LINUX: 'system:node:{{EC2PrivateDNSName}}',
   EC2_WINDOWS: 'system:node:{{EC2PrivateDNSName}}',
   FARGATE_LINUX: 'system:node:{{SessionName}}',
   HYBRID_LINUX: 'system:node:{{SessionName}}',
+  EC2: 'system:node:{{SessionName}}',
+  HYPERPOD_LINUX: 'system:node:{{SessionName}}',
 };
 
 /**
@@ -99,14 +115,40 @@ export interface EntryShape {
   /** As written; undefined when EKS is to choose. */
   readonly username: string | undefined;
   readonly kubernetesGroups: readonly string[];
-  readonly policyCount: number;
+  /** The names of its associated access policies. */
+  readonly policies: readonly string[];
 }
 
 export interface CheckedEntry {
   readonly principal: Principal;
   readonly username: string;
   readonly kubernetesGroups: readonly string[];
+  /** What EKS accepts but is likely a mistake, one line each (policyWarnings). */
+  readonly warnings: readonly string[];
 }
+
+/**
+ * Accepted but doubtful policies on an entry. `EC2` (Auto Mode): CDK says it takes no access
+ * policies, yet the EKS docs require AmazonEKSAutoNodePolicy on the Auto Mode node role
+ * (awsdocs automode/create-node-class.adoc); the lab takes that one as valid and warns on any
+ * other [inferred, shared/eks-2026.md §4.2]. A policy the third-party cloudemu catalog reserves
+ * for service-linked roles, on an entry (whose principal is never service-linked: readPrincipal),
+ * is warned about with that uncertainty.
+ */
+export function policyWarnings(type: AccessEntryType, policies: readonly string[]): string[] {
+  const warnings: string[] = [];
+  for (const name of policies) {
+    if (type === 'EC2' && name !== AUTO_NODE_POLICY) {
+      warnings.push(`${name} on an EC2 (Auto Mode) entry: EC2 entries take ${AUTO_NODE_POLICY} only (CDK says node entries take no access policies; the EKS docs attach ${AUTO_NODE_POLICY})`);
+    } else if (accessPolicy(name)?.serviceLinkedOnly) {
+      warnings.push(`${name} is reserved for service-linked roles (per the third-party cloudemu catalog; EKS does not document it), and this entry's principal is not one: EKS may refuse or ignore the association`);
+    }
+  }
+  return warnings;
+}
+
+/** The node types that take neither groups nor policies (all but EC2, which takes AmazonEKSAutoNodePolicy). */
+const NO_POLICY_TYPES: ReadonlySet<AccessEntryType> = new Set(['EC2_LINUX', 'EC2_WINDOWS', 'FARGATE_LINUX', 'HYBRID_LINUX', 'HYPERPOD_LINUX']);
 
 /**
  * Every rule of one entry (its associations' scopes are checked by scopeProblem). A node entry may
@@ -127,7 +169,7 @@ export function checkEntry(entry: EntryShape): { ok: true; value: CheckedEntry }
       const problem = groupProblem(group);
       if (problem) return { ok: false, error: problem };
     }
-    return { ok: true, value: { principal, username, kubernetesGroups: entry.kubernetesGroups } };
+    return { ok: true, value: { principal, username, kubernetesGroups: entry.kubernetesGroups, warnings: policyWarnings(entry.type, entry.policies) } };
   }
   if (principal.kind !== 'role') return { ok: false, error: invalidPrincipal(`access entries of type ${entry.type} need an IAM role`) };
   if (entry.username !== undefined && entry.username !== NODE_USERNAMES[entry.type]) {
@@ -135,8 +177,13 @@ export function checkEntry(entry: EntryShape): { ok: true; value: CheckedEntry }
   }
   const foreign = entry.kubernetesGroups.find((group) => !EKS_SET_NODE_GROUPS.has(group));
   if (foreign !== undefined) return { ok: false, error: `InvalidParameterException: kubernetesGroups can only be set on access entries of type STANDARD (${foreign} on ${entry.type})` };
-  if (entry.policyCount > 0) return { ok: false, error: `InvalidParameterException: access policies can only be associated with access entries of type STANDARD, not ${entry.type}` };
-  return { ok: true, value: { principal, username, kubernetesGroups: entry.kubernetesGroups.length > 0 ? entry.kubernetesGroups : NODE_GROUPS } };
+  if (entry.policies.length > 0 && NO_POLICY_TYPES.has(entry.type)) {
+    return { ok: false, error: `InvalidParameterException: access policies can only be associated with access entries of type STANDARD (or ${AUTO_NODE_POLICY} with EC2), not ${entry.type}` };
+  }
+  return {
+    ok: true,
+    value: { principal, username, kubernetesGroups: entry.kubernetesGroups.length > 0 ? entry.kubernetesGroups : NODE_GROUPS, warnings: policyWarnings(entry.type, entry.policies) },
+  };
 }
 
 export type AccessScope = { readonly type: 'cluster' } | { readonly type: 'namespace'; readonly namespaces: readonly string[] };

@@ -3,8 +3,8 @@ import { errorMessage, type LogFields, type Logger } from '../shared/log.js';
 import { readTextFile } from '../shared/files/read-file.js';
 import { type FileWatch, serialized, watchFiles } from '../shared/files/watch-files.js';
 import { type HttpsServiceConfig, type RunningHttpsService, startHttpsService, ServiceStartError } from '../shared/http/https-service.js';
-import { type AccessEntries, readAccessEntries } from './access-entries.js';
-import type { AuthenticationMode } from './access-entry-rules.js';
+import { type AccessEntries, policyNotes, readAccessEntries } from './access-entries.js';
+import type { AuthenticationMode } from './authentication-modes.js';
 import { type AwsAuthConfig, malformedArn, readAwsAuth } from './aws-auth.js';
 import type { AuthenticatorMetrics } from './metrics.js';
 import { DEFAULT_RESERVED_PREFIXES, type ReservedPrefixes } from './reserved-prefixes.js';
@@ -112,7 +112,12 @@ export function accessEntriesFile(clusterName: string): WatchedFileKind<AccessEn
   return {
     what: 'access-entries',
     maxBytes: MAX_ACCESS_ENTRIES_BYTES,
-    parse: (text, path) => readAccessEntries(text, { source: path, clusterName }),
+    parse: (text, path, logger) => {
+      const read = readAccessEntries(text, { source: path, clusterName });
+      // Accepted, but a login through such an entry gets less than EKS would give: said once per load.
+      if (read.ok) for (const note of policyNotes(read.value)) logger.warn('access-entries-policy-note', { file: path, note });
+      return read;
+    },
     describe: (entries) => ({ entries: entries.entries.length, policies: entries.entries.reduce((sum, entry) => sum + entry.policies.length, 0) }),
   };
 }

@@ -42,15 +42,16 @@ export function conversionCommands(report: ConversionReport): string[] {
   const { conversions, targetMode } = report;
   const lockedOut = report.lockedOut.length;
   const entries = conversions.flatMap((conversion) => conversion.outcomes.flatMap((outcome) => (outcome.kind === 'entry' ? [outcome.entry] : [])));
-  const commands = [
-    '# CLUSTER=<cluster name>. First the access-entry API beside aws-auth (one way: it cannot be turned off again):',
-    authenticationMode('API_AND_CONFIG_MAP'),
-    `# ${entries.length} access entr${entries.length === 1 ? 'y' : 'ies'}; each overrides the aws-auth mapping of its principal from the moment it exists:`,
-    ...entries.flatMap(entryCommands),
-  ];
-  if (targetMode === 'API') {
+  // One update per step (a jump, or a request for the mode in force, is refused by EKS).
+  const commands = report.modeSteps.includes('API_AND_CONFIG_MAP')
+    ? ['# CLUSTER=<cluster name>. First the access-entry API beside aws-auth (one way: it cannot be turned off again):', authenticationMode('API_AND_CONFIG_MAP')]
+    : [`# CLUSTER=<cluster name>. The cluster is in ${report.currentMode} already: no mode update before the entries.`];
+  commands.push(`# ${entries.length} access entr${entries.length === 1 ? 'y' : 'ies'}; each overrides the aws-auth mapping of its principal from the moment it exists:`, ...entries.flatMap(entryCommands));
+  if (report.modeSteps.includes('API')) {
     if (lockedOut > 0) commands.push(`# Not API yet: it would lock out ${lockedOut} aws-auth entr${lockedOut === 1 ? 'y' : 'ies'} (see "locked out"). aws-auth keeps serving them meanwhile.`);
     else commands.push('# Once every login works through its entry: aws-auth is no longer read (CONFIG_MAP cannot be turned back on):', authenticationMode('API'));
+  } else if (targetMode === 'API') {
+    commands.push('# The cluster is in API already: aws-auth is not read.');
   }
   return commands;
 }

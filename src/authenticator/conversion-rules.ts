@@ -102,6 +102,28 @@ export const CONVERSION_RULE_INFO: Readonly<Record<string, RuleInfo>> = {
     summary: 'the principal already has an access entry that differs from its aws-auth mapping',
     explanation: 'In API_AND_CONFIG_MAP the entry already overrides aws-auth for this principal; the aws-auth mapping is dead and only the entry counts.',
   },
+  'ae-service-linked-policy': {
+    severity: 'warning',
+    summary: 'an existing entry holds an access policy reserved for service-linked roles, and its principal is not one',
+    explanation:
+      'AmazonEKSBlockStorage*, AmazonEKSCompute*, AmazonEKSClusterInsightsPolicy, AmazonEKSHybridPolicy and AmazonEKSPodIdentityPolicy are for the roles EKS itself uses. Only a third-party catalog (stackshy/cloudemu) marks them service-linked-only; EKS does not document it, so EKS may accept the association: check why this principal holds it.',
+  },
+  'ae-auto-node-extra-policy': {
+    severity: 'warning',
+    summary: 'an EC2 (Auto Mode) entry holds an access policy other than AmazonEKSAutoNodePolicy',
+    explanation:
+      'The Auto Mode node role needs AmazonEKSAutoNodePolicy (EKS docs); CDK states that EC2 entries take no access policies at all, so the sources conflict and another policy on a node role is at best unneeded: remove it.',
+  },
+  'ae-auto-node-policy-missing': {
+    severity: 'warning',
+    summary: 'an EC2 (Auto Mode) entry without AmazonEKSAutoNodePolicy',
+    explanation: 'The EKS docs say the Auto Mode node IAM role requires the AmazonEKSAutoNodePolicy access policy; without it Auto Mode nodes lack their Kubernetes permissions.',
+  },
+  'ae-unknown-policy': {
+    severity: 'warning',
+    summary: "an existing entry holds an access policy that is not in this tool's 2026 catalog",
+    explanation: 'A policy EKS added since, or a misspelling EKS would refuse (names are case-sensitive). The lab grants nothing for a policy it does not know.',
+  },
 };
 
 export const CONVERSION_RULES: RuleSet = CONVERSION_RULE_INFO;

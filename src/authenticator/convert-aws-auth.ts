@@ -1,6 +1,9 @@
 import { accessPolicyArn, formatIamArn, iamArnWithoutPath, type IamArn, isAssumedRoleArn, isServiceLinkedRole, parseRoleArn, parseUserArn } from '../shared/aws/arn.js';
+import type { Parsed } from '../shared/result.js';
 import { type AccessEntries, accessEntryFor } from './access-entries.js';
-import { type AccessEntryType, type AccessScope, usernameProblem } from './access-entry-rules.js';
+import { type AccessEntryType, type AccessScope, typeChangeProblem, usernameProblem } from './access-entry-rules.js';
+import { accessPolicy, AUTO_NODE_POLICY } from './access-policies.js';
+import { type AuthenticationMode, modeSteps } from './authentication-modes.js';
 import type { AwsAuthConfig, MappingEntry, SsoMatcher } from './aws-auth.js';
 import { CONVERSION_RULE_INFO, CONVERSION_RULES } from './conversion-rules.js';
 import { type Finding, makeFinding } from './findings.js';
@@ -52,7 +55,10 @@ export interface Conversion {
 }
 
 export interface ConversionReport {
+  readonly currentMode: AuthenticationMode;
   readonly targetMode: TargetMode;
+  /** The mode updates to request, in order, one step each (authentication-modes.ts modeSteps). */
+  readonly modeSteps: readonly AuthenticationMode[];
   readonly conversions: readonly Conversion[];
   readonly findings: readonly Finding[];
   /** Who can log in today and could not once the target mode is in force (always empty for API_AND_CONFIG_MAP). */
@@ -62,6 +68,8 @@ export interface ConversionReport {
 }
 
 export interface ConversionOptions {
+  /** The cluster's mode now; default CONFIG_MAP, or API_AND_CONFIG_MAP when access entries exist. */
+  readonly currentMode?: AuthenticationMode;
   readonly targetMode: TargetMode;
   readonly rolePaths: RolePaths | undefined;
   readonly existing: AccessEntries | undefined;
@@ -231,9 +239,10 @@ function propose(entry: MappingEntry, principalArn: string, partition: string, a
   return { principalArn, type: 'STANDARD', username, kubernetesGroups, policies };
 }
 
-function compare(proposed: ProposedEntry, existing: { type: string; username: string; kubernetesGroups: readonly string[]; policies: readonly { policyName: string }[] }): string[] {
+function compare(proposed: ProposedEntry, existing: { type: AccessEntryType; username: string; kubernetesGroups: readonly string[]; policies: readonly { policyName: string }[] }): string[] {
   const differences: string[] = [];
-  if (existing.type !== proposed.type) differences.push(`type ${existing.type}, aws-auth says ${proposed.type}`);
+  const typeProblem = typeChangeProblem(existing.type, proposed.type);
+  if (typeProblem) differences.push(`type ${existing.type}, aws-auth says ${proposed.type} (${typeProblem})`);
   if (proposed.username !== undefined && existing.username !== proposed.username) differences.push(`username "${existing.username}", aws-auth says "${proposed.username}"`);
   const groups = (list: readonly string[]): string => [...list].sort().join(', ') || 'none';
   if (proposed.type === 'STANDARD' && groups(existing.kubernetesGroups) !== groups(proposed.kubernetesGroups)) {
@@ -261,9 +270,35 @@ function convertSso(matcher: SsoMatcher, options: ConversionOptions, report: Fin
   return { where: matcher.where, subject, outcomes: at.outcomes };
 }
 
-/** Converts a read aws-auth ConfigMap. */
-export function convertAwsAuth(config: AwsAuthConfig, options: ConversionOptions): ConversionReport {
+/**
+ * What the catalog says of the policies of the entries the cluster has (shared/eks-2026.md §4.1,
+ * §4.2): accepted by EKS, but likely mistakes. The entries' `where` is the principal, as they have
+ * no line in the aws-auth file.
+ */
+function existingEntryFindings(existing: AccessEntries): Finding[] {
   const findings: Finding[] = [];
+  const note = (rule: string, where: string, message: string): void => void findings.push(makeFinding(CONVERSION_RULES, rule, where, `${where}: ${message}`));
+  for (const entry of existing.entries) {
+    const where = `access entry ${entry.principalArn}`;
+    const names = entry.policies.map((policy) => policy.policyName);
+    if (entry.type === 'EC2' && !names.includes(AUTO_NODE_POLICY)) note('ae-auto-node-policy-missing', where, `an EC2 (Auto Mode) entry without ${AUTO_NODE_POLICY}`);
+    for (const name of names) {
+      const policy = accessPolicy(name);
+      if (!policy) note('ae-unknown-policy', where, `${name} is not in the 2026 access-policy catalog`);
+      else if (entry.type === 'EC2' && name !== AUTO_NODE_POLICY) note('ae-auto-node-extra-policy', where, `${name} on an EC2 (Auto Mode) entry, which takes ${AUTO_NODE_POLICY} only`);
+      else if (policy.serviceLinkedOnly) note('ae-service-linked-policy', where, `${name} on a ${entry.type} entry of ${entry.principal.arn.name}, which is not a service-linked role`);
+    }
+  }
+  return findings;
+}
+
+/** Converts a read aws-auth ConfigMap; refuses a mode change EKS would refuse, with its message. */
+export function convertAwsAuth(config: AwsAuthConfig, options: ConversionOptions): Parsed<ConversionReport> {
+  const currentMode = options.currentMode ?? (options.existing ? 'API_AND_CONFIG_MAP' : 'CONFIG_MAP');
+  if (currentMode === 'CONFIG_MAP' && options.existing) return { ok: false, error: 'a cluster in authentication mode CONFIG_MAP has no access entries: the mode is API_AND_CONFIG_MAP or API' };
+  const steps = modeSteps(currentMode, options.targetMode);
+  if (!steps.ok) return steps;
+  const findings: Finding[] = options.existing ? existingEntryFindings(options.existing) : [];
   const conversions: Conversion[] = [];
   const all = [...config.roles, ...config.users];
   // Per lowercased ARN: the entry eksctl takes (the first) and the one the authenticator uses (mappingFor: the last mapRoles one, else the last mapUsers one).
@@ -301,10 +336,15 @@ export function convertAwsAuth(config: AwsAuthConfig, options: ConversionOptions
   );
   const lockedOut = options.targetMode === 'API' ? unconverted : [];
   return {
-    targetMode: options.targetMode,
-    conversions,
-    findings,
-    lockedOut,
-    remainOnAwsAuth: options.targetMode === 'API' ? [] : unconverted,
+    ok: true,
+    value: {
+      currentMode,
+      targetMode: options.targetMode,
+      modeSteps: steps.value,
+      conversions,
+      findings,
+      lockedOut,
+      remainOnAwsAuth: options.targetMode === 'API' ? [] : unconverted,
+    },
   };
 }

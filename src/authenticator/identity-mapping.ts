@@ -1,6 +1,7 @@
 import { errorMessage } from '../shared/log.js';
 import { type AccessEntries, accessEntryFor } from './access-entries.js';
-import { type AuthenticationMode, policyGroup } from './access-entry-rules.js';
+import { policyGroup } from './access-entry-rules.js';
+import type { AuthenticationMode } from './authentication-modes.js';
 import { type AwsAuthConfig, expandMapping, mapIdentity, type MappedUser } from './aws-auth.js';
 import { DEFAULT_RESERVED_PREFIXES, type ReservedPrefixes, reservedPrefixOf, type UsernameBackend } from './reserved-prefixes.js';
 import type { CallerIdentity } from './templates.js';

@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
-import { AUTHENTICATION_MODES, type AuthenticationMode } from '../authenticator/access-entry-rules.js';
+import { AUTHENTICATION_MODES, isAuthenticationMode } from '../authenticator/authentication-modes.js';
 import { readAccessEntries } from '../authenticator/access-entries.js';
 import { awsAuthLocator } from '../authenticator/aws-auth-locations.js';
 import { readAwsAuth } from '../authenticator/aws-auth.js';
@@ -26,7 +26,6 @@ import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
 const { typed, isString, isNumber, isOptionalString } = flagValue;
-const isAuthenticationMode = (value: unknown): value is AuthenticationMode => (AUTHENTICATION_MODES as readonly unknown[]).includes(value);
 
 function parseClusterId(raw: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(raw)) throw new InvalidArgumentError(`"${raw}" is not a cluster id (letters, digits, ".", "_", "-")`);
@@ -160,13 +159,14 @@ export function registerLintAwsAuth(program: Command): void {
     .argument('<file>', 'aws-auth ConfigMap (YAML), e.g. from kubectl -n kube-system get cm aws-auth -o yaml')
     .addOption(new Option('-o, --output <format>', 'text, json, yaml, or sarif (SARIF 2.1.0, for code scanning)').choices(OUTPUT_FORMATS).default('text'))
     .addOption(new Option('--to-access-entries', 'also print the access entry each aws-auth entry becomes (or why none can), the aws eks commands, and who the target mode locks out'))
+    .addOption(new Option('--current-mode <mode>', 'with --to-access-entries: the authentication mode the cluster is in (default CONFIG_MAP, API_AND_CONFIG_MAP with --access-entries); modes move one step at a time').choices(AUTHENTICATION_MODES))
     .addOption(new Option('--target-mode <mode>', 'with --to-access-entries: the authentication mode to move to').choices(TARGET_MODES).default('API'))
     .addOption(new Option('--role-paths <file>', 'with --to-access-entries: role ARNs with their paths (aws iam list-roles output, or a list of ARNs)'))
     .addOption(new Option('--access-entries <file>', 'with --to-access-entries: the access entries the cluster already has (describe-access-entry outputs)'));
   command.action(async (file: string, values: OptionValues) => {
     const format = typed(values, 'output', (value): value is OutputFormat => (OUTPUT_FORMATS as readonly unknown[]).includes(value));
     const convert = values.toAccessEntries === true;
-    for (const flag of ['targetMode', 'rolePaths', 'accessEntries'] as const) {
+    for (const flag of ['currentMode', 'targetMode', 'rolePaths', 'accessEntries'] as const) {
       if (!convert && command.getOptionValueSource(flag) === 'cli') throw new UsageError(`--${flag.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)} needs --to-access-entries`);
     }
     const text = await readTextFile(file, { maxBytes: 1024 * 1024 });
@@ -180,11 +180,14 @@ export function registerLintAwsAuth(program: Command): void {
     if (convert) {
       const rolePathsFile = typed(values, 'rolePaths', isOptionalString);
       const entriesFile = typed(values, 'accessEntries', isOptionalString);
-      report = convertAwsAuth(read.config, {
+      const converted = convertAwsAuth(read.config, {
+        currentMode: values.currentMode === undefined ? undefined : typed(values, 'currentMode', isAuthenticationMode),
         targetMode: typed(values, 'targetMode', (value): value is TargetMode => (TARGET_MODES as readonly unknown[]).includes(value)),
         rolePaths: rolePathsFile === undefined ? undefined : await readInput(rolePathsFile, 16 * 1024 * 1024, (input) => readRolePaths(input, rolePathsFile)),
         existing: entriesFile === undefined ? undefined : await readInput(entriesFile, 16 * 1024 * 1024, (input) => readAccessEntries(input, { source: entriesFile })),
       });
+      if (!converted.ok) throw new UsageError(converted.error);
+      report = converted.value;
       findings = [...findings, ...report.findings];
     }
     const lineOf = awsAuthLocator(text.value);

@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import { type AccessEntries, type AccessEntry, type PolicyAssociation } from '../authenticator/access-entries.js';
 import { policyGroup } from '../authenticator/access-entry-rules.js';
+import { accessPolicy, notModelledReason, type RbacStandIn } from '../authenticator/access-policies.js';
 
 /**
  * The nearest honest stand-in for EKS access policies in a lab cluster: RBAC bindings of the
@@ -9,11 +10,12 @@ import { policyGroup } from '../authenticator/access-entry-rules.js';
  * applies the policies in an authorizer of its own; what that changes is written beside each binding.
  */
 
-const CLUSTER_ROLES: Readonly<Record<string, { clusterRole: string; rules: string }>> = {
-  AmazonEKSClusterAdminPolicy: { clusterRole: 'cluster-admin', rules: 'both allow every verb on every resource and non-resource URL' },
-  AmazonEKSAdminPolicy: { clusterRole: 'admin', rules: "EKS lists the policy's own rules (access-policy-permissions); they resemble the admin ClusterRole's, which also aggregates rules of CRDs labelled for it" },
-  AmazonEKSEditPolicy: { clusterRole: 'edit', rules: "EKS lists the policy's own rules (access-policy-permissions); they resemble the edit ClusterRole's, which also aggregates rules of CRDs labelled for it" },
-  AmazonEKSViewPolicy: { clusterRole: 'view', rules: "EKS lists the policy's own rules (access-policy-permissions); they resemble the view ClusterRole's, which also aggregates rules of CRDs labelled for it (neither reads Secrets)" },
+/** How each ClusterRole the catalog names as a policy's stand-in (access-policies.ts labClusterRole) compares with it. */
+const STAND_IN_RULES: Readonly<Record<RbacStandIn, string>> = {
+  'cluster-admin': 'both allow every verb on every resource and non-resource URL',
+  admin: "EKS lists the policy's own rules (access-policy-permissions); they resemble the admin ClusterRole's, which also aggregates rules of CRDs labelled for it",
+  edit: "EKS lists the policy's own rules (access-policy-permissions); they resemble the edit ClusterRole's, which also aggregates rules of CRDs labelled for it",
+  view: "EKS lists the policy's own rules (access-policy-permissions); they resemble the view ClusterRole's, which also aggregates rules of CRDs labelled for it (neither reads Secrets)",
 };
 
 const EVERYWHERE =
@@ -22,7 +24,7 @@ const EVERYWHERE =
 export interface RbacOutput {
   /** Multi-document YAML for kubectl apply -f -, each binding preceded by what differs from EKS. */
   readonly yaml: string;
-  /** Associations with no RBAC equivalent, one line each. */
+  /** The entries' warnings, then the associations with no RBAC equivalent, one line each. */
   readonly unconverted: readonly string[];
   readonly bindings: number;
 }
@@ -37,12 +39,13 @@ function document(comment: readonly string[], object: Record<string, unknown>): 
 }
 
 function bindings(entry: AccessEntry, association: PolicyAssociation, unconverted: string[]): string[] {
-  const target = CLUSTER_ROLES[association.policyName];
+  const clusterRole = accessPolicy(association.policyName)?.labClusterRole;
   const label = `${entry.principalArn} ${association.policyName}`;
-  if (!target) {
-    unconverted.push(`${label}: no built-in ClusterRole grants what it grants; not converted`);
+  if (clusterRole === undefined) {
+    unconverted.push(`${label}: ${notModelledReason(association.policyName)!}; not converted`);
     return [];
   }
+  const target = { clusterRole, rules: STAND_IN_RULES[clusterRole] };
   const subjects = [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: policyGroup(entry.principalArn) }];
   const roleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: target.clusterRole };
   const name = bindingName(entry, target.clusterRole);
@@ -71,7 +74,7 @@ function bindings(entry: AccessEntry, association: PolicyAssociation, unconverte
 
 /** The RBAC that gives each access entry's policies in a lab cluster. */
 export function accessEntriesRbac(entries: AccessEntries): RbacOutput {
-  const unconverted: string[] = [];
+  const unconverted: string[] = entries.entries.flatMap((entry) => entry.warnings.map((warning) => `${entry.principalArn}: ${warning}`));
   const documents = entries.entries.flatMap((entry) => entry.policies.flatMap((association) => bindings(entry, association, unconverted)));
   const notes = unconverted.map((line) => `# not converted: ${line}\n`).join('');
   const header = '# RBAC standing in for EKS access policies in a lab cluster (pod-identity-webhook access-entries rbac).\n';

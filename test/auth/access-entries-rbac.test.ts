@@ -22,6 +22,8 @@ describe('access-entries rbac: the RBAC standing in for access policies in a lab
         ],
       },
       { accessEntry: { principalArn: `arn:aws:iam::${A}:role/nodes`, type: 'EC2_LINUX' } },
+      { accessEntry: { principalArn: `arn:aws:iam::${A}:role/auto-nodes`, type: 'EC2' } },
+      { principalArn: `arn:aws:iam::${A}:role/auto-nodes`, associatedAccessPolicies: [policy('AmazonEKSAutoNodePolicy', { type: 'cluster' }), policy('AmazonEKSSecretReaderPolicy', { type: 'cluster' })] },
     ]),
     { source: 'entries.json' },
   );
@@ -59,10 +61,13 @@ describe('access-entries rbac: the RBAC standing in for access policies in a lab
     }
   });
 
-  it('reports what RBAC cannot say: namespace patterns and policies with no built-in ClusterRole', () => {
+  it('reports what RBAC cannot say: namespace patterns, catalog policies the lab does not model, and the warnings of the entries', () => {
     assert.deepEqual(output.unconverted, [
+      `arn:aws:iam::${A}:role/auto-nodes: AmazonEKSSecretReaderPolicy on an EC2 (Auto Mode) entry: EC2 entries take AmazonEKSAutoNodePolicy only (CDK says node entries take no access policies; the EKS docs attach AmazonEKSAutoNodePolicy)`,
       `arn:aws:iam::${A}:role/team/devs AmazonEKSEditPolicy: namespace pattern dev-*: RBAC binds namespaces by name, so it is not converted (bind each matching namespace)`,
-      `arn:aws:iam::${A}:role/team/devs AmazonEKSAdminViewPolicy: no built-in ClusterRole grants what it grants; not converted`,
+      `arn:aws:iam::${A}:role/team/devs AmazonEKSAdminViewPolicy: AmazonEKSAdminViewPolicy is a user-facing policy with no built-in ClusterRole counterpart: known, not modelled by the lab's RBAC stand-in, so the lab grants nothing for it; not converted`,
+      `arn:aws:iam::${A}:role/auto-nodes AmazonEKSAutoNodePolicy: AmazonEKSAutoNodePolicy is a policy for an AWS service or EKS-managed component: known, not modelled by the lab's RBAC stand-in, so the lab grants nothing for it; not converted`,
+      `arn:aws:iam::${A}:role/auto-nodes AmazonEKSSecretReaderPolicy: AmazonEKSSecretReaderPolicy is a user-facing policy with no built-in ClusterRole counterpart: known, not modelled by the lab's RBAC stand-in, so the lab grants nothing for it; not converted`,
     ]);
     assert.match(output.yaml, /^# not converted: .*AmazonEKSAdminViewPolicy/m);
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { canonicalize } from '../../src/shared/aws/arn.js';
-import { type AccessEntries, readAccessEntries } from '../../src/authenticator/access-entries.js';
-import type { AuthenticationMode } from '../../src/authenticator/access-entry-rules.js';
+import { type AccessEntries, policyNotes, readAccessEntries } from '../../src/authenticator/access-entries.js';
+import type { AuthenticationMode } from '../../src/authenticator/authentication-modes.js';
 import { readAwsAuth } from '../../src/authenticator/aws-auth.js';
 import { resolveIdentity } from '../../src/authenticator/identity-mapping.js';
 import type { CallerIdentity } from '../../src/authenticator/templates.js';
@@ -81,8 +81,8 @@ describe('access entries: read as the AWS CLI prints them, refused where EKS wou
     );
   });
 
-  it('gives node entries the username and groups EKS sets for their type', () => {
-    const list = entries(['EC2_LINUX', 'EC2_WINDOWS', 'FARGATE_LINUX', 'HYBRID_LINUX'].map((type) => described(role(type.toLowerCase()), { type })));
+  it('gives node entries the username and groups EKS sets for their type, the 2026 types EC2 (Auto Mode) and HYPERPOD_LINUX included', () => {
+    const list = entries(['EC2_LINUX', 'EC2_WINDOWS', 'FARGATE_LINUX', 'HYBRID_LINUX', 'EC2', 'HYPERPOD_LINUX'].map((type) => described(role(type.toLowerCase()), { type })));
     assert.deepEqual(
       list.entries.map((entry) => [entry.type, entry.username, entry.kubernetesGroups]),
       [
@@ -90,8 +90,35 @@ describe('access entries: read as the AWS CLI prints them, refused where EKS wou
         ['EC2_WINDOWS', 'system:node:{{EC2PrivateDNSName}}', ['system:nodes']],
         ['FARGATE_LINUX', 'system:node:{{SessionName}}', ['system:nodes']],
         ['HYBRID_LINUX', 'system:node:{{SessionName}}', ['system:nodes']],
+        ['EC2', 'system:node:{{SessionName}}', ['system:nodes']],
+        ['HYPERPOD_LINUX', 'system:node:{{SessionName}}', ['system:nodes']],
       ],
     );
+  });
+
+  it('EC2 (Auto Mode) takes AmazonEKSAutoNodePolicy; another policy on EC2 is accepted with a warning (CDK and the EKS docs disagree)', () => {
+    const auto = entries([described(role('auto-node'), { type: 'EC2' }), associated(role('auto-node'), [['AmazonEKSAutoNodePolicy', { type: 'cluster' }]])]);
+    assert.deepEqual(auto.entries[0]!.policies.map((policy) => policy.policyName), ['AmazonEKSAutoNodePolicy']);
+    assert.deepEqual(auto.entries[0]!.warnings, []);
+    const extra = entries([described(role('auto-node'), { type: 'EC2' }), associated(role('auto-node'), [['AmazonEKSAutoNodePolicy', { type: 'cluster' }], ['AmazonEKSViewPolicy', { type: 'cluster' }]])]);
+    assert.deepEqual(extra.entries[0]!.warnings, [
+      'AmazonEKSViewPolicy on an EC2 (Auto Mode) entry: EC2 entries take AmazonEKSAutoNodePolicy only (CDK says node entries take no access policies; the EKS docs attach AmazonEKSAutoNodePolicy)',
+    ]);
+    assert.deepEqual(policyNotes(extra), [
+      `${role('auto-node')}: AmazonEKSViewPolicy on an EC2 (Auto Mode) entry: EC2 entries take AmazonEKSAutoNodePolicy only (CDK says node entries take no access policies; the EKS docs attach AmazonEKSAutoNodePolicy)`,
+      `${role('auto-node')}: AmazonEKSAutoNodePolicy is a policy for an AWS service or EKS-managed component: known, not modelled by the lab's RBAC stand-in, so the lab grants nothing for it`,
+    ]);
+  });
+
+  it('a policy reserved for service-linked roles on a STANDARD entry: accepted, with a warning that names its third-party source; an unknown policy name: accepted, said unknown', () => {
+    const list = entries([described(role('ops')), associated(role('ops'), [['AmazonEKSBlockStoragePolicy', { type: 'cluster' }], ['AmazonEKSViewPolicy', { type: 'cluster' }], ['AmazonEKSFuturePolicy', { type: 'cluster' }]])]);
+    assert.deepEqual(list.entries[0]!.warnings, [
+      "AmazonEKSBlockStoragePolicy is reserved for service-linked roles (per the third-party cloudemu catalog; EKS does not document it), and this entry's principal is not one: EKS may refuse or ignore the association",
+    ]);
+    assert.deepEqual(policyNotes(list).slice(1), [
+      `${role('ops')}: AmazonEKSBlockStoragePolicy is a policy for an AWS service or EKS-managed component: known, not modelled by the lab's RBAC stand-in, so the lab grants nothing for it`,
+      `${role('ops')}: AmazonEKSFuturePolicy is not in the 2026 access-policy catalog this tool knows (a newer policy, or a typo): the lab grants nothing for it`,
+    ]);
   });
 
   // One case per rule of irsa-and-access-entries.md §3.3 (rule 8 and 9 concern the target mode of a conversion: test/auth/convert.test.ts).
@@ -112,8 +139,17 @@ describe('access entries: read as the AWS CLI prints them, refused where EKS wou
     [
       '4: an access policy on a node entry',
       [described(role('nodes'), { type: 'EC2_LINUX' }), associated(role('nodes'), [['AmazonEKSViewPolicy', { type: 'cluster', namespaces: [] }]])],
-      /access policies can only be associated with access entries of type STANDARD, not EC2_LINUX/,
+      /access policies can only be associated with access entries of type STANDARD \(or AmazonEKSAutoNodePolicy with EC2\), not EC2_LINUX$/,
     ],
+    ...(['EC2_WINDOWS', 'FARGATE_LINUX', 'HYBRID_LINUX', 'HYPERPOD_LINUX'] as const).map((type): [string, unknown[], RegExp] => [
+      `4: AmazonEKSAutoNodePolicy on ${type} (only EC2 takes it)`,
+      [described(role('nodes'), { type }), associated(role('nodes'), [['AmazonEKSAutoNodePolicy', { type: 'cluster' }]])],
+      new RegExp(`access policies can only be associated with access entries of type STANDARD \\(or AmazonEKSAutoNodePolicy with EC2\\), not ${type}$`),
+    ]),
+    ['4: kubernetesGroups on an EC2 (Auto Mode) entry', [described(role('nodes'), { type: 'EC2', kubernetesGroups: ['ops'] })], /kubernetesGroups can only be set on access entries of type STANDARD \(ops on EC2\)/],
+    ['4: kubernetesGroups on a HYPERPOD_LINUX entry', [described(role('nodes'), { type: 'HYPERPOD_LINUX', kubernetesGroups: ['ops'] })], /kubernetesGroups can only be set on access entries of type STANDARD \(ops on HYPERPOD_LINUX\)/],
+    ['4: a custom username on an EC2 (Auto Mode) entry', [described(role('nodes'), { type: 'EC2', username: 'auto:{{SessionName}}' })], /username can only be set on access entries of type STANDARD \(EC2 users are system:node:\{\{SessionName\}\}\)/],
+    ['5: a HYPERPOD_LINUX entry for a user', [described(`arn:aws:iam::${ACCOUNT}:user/bob`, { type: 'HYPERPOD_LINUX', accessEntryArn: undefined })], /access entries of type HYPERPOD_LINUX need an IAM role/],
     ['5: a node entry for a user', [described(`arn:aws:iam::${ACCOUNT}:user/bob`, { type: 'HYBRID_LINUX', accessEntryArn: undefined })], /The specified principalArn is invalid: access entries of type HYBRID_LINUX need an IAM role/],
     [
       "5: a node entry for a role outside the cluster's account",
@@ -136,7 +172,7 @@ describe('access entries: read as the AWS CLI prints them, refused where EKS wou
     ['an unknown scope type', [described(role('admins')), associated(role('admins'), [['AmazonEKSEditPolicy', { type: 'tenant' }]])], /access scope type tenant is invalid/],
     ['policies for a principal without an entry', [associated(role('ghost'), [['AmazonEKSViewPolicy', { type: 'cluster' }]])], /ResourceNotFoundException: no access entry for arn:aws:iam::111122223333:role\/ghost/],
     ['a policy ARN that is not an access policy', [described(role('admins')), { principalArn: role('admins'), associatedAccessPolicies: [{ policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess', accessScope: { type: 'cluster' } }] }], /is not an access policy ARN/],
-    ['an unsupported type', [described(role('auto'), { type: 'EC2' })], /type "EC2" is not one the lab supports/],
+    ['a type the API does not have', [described(role('auto'), { type: 'EC2_MAC' })], /type "EC2_MAC" is not an access entry type \(STANDARD, EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX, HYBRID_LINUX, EC2, HYPERPOD_LINUX\)/],
     ['a field EKS does not print (a typo)', [described(role('admins'), { kubernetesGroup: ['admins'] })], /\[0\]\.accessEntry\.kubernetesGroup is not a field EKS prints/],
     ['another cluster', [described(role('admins'), { clusterName: 'prod', accessEntryArn: entryArn('admins', 'prod') })], /belongs to cluster prod, not lab-cluster/],
     ['an access entry ARN naming another cluster than clusterName', [described(role('admins'), { accessEntryArn: entryArn('admins', 'prod') })], /accessEntryArn names cluster prod, clusterName says lab-cluster/],
@@ -178,6 +214,9 @@ data:
     associated(role('viewer'), [['AmazonEKSViewPolicy', { type: 'cluster', namespaces: [] }]]),
     described(role('nodes'), { type: 'EC2_LINUX' }),
     described(role('fargate'), { type: 'FARGATE_LINUX' }),
+    described(role('auto-node'), { type: 'EC2' }),
+    associated(role('auto-node'), [['AmazonEKSAutoNodePolicy', { type: 'cluster' }]]),
+    described(role('hyperpod-node'), { type: 'HYPERPOD_LINUX' }),
     described(`arn:aws:iam::${ACCOUNT}:user/ops/alice`, { accessEntryArn: undefined }),
   ]);
   const resolve = (mode: AuthenticationMode, identity: CallerIdentity) => resolveIdentity(identity, { mode, awsAuth: mode === 'API' ? undefined : awsAuth, accessEntries: mode === 'CONFIG_MAP' ? undefined : accessEntries });
@@ -223,6 +262,16 @@ data:
     assert.ok(node.ok && node.username === 'system:node:ip-10-0-1-7.ec2.internal' && node.groups.join() === 'system:nodes');
     const fargate = resolve('API', session('fargate', 'fargate-ip-10-0-2-9.ec2.internal'));
     assert.ok(fargate.ok && fargate.username === 'system:node:fargate-ip-10-0-2-9.ec2.internal');
+    // EC2 (Auto Mode) and HYPERPOD_LINUX: the lab's choice, system:node:{{SessionName}} (an instance profile's session name is the instance id).
+    assert.deepEqual(resolve('API', session('auto-node', 'i-0123456789abcdef0')), {
+      ok: true,
+      username: 'system:node:i-0123456789abcdef0',
+      groups: ['system:nodes', `eks-access-entry:${role('auto-node')}`],
+      entry: `access entry ${role('auto-node')}`,
+      source: 'access-entry',
+    });
+    const hyperpod = resolve('API', session('hyperpod-node', 'i-0fedcba9876543210'));
+    assert.ok(hyperpod.ok && hyperpod.username === 'system:node:i-0fedcba9876543210' && hyperpod.groups.join() === 'system:nodes', JSON.stringify(hyperpod));
     const user = resolve('API', caller('arn:aws:iam::111122223333:user/ops/alice'));
     assert.ok(user.ok && user.username === 'arn:aws:iam::111122223333:user/ops/alice' && user.groups.length === 0);
     assert.equal(resolve('API', caller('arn:aws:iam::111122223333:user/alice')).ok, false, "a user's ARN keeps its path: another path is another user");

@@ -65,4 +65,32 @@ describe('authenticator: --authentication-mode and --access-entries', function (
       file.stop();
     }
   });
+
+  it('says at each load which policies the lab grants nothing for, and the warnings of EC2 (Auto Mode) entries; the entries are in force all the same', async () => {
+    const path = join(dir, 'entries.json');
+    const policy = (name: string) => ({ policyArn: `arn:aws:eks::aws:cluster-access-policy/${name}`, accessScope: { type: 'cluster' } });
+    const arn = (name: string): string => `arn:aws:iam::111122223333:role/${name}`;
+    writeFileSync(
+      path,
+      JSON.stringify([
+        entry('auto-nodes', { type: 'EC2' }),
+        { principalArn: arn('auto-nodes'), associatedAccessPolicies: [policy('AmazonEKSAutoNodePolicy'), policy('AmazonEKSViewPolicy')] },
+        entry('viewers'),
+        { principalArn: arn('viewers'), associatedAccessPolicies: [policy('AmazonEKSViewPolicy')] },
+      ]),
+    );
+    const logs = new LogCapture();
+    const loaded = await WatchedFile.load(path, accessEntriesFile('lab-cluster'), createLogger(logs.write, 'debug'));
+    assert.ok(loaded.ok);
+    assert.equal(loaded.value.value.entries.length, 2);
+    assert.deepEqual(
+      logs.events('access-entries-policy-note').map((event) => event.note),
+      [
+        `${arn('auto-nodes')}: AmazonEKSViewPolicy on an EC2 (Auto Mode) entry: EC2 entries take AmazonEKSAutoNodePolicy only (CDK says node entries take no access policies; the EKS docs attach AmazonEKSAutoNodePolicy)`,
+        `${arn('auto-nodes')}: AmazonEKSAutoNodePolicy is a policy for an AWS service or EKS-managed component: known, not modelled by the lab's RBAC stand-in, so the lab grants nothing for it`,
+      ],
+      'the modelled AmazonEKSViewPolicy of viewers is not mentioned',
+    );
+    assert.equal(logs.events('access-entries-policy-note')[0]!.level, 'warn');
+  });
 });

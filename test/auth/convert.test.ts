@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readAccessEntries } from '../../src/authenticator/access-entries.js';
@@ -8,6 +8,7 @@ import { type ConversionOptions, type ConversionReport, convertAwsAuth, type Out
 import { readRolePaths } from '../../src/authenticator/role-paths.js';
 import { conversionCommands } from '../../src/authenticator/conversion-output.js';
 import { runCli } from '../helpers/cli.js';
+import { FIXTURES } from '../helpers/paths.js';
 
 const A = '111122223333';
 const role = (name: string, path = '/'): string => `arn:aws:iam::${A}:role${path}${name}`;
@@ -29,7 +30,9 @@ function rolePaths(...arns: string[]): ConversionOptions['rolePaths'] {
 
 function convert(text: string, options: Partial<ConversionOptions> = {}): ConversionReport {
   const read = readAwsAuth(text);
-  return convertAwsAuth(read.config, { targetMode: 'API', rolePaths: undefined, existing: undefined, ...options });
+  const converted = convertAwsAuth(read.config, { targetMode: 'API', rolePaths: undefined, existing: undefined, ...options });
+  assert.ok(converted.ok, converted.ok ? '' : converted.error);
+  return converted.value;
 }
 
 /** The outcomes of the first converted aws-auth entry. */
@@ -233,6 +236,33 @@ describe('aws-auth → access entries: one case per row of the mapping table (ir
     );
   });
 
+  it('authentication modes one step at a time: an update per step still to take, none for the mode in force, a step back refused with the API message', () => {
+    const text = configMap(`- {rolearn: "${role('ng')}", username: "system:node:{{EC2PrivateDNSName}}", groups: [system:nodes]}`);
+    const updates = (options: Partial<ConversionOptions>): string[] =>
+      conversionCommands(convert(text, { ...paths('ng'), ...options })).flatMap((command) => /authenticationMode=(\w+)$/.exec(command)?.slice(1) ?? []);
+    assert.deepEqual(updates({ targetMode: 'API' }), ['API_AND_CONFIG_MAP', 'API'], 'from CONFIG_MAP (the default): two steps, never the jump');
+    assert.deepEqual(updates({ currentMode: 'API_AND_CONFIG_MAP', targetMode: 'API' }), ['API']);
+    assert.deepEqual(updates({ currentMode: 'API_AND_CONFIG_MAP', targetMode: 'API_AND_CONFIG_MAP' }), [], 'no request for the mode in force');
+    assert.deepEqual(updates({ currentMode: 'API', targetMode: 'API' }), []);
+    assert.match(conversionCommands(convert(text, { ...paths('ng'), currentMode: 'API_AND_CONFIG_MAP' }))[0]!, /in API_AND_CONFIG_MAP already: no mode update/);
+    const back = convertAwsAuth(readAwsAuth(text).config, { currentMode: 'API', targetMode: 'API_AND_CONFIG_MAP', rolePaths: undefined, existing: undefined });
+    assert.ok(!back.ok);
+    assert.match(back.error, /^InvalidParameterException: Unsupported authentication mode update from API to API_AND_CONFIG_MAP /);
+    const existing = readAccessEntries(JSON.stringify([{ accessEntry: { principalArn: role('ops') } }]), { source: 'entries.json' });
+    assert.ok(existing.ok);
+    const noEntries = convertAwsAuth(readAwsAuth(text).config, { currentMode: 'CONFIG_MAP', targetMode: 'API', rolePaths: undefined, existing: existing.value });
+    assert.ok(!noEntries.ok && /CONFIG_MAP has no access entries/.test(noEntries.error));
+    assert.deepEqual(updates({ existing: existing.value }), ['API'], 'with entries the cluster is in API_AND_CONFIG_MAP at least');
+  });
+
+  it('the type of an existing entry cannot change: a differing aws-auth mapping says to delete and create it again', () => {
+    const existing = readAccessEntries(JSON.stringify([{ accessEntry: { principalArn: role('ops'), type: 'EC2_LINUX' } }]), { source: 'entries.json' });
+    assert.ok(existing.ok);
+    const report = convert(configMap(`- {rolearn: "${role('ops')}", username: ops, groups: [ops]}`), { existing: existing.value });
+    assert.deepEqual(rules(report), ['warning ae-existing-entry']);
+    assert.match(report.findings[0]!.message, /type EC2_LINUX, aws-auth says STANDARD \(InvalidParameterException: the type of an access entry cannot be changed \(EC2_LINUX to STANDARD\): delete the entry and create it again\)/);
+  });
+
   it("commands: one --cli-input-json document per call, printable ASCII without ' (the rest \\u-escaped), so names are never options, files or shell syntax", () => {
     const report = convert(configMap(`- {rolearn: "${role('q')}", username: "o'brien:{{SessionName}}", groups: ["--principal-arn=arn:aws:iam::999999999999:role/x", "a\\u0000b\\u001b[2J", "\\u00e9\\u2028\\U0001F600"]}`), paths('q'));
     const create = conversionCommands(report).find((command) => command.startsWith('aws eks create-access-entry'));
@@ -337,12 +367,39 @@ describe('lint-aws-auth --to-access-entries and --output on the command line', f
       [['--to-access-entries', '--role-paths', join(dir, 'aws-auth.yaml')], /expected a list of role ARNs, or aws iam list-roles output/],
       [['--to-access-entries', '--access-entries', join(dir, 'roles.json')], /is neither describe-access-entry output/],
       [['--output', 'xml'], /Allowed choices are text, json, yaml, sarif/],
+      [['--current-mode', 'API'], /--current-mode needs --to-access-entries/],
+      [['--to-access-entries', '--current-mode', 'API', '--target-mode', 'API_AND_CONFIG_MAP'], /^pod-identity-webhook: InvalidParameterException: Unsupported authentication mode update from API to API_AND_CONFIG_MAP/],
+      [['--to-access-entries', '--current-mode', 'CONFIG_MAP', '--access-entries', join(FIXTURES, 'aws-auth', 'access-entries', 'valid.json')], /CONFIG_MAP has no access entries/],
     ];
     for (const [flags, message] of cases) {
       const result = await runCli(['lint-aws-auth', join(dir, 'aws-auth.yaml'), ...flags]);
       assert.equal(result.code, 2, `${flags.join(' ')}: ${result.stdout}`);
       assert.match(result.stderr, /^pod-identity-webhook: /);
       assert.match(result.stderr, message);
+    }
+  });
+
+  describe('the catalog rules on existing entries: one fixture per rule (test/fixtures/aws-auth/access-entries/<rule>.json)', () => {
+    const directory = join(FIXTURES, 'aws-auth', 'access-entries');
+    const files = readdirSync(directory).filter((file) => file.endsWith('.json')).sort();
+
+    it('has a fixture for every catalog rule, and a valid one', () => {
+      assert.deepEqual(files, ['ae-auto-node-extra-policy.json', 'ae-auto-node-policy-missing.json', 'ae-service-linked-policy.json', 'ae-unknown-policy.json', 'valid.json']);
+    });
+
+    for (const file of files) {
+      const rule = file.replace(/\.json$/, '');
+      it(`${file}: ${rule === 'valid' ? 'no finding about the entries' : `exactly the ${rule} warning, in SARIF with its rule`}`, async () => {
+        const result = await runCli(['lint-aws-auth', join(FIXTURES, 'aws-auth', 'valid.yaml'), '--to-access-entries', '--target-mode', 'API_AND_CONFIG_MAP', '--access-entries', join(directory, file), '--output', 'sarif']);
+        assert.equal(result.code, 0, result.stderr);
+        const run = (JSON.parse(result.stdout) as { runs: Array<{ tool: { driver: { rules: Array<{ id: string }> } }; results: Array<{ ruleId: string; level: string; message: { text: string }; locations: Array<{ logicalLocations: Array<{ name: string }> }> }> }> }).runs[0]!;
+        const aboutEntries = run.results.filter((item) => item.locations[0]!.logicalLocations[0]!.name.startsWith('access entry '));
+        assert.deepEqual(aboutEntries.map((item) => [item.ruleId, item.level]), rule === 'valid' ? [] : [[rule, 'warning']]);
+        if (rule !== 'valid') {
+          assert.ok(run.tool.driver.rules.some((candidate) => candidate.id === rule));
+          assert.match(aboutEntries[0]!.message.text, /^access entry arn:aws:iam::111122223333:role\/[\w-]+: /);
+        }
+      });
     }
   });
 });
