@@ -251,9 +251,10 @@ export class StsService {
   }
 
   /**
-   * AssumeRole with credentials the lab issued (role chaining). The role's trust policy must name
-   * the caller as an AWS principal: its role ARN, its session ARN, or its account's root (the lab
-   * has no identity policies, so an account root principal admits every principal of the account).
+   * AssumeRole with credentials the lab issued (role chaining). The caller's own permissions must
+   * allow `sts:AssumeRole` on the role (permissions.ts: its role's policies and boundary, its session
+   * policy; nothing is checked when none is modelled), and the role's trust policy must name the
+   * caller as an AWS principal: its role ARN, its session ARN, or its account's root.
    */
   assumeRole(params: ReadonlyMap<string, string>, request: SignedRequest): ActionResult {
     const { session: caller, claims } = this.authenticate(request, 'sts');
