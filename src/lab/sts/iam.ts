@@ -149,8 +149,9 @@ export class LabIam {
     const callerArn = params.get('CallerArn');
     // AWS takes only an IAM user's ARN as CallerArn; it names the caller of resource policies, which the lab does not take.
     if (callerArn !== undefined && !parseUserArn(callerArn)) throw invalidInput('CallerArn must be the ARN of an IAM user');
-    const role = this.sourceRole(sourceArn);
+    // Authorization comes before the lookup, as in AWS: a caller not allowed learns nothing of the roles.
     authorizeSession(this.options.config, session, { action: 'iam:SimulatePrincipalPolicy', resource: sourceArn, region: claims.region }, this.options.now());
+    const role = this.sourceRole(sourceArn);
 
     const actions = memberList(params, 'ActionNames');
     if (actions.length === 0) throw invalidInput('ActionNames must list at least one action');
