@@ -177,6 +177,9 @@ describe('IAM condition operators', () => {
     assert.equal(readDate('2026-01-01T12:30:15-0200'), Date.UTC(2026, 0, 1, 14, 30, 15));
     assert.equal(readDate('0'), 0);
     assert.equal(readDate('2026/01/01'), undefined);
+    assert.equal(readDate('2026-02-29T10:00:00+01:00'), undefined); // 2026 is not a leap year
+    assert.equal(readDate('2028-02-29'), Date.UTC(2028, 1, 29));
+    assert.equal(readDate('2026-13-01'), undefined);
   });
 
   it('property: a negated operator is the complement of its positive one on a present single value', () => {

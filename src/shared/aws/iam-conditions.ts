@@ -109,11 +109,11 @@ export function readDate(text: string): number | undefined {
   const match = ISO_DATE.exec(trimmed);
   if (!match) return undefined;
   const [, year, month, day, hour = '00', minute = '00', second = '00', fraction = '', zone = 'Z'] = match;
+  // A day the month does not have (31 February) is refused, not rolled over into the next month.
+  if (new Date(Date.UTC(Number(year), Number(month) - 1, Number(day))).getUTCDate() !== Number(day) || Number(month) < 1 || Number(month) > 12) return undefined;
   const offset = zone === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(-2)}`;
   const milliseconds = Date.parse(`${year}-${month}-${day}T${hour}:${minute}:${second}${fraction.slice(0, 4).padEnd(fraction === '' ? 0 : 4, '0')}${offset}`);
-  // Date.parse rolls 31 February over into March: compare the day back.
-  if (Number.isNaN(milliseconds) || (zone === 'Z' && new Date(milliseconds).getUTCDate() !== Number(day))) return undefined;
-  return milliseconds;
+  return Number.isNaN(milliseconds) ? undefined : milliseconds;
 }
 
 function readBase64(text: string): Buffer | undefined {
