@@ -188,7 +188,8 @@ describe('IAM trust policy evaluation', () => {
 
   it('refuses policies it cannot evaluate faithfully', () => {
     const cases: Array<[unknown, RegExp]> = [
-      [{ Statement: [allow({ NumericLessThan: { x: '1' } })] }, /unsupported condition operator "NumericLessThan"/],
+      [{ Statement: [allow({ NumericLessThanOrSo: { x: '1' } })] }, /unsupported condition operator "NumericLessThanOrSo"/],
+      [{ Statement: [allow({ NumericLessThan: { [`${PROVIDER}:sub`]: 'one' } })] }, /NumericLessThan needs a number, got "one"/],
       [{ Statement: [{ ...allow({}), NotAction: 'x' }] }, /needs exactly one of Action and NotAction/],
       [{ Statement: [{ ...allow({}), NotPrincipal: { AWS: 'x' } }] }, /NotPrincipal is not supported/],
       [{ Statement: [{ Effect: 'Allow', Principal: { CanonicalUser: 'x' }, Action: 'a' }] }, /Principal: CanonicalUser is not supported/],
