@@ -139,6 +139,21 @@ describe('explain: what the broken links say', () => {
     assert.match(await detailOf('ISSUER_NOT_TRUSTED--lab-provider', 'token'), /No OpenIDConnect provider found in your account for https:\/\/oidc\.eks\.us-west-2\.amazonaws\.com\/id\/NEWCLUSTER/);
   });
 
+  it('image pulls: the ECR role and who may mint its token, the node credentials without it, and that role-arn does not pull', async () => {
+    assert.match(await detailOf('ECR_ROLE_ARN_INVALID', 'image pull'), /eks\.amazonaws\.com\/ecr-role-arn="ecr-pull": it does not start with arn:/);
+    const own = await detailOf('ok-image-pull', 'image pull');
+    assert.match(own, /ECR images: "111122223333\.dkr\.ecr\.us-west-2\.amazonaws\.com\/app:1"$/m);
+    assert.doesNotMatch(own, /migrate/, 'an image outside ECR is not listed');
+    assert.match(own, /assumes this role with a pod token for sts\.amazonaws\.com .*system:serviceaccount:apps:app/);
+    assert.match(own, /the pod mounts a token for sts\.amazonaws\.com, so its node may request one without RBAC/);
+    assert.match(own, /role-arn="arn:aws:iam::111122223333:role\/app" is a different role: it does not pull images/);
+    assert.match(await detailOf('ok-image-pull-pod-identity', 'image pull'), /mounts no token for sts\.amazonaws\.com: its node needs RBAC verb request-serviceaccounts-token-audience/);
+    const node = await detailOf('ok-image-pull-node-credentials', 'image pull');
+    assert.match(node, /no eks\.amazonaws\.com\/ecr-role-arn: .*the node's own credentials/);
+    assert.match(node, /role-arn does not drive image pulls: .*cloud-provider-aws#1264/);
+    assert.match(await detailOf('ok-irsa', 'image pull'), /^no image is in ECR \("registry\.example\/app:1"\)[^\n]*$/);
+  });
+
   it('hints at the usual trust-policy mistakes', async () => {
     assert.match(await detailOf('TRUST_POLICY_CONDITION_FAILED--wildcard-in-string-equals', 'trust policy'), /StringEquals compares \* and \? literally: use StringLike/);
     assert.match(await detailOf('TRUST_POLICY_CONDITION_FAILED--https-in-key', 'trust policy'), /\(no https:\/\/ in condition keys\)/);

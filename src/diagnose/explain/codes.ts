@@ -10,7 +10,7 @@ export interface ExplainCode {
   readonly fix: string;
 }
 
-export const LINKS = ['webhook configuration', 'service account', 'injection', 'running pod', 'environment', 'token', 'trust policy'] as const;
+export const LINKS = ['webhook configuration', 'service account', 'injection', 'running pod', 'environment', 'token', 'trust policy', 'image pull'] as const;
 export type LinkName = (typeof LINKS)[number];
 
 export const EXPLAIN_CODES = {
@@ -123,6 +123,11 @@ export const EXPLAIN_CODES = {
     links: ['trust policy'],
     meaning: 'a Deny statement applies to the request; Deny wins over every Allow',
     fix: 'narrow or remove the Deny statement',
+  },
+  ECR_ROLE_ARN_INVALID: {
+    links: ['image pull'],
+    meaning: "the ServiceAccount's eks.amazonaws.com/ecr-role-arn is not an IAM role ARN: ecr-credential-provider's AssumeRoleWithWebIdentity fails, and so does every pull of the pod's ECR images",
+    fix: 'write the role ARN as arn:PARTITION:iam::ACCOUNT:role/NAME, or remove the annotation to pull with the node\'s credentials',
   },
 } as const satisfies Record<string, ExplainCode>;
 
