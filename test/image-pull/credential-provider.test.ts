@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { parse } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
 import {
   type CredentialProvider,
   type CredentialProviderConfig,
@@ -10,6 +12,7 @@ import {
 } from '../../src/shared/k8s/credential-provider.js';
 import { nodeAudienceRbac } from '../../src/shared/k8s/node-audience-rbac.js';
 import { runCli } from '../helpers/cli.js';
+import { ROOT } from '../helpers/paths.js';
 
 const provider = (changes: Partial<CredentialProvider>): CredentialProviderConfig => {
   const base = ecrCredentialProviderConfig(DEFAULT_ECR_PROVIDER_OPTIONS);
@@ -115,6 +118,13 @@ describe('image-pull: the RBAC that lets nodes request the audience', () => {
     assert.equal((binding as { roleRef: { name: string } }).roleRef.name, (role as { metadata: { name: string } }).metadata.name);
     const [named] = nodeAudienceRbac('sts.amazonaws.com', ['app']);
     assert.deepEqual((named as { rules: Array<{ resourceNames: string[] }> }).rules[0]!.resourceNames, ['app']);
+  });
+});
+
+describe('image-pull: the shipped RBAC', () => {
+  it('manifests/optional/image-pull.yaml is what image-pull-config --rbac generates', () => {
+    const shipped = parseAllDocuments(readFileSync(join(ROOT, 'manifests', 'optional', 'image-pull.yaml'), 'utf8')).map((document) => document.toJS() as unknown);
+    assert.deepEqual(shipped, nodeAudienceRbac('sts.amazonaws.com'));
   });
 });
 
