@@ -154,6 +154,13 @@ describe('explain: what the broken links say', () => {
     assert.match(await detailOf('ok-irsa', 'image pull'), /^no image is in ECR \("registry\.example\/app:1"\)[^\n]*$/);
   });
 
+  it('image pulls: the ECR role\'s OIDC provider audience and trust policy, for the pod\'s ServiceAccount and sts.amazonaws.com', async () => {
+    assert.match(await detailOf('ok-image-pull-pod-identity', 'image pull'), /role arn:aws:iam::111122223333:role\/ecr-pull from lab-config\.yaml: sts:AssumeRoleWithWebIdentity with sub system:serviceaccount:apps:pod-app, aud sts\.amazonaws\.com\n[^]*allowed by statement EcrPull$/);
+    assert.match(await detailOf('ECR_ROLE_NOT_TRUSTED', 'image pull'), /system:serviceaccount:apps:other names ServiceAccount "other" \(the pod's is "pod-app"\)/);
+    assert.match(await detailOf('ECR_AUDIENCE_NOT_ALLOWED', 'image pull'), /accepts vault, not sts\.amazonaws\.com: STS answers Incorrect token audience/);
+    assert.match(await detailOf('ok-image-pull', 'image pull'), /the ECR role's trust policy is not known here/);
+  });
+
   it('hints at the usual trust-policy mistakes', async () => {
     assert.match(await detailOf('TRUST_POLICY_CONDITION_FAILED--wildcard-in-string-equals', 'trust policy'), /StringEquals compares \* and \? literally: use StringLike/);
     assert.match(await detailOf('TRUST_POLICY_CONDITION_FAILED--https-in-key', 'trust policy'), /\(no https:\/\/ in condition keys\)/);

@@ -129,6 +129,16 @@ export const EXPLAIN_CODES = {
     meaning: "the ServiceAccount's eks.amazonaws.com/ecr-role-arn is not an IAM role ARN: ecr-credential-provider's AssumeRoleWithWebIdentity fails, and so does every pull of the pod's ECR images",
     fix: 'write the role ARN as arn:PARTITION:iam::ACCOUNT:role/NAME, or remove the annotation to pull with the node\'s credentials',
   },
+  ECR_AUDIENCE_NOT_ALLOWED: {
+    links: ['image pull'],
+    meaning: "no OIDC provider for the cluster's issuer accepts sts.amazonaws.com, the audience of the token ecr-credential-provider presents (none registered, or sts.amazonaws.com not in its ClientIDList): STS refuses it",
+    fix: 'register the cluster\'s OIDC provider with the client id sts.amazonaws.com (aws iam add-client-id-to-open-id-connect-provider)',
+  },
+  ECR_ROLE_NOT_TRUSTED: {
+    links: ['image pull'],
+    meaning: "the ecr-role-arn role's trust policy does not allow sts:AssumeRoleWithWebIdentity for the pod's ServiceAccount with a token for sts.amazonaws.com (or the role is not among the known roles): the provider cannot assume it",
+    fix: 'add a statement trusting the cluster\'s OIDC provider with :sub system:serviceaccount:NAMESPACE:NAME and :aud sts.amazonaws.com',
+  },
 } as const satisfies Record<string, ExplainCode>;
 
 export type ExplainCodeName = keyof typeof EXPLAIN_CODES;

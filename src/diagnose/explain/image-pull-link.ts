@@ -1,4 +1,6 @@
 import { parseRoleArn } from '../../shared/aws/arn.js';
+import { evaluateTrustPolicy, type TrustPolicy } from '../../shared/aws/iam-policy.js';
+import { oidcProviderArn, oidcProviderId, webIdentityRequest } from '../../shared/aws/trust-requests.js';
 import { isJsonObject } from '../../shared/json.js';
 import { ECR_MATCH_IMAGES, ECR_ROLE_ARN_ANNOTATION, ECR_TOKEN_AUDIENCE, imageMatches } from '../../shared/k8s/credential-provider.js';
 import { NODE_AUDIENCE_VERB } from '../../shared/k8s/node-audience-rbac.js';
@@ -8,6 +10,7 @@ import type { PodView } from '../../webhook/engine/types.js';
 import type { Link } from '../report.js';
 import { brokenLink, roleArnProblem } from './identity-links.js';
 import type { ExplainInput } from './input.js';
+import { statementLines } from './trust-link.js';
 
 const MAX_CONTAINERS = 100;
 
@@ -28,6 +31,55 @@ function podImages(pod: Readonly<Record<string, unknown>>): string[] {
 /** A projected token of the audience in the pod lets its node mint that audience without RBAC (NodeRestriction's podReferencesAudience). */
 function mountsAudience(pod: PodView, audience: string): boolean {
   return (pod.volumes ?? []).some((volume) => volume.serviceAccountTokens.some((token) => token.audience === audience));
+}
+
+const sameIssuer = (left: string, right: string): boolean => left.replace(/\/+$/, '') === right.replace(/\/+$/, '');
+
+/** The ECR role's trust policy when known: the lab config's roles, or the --trust-policy file when the ECR role is the application's. */
+function ecrTrustPolicy(input: ExplainInput, roleArn: string, appRole: string | undefined): { policy: TrustPolicy; source: string } | 'not-among-roles' | undefined {
+  const trust = input.trust;
+  if (trust === undefined) return undefined;
+  if (trust.kind === 'file') return roleArn === appRole ? { policy: trust.policy, source: trust.source } : undefined;
+  const policy = trust.policies.get(roleArn);
+  return policy === undefined ? 'not-among-roles' : { policy, source: trust.source };
+}
+
+/**
+ * What STS would say to ecr-credential-provider's AssumeRoleWithWebIdentity with the pod's
+ * sts.amazonaws.com token: an OIDC provider for the cluster's issuer accepting the audience, and the
+ * ECR role's trust policy. Undefined when it holds or cannot be known (then `detail` says so).
+ */
+function ecrTrust(input: ExplainInput, roleArn: string, appRole: string | undefined, detail: string[]): Link | undefined {
+  const issuer = input.issuer;
+  if (issuer === undefined) {
+    detail.push('the issuer is unknown (give --issuer-url or --lab-config): the ECR role\'s OIDC provider and trust policy are not checked');
+    return undefined;
+  }
+  if (input.providers !== undefined) {
+    const provider = input.providers.find((candidate) => sameIssuer(candidate.issuer, issuer));
+    if (provider === undefined || !provider.audiences.includes(ECR_TOKEN_AUDIENCE)) {
+      return brokenLink('image pull', 'ECR_AUDIENCE_NOT_ALLOWED', [
+        ...detail,
+        provider === undefined ? `no OIDC provider is registered for ${issuer}: STS answers No OpenIDConnect provider found` : `the OIDC provider for ${issuer} accepts ${provider.audiences.join(', ')}, not ${ECR_TOKEN_AUDIENCE}: STS answers Incorrect token audience`,
+      ]);
+    }
+    detail.push(`OIDC provider ${provider.issuer} accepts ${ECR_TOKEN_AUDIENCE}`);
+  }
+  const found = ecrTrustPolicy(input, roleArn, appRole);
+  if (found === undefined) {
+    detail.push('the ECR role\'s trust policy is not known here (give --lab-config, or --trust-policy when it is the application\'s role)');
+    return undefined;
+  }
+  if (found === 'not-among-roles') return brokenLink('image pull', 'ECR_ROLE_NOT_TRUSTED', [...detail, `role ${roleArn} is not among the roles of ${input.trust?.source ?? ''}`]);
+  const role = parseRoleArn(roleArn)!;
+  const providerId = oidcProviderId(issuer);
+  const subject = `system:serviceaccount:${input.namespace}:${input.podView.serviceAccountName}`;
+  const request = webIdentityRequest({ providerId, providerArn: oidcProviderArn(role.partition, role.account, providerId), subject, audience: ECR_TOKEN_AUDIENCE, sessionName: undefined });
+  const decision = evaluateTrustPolicy(found.policy, request);
+  const lines = [`role ${roleArn} from ${found.source}: ${request.action} with sub ${subject}, aud ${ECR_TOKEN_AUDIENCE}`, ...decision.statements.flatMap((verdict) => statementLines(verdict, request, providerId))];
+  if (!decision.allowed) return brokenLink('image pull', 'ECR_ROLE_NOT_TRUSTED', [...detail, ...lines, 'not allowed']);
+  detail.push(...lines, `allowed by ${decision.statements[decision.statement]?.label ?? 'a statement'}`);
+  return undefined;
 }
 
 /**
@@ -59,7 +111,7 @@ export function imagePullLink(input: ExplainInput, asRun: PodView): Link {
         : `the pod mounts no token for ${ECR_TOKEN_AUDIENCE}: its node needs RBAC verb ${NODE_AUDIENCE_VERB} on ${ECR_TOKEN_AUDIENCE} (image-pull-config --rbac; doctor checks it)`,
     );
     if (appRole && appRole !== raw) detail.push(`the application's role ${roleKey}=${quoteValue(appRole)} is a different role: it does not pull images`);
-    return { name, status: 'ok', detail };
+    return ecrTrust(input, raw, appRole, detail) ?? { name, status: 'ok', detail };
   }
   if (fromEcr.length === 0) return { name, status: 'ok', detail };
   detail.push(`no ${ECR_ROLE_ARN_ANNOTATION}: ecr-credential-provider uses its $AWS_ECR_ROLE_ARN, else the node's own credentials (its instance role)`);
