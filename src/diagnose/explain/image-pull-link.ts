@@ -4,6 +4,7 @@ import { oidcProviderArn, oidcProviderId, webIdentityRequest } from '../../share
 import { isJsonObject } from '../../shared/json.js';
 import { ECR_MATCH_IMAGES, ECR_ROLE_ARN_ANNOTATION, ECR_TOKEN_AUDIENCE, imageMatches } from '../../shared/k8s/credential-provider.js';
 import { NODE_AUDIENCE_VERB } from '../../shared/k8s/node-audience-rbac.js';
+import { trimTrailing } from '../../shared/text.js';
 import { ANNOTATION } from '../../webhook/engine/defaults.js';
 import { annotationKeys, quoteValue } from '../../webhook/engine/identity.js';
 import type { PodView } from '../../webhook/engine/types.js';
@@ -33,7 +34,7 @@ function mountsAudience(pod: PodView, audience: string): boolean {
   return (pod.volumes ?? []).some((volume) => volume.serviceAccountTokens.some((token) => token.audience === audience));
 }
 
-const sameIssuer = (left: string, right: string): boolean => left.replace(/\/+$/, '') === right.replace(/\/+$/, '');
+const sameIssuer = (left: string, right: string): boolean => trimTrailing(left, '/') === trimTrailing(right, '/');
 
 /** The ECR role's trust policy when known: the lab config's roles, or the --trust-policy file when the ECR role is the application's. */
 function ecrTrustPolicy(input: ExplainInput, roleArn: string, appRole: string | undefined): { policy: TrustPolicy; source: string } | 'not-among-roles' | undefined {

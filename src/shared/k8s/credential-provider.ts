@@ -124,7 +124,11 @@ export function qualifiedNameProblems(key: string): string[] {
   return problems;
 }
 
-/** Go's net/url would refuse these in a host; the kubelet parses each matchImage as https://PATTERN. */
+/**
+ * The kubelet parses each matchImage as https://PATTERN (Go's net/url), which refuses white space,
+ * control characters and bad % escapes. A scheme is refused here too, though Go would parse it into
+ * a host that never matches: stricter than the kubelet, on purpose.
+ */
 function matchImageProblem(pattern: string): string | undefined {
   if (pattern === '' || pattern.length > 1024) return 'must be 1 to 1024 characters';
   if (/[\s"<>\\^`{|}]|%(?![0-9A-Fa-f]{2})/.test(pattern) || /[\x00-\x1f\x7f]/.test(pattern)) return 'is not a schemeless URL';
