@@ -159,6 +159,10 @@ describe('explain: what the broken links say', () => {
     assert.match(await detailOf('ECR_ROLE_NOT_TRUSTED', 'image pull'), /system:serviceaccount:apps:other names ServiceAccount "other" \(the pod's is "pod-app"\)/);
     assert.match(await detailOf('ECR_AUDIENCE_NOT_ALLOWED', 'image pull'), /accepts vault, not sts\.amazonaws\.com: STS answers Incorrect token audience/);
     assert.match(await detailOf('ok-image-pull', 'image pull'), /the ECR role's trust policy is not known here/);
+    const notFromEcr = await explainFixture('ok-image-pull-not-from-ecr');
+    const link = notFromEcr.report.links.find((candidate) => candidate.name === 'image pull')!;
+    assert.equal(link.status, 'warning');
+    assert.match(link.detail.join('\n'), /ECR_ROLE_ARN_INVALID for the ServiceAccount's other pods: this one pulls nothing from ECR$/);
   });
 
   it('hints at the usual trust-policy mistakes', async () => {

@@ -92,6 +92,13 @@ function ecrTrust(input: ExplainInput, roleArn: string, appRole: string | undefi
  * (the stored pod, or the one the webhook will make).
  */
 export function imagePullLink(input: ExplainInput, asRun: PodView): Link {
+  const link = ecrPullLink(input, asRun);
+  // What is wrong with the ServiceAccount's ECR role does not break a pod that pulls nothing from ECR.
+  if (link.status !== 'broken' || podImages(input.pod).some((image) => ECR_MATCH_IMAGES.some((pattern) => imageMatches(pattern, image)))) return link;
+  return { name: link.name, status: 'warning', detail: [...link.detail, `${link.code ?? ''} for the ServiceAccount's other pods: this one pulls nothing from ECR`] };
+}
+
+function ecrPullLink(input: ExplainInput, asRun: PodView): Link {
   const name = 'image pull';
   const account = input.serviceAccount;
   if (account === undefined) return { name, status: 'not-checked', detail: ['the ServiceAccount was not found (see service account)'] };
