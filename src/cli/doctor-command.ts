@@ -1,5 +1,6 @@
 import { type Command, Option, type OptionValues } from 'commander';
 import { readTextFile } from '../shared/files/read-file.js';
+import { ECR_TOKEN_AUDIENCE } from '../shared/k8s/credential-provider.js';
 import { escapeUnprintable } from '../shared/text.js';
 import { parsePodIdentities } from '../webhook/pod-identity/identities.js';
 import { contextOption, findCluster } from './cluster-flags.js';
@@ -38,7 +39,7 @@ export function registerDoctor(program: Command): void {
   const command = program
     .command('doctor')
     .description(
-      "check a live installation: the webhook configuration and its selectors, its endpoints and certificate, ServiceAccount annotations, pods running without their identity, the cluster's OIDC documents; exits 1 on an error finding, 3 when a check could not be made",
+      "check a live installation: the webhook configuration and its selectors, its endpoints and certificate, ServiceAccount annotations, pods running without their identity, nodes' RBAC for image-pull tokens (eks.amazonaws.com/ecr-role-arn), the cluster's OIDC documents; exits 1 on an error finding, 3 when a check could not be made",
     )
     .addHelpText(
       'after',
@@ -56,6 +57,7 @@ export function registerDoctor(program: Command): void {
     )
     .addOption(new Option('--max-pods <count>', 'the most pods scanned (the report says when it stopped)').default(10_000).argParser(parseIntegerFlag(1, 1_000_000)))
     .addOption(durationOption('--request-timeout', 'budget of each request to the API server and the webhook', { unit: 'ms', min: 100, max: 300_000, default: 10_000 }))
+    .addOption(new Option('--image-pull-audience <audience>', "the token audience of the kubelet's ECR credential provider, whose RBAC for nodes is checked").default(ECR_TOKEN_AUDIENCE))
     .addOption(new Option('--watch-container-credentials-config <file>', 'EKS Pod Identity: identities JSON file, as serve is given it (read once)'))
     .addOption(
       new Option('--watch-container-credentials-config-map <namespace/name>', 'EKS Pod Identity: the ConfigMap whose config key holds the identities JSON, as serve is given it').argParser(parseNamespacedName),
@@ -81,6 +83,7 @@ export function registerDoctor(program: Command): void {
         certificateSecret: typed(values, 'certificateSecret', isOptionalReference),
         maxPods: typed(values, 'maxPods', isNumber),
         requestTimeoutMs: typed(values, 'requestTimeout', isNumber),
+        imagePullAudience: typed(values, 'imagePullAudience', isString),
       });
       const cluster = { server, kubeconfig: source.description };
       process.stdout.write(output === 'text' ? `cluster: ${escapeUnprintable(server)} from ${escapeUnprintable(source.description)}\n${doctorText(report)}` : formatStructured({ cluster, ...report }, output));

@@ -6,6 +6,7 @@ import { registerCerts } from './certs-command.js';
 import { registerDoctor } from './doctor-command.js';
 import { registerDemo, registerIssuer, registerSts, registerToken } from './lab-commands.js';
 import { registerExplain } from './explain-command.js';
+import { registerImagePullConfig } from './image-pull-command.js';
 import { registerManifests } from './manifests-command.js';
 import { registerCompletion, registerVersion } from './meta-commands.js';
 import { registerPodIdentityAgent, registerPodIdentityConfig } from './pod-identity-commands.js';
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
   registerAuthenticator(program);
   registerLintAwsAuth(program);
   registerAccessEntries(program);
+  registerImagePullConfig(program);
   registerExplain(program);
   registerDoctor(program);
   registerVersion(program);

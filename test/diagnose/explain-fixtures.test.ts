@@ -151,6 +151,32 @@ describe('explain: what the broken links say', () => {
     assert.match(older, /\nno node claim \(kubernetes\.io\.node\): issued before Kubernetes 1\.32, by another issuer, or not bound to a pod\nno jti: issued before Kubernetes 1\.32 or by another issuer\n/);
   });
 
+  it('image pulls: the ECR role and who may mint its token, the node credentials without it, and that role-arn does not pull', async () => {
+    assert.match(await detailOf('ECR_ROLE_ARN_INVALID', 'image pull'), /eks\.amazonaws\.com\/ecr-role-arn="ecr-pull": it does not start with arn:/);
+    const own = await detailOf('ok-image-pull', 'image pull');
+    assert.match(own, /ECR images: "111122223333\.dkr\.ecr\.us-west-2\.amazonaws\.com\/app:1"$/m);
+    assert.doesNotMatch(own, /migrate/, 'an image outside ECR is not listed');
+    assert.match(own, /assumes this role with a pod token for sts\.amazonaws\.com .*system:serviceaccount:apps:app/);
+    assert.match(own, /the pod mounts a token for sts\.amazonaws\.com, so its node may request one without RBAC/);
+    assert.match(own, /role-arn="arn:aws:iam::111122223333:role\/app" is a different role: it does not pull images/);
+    assert.match(await detailOf('ok-image-pull-pod-identity', 'image pull'), /mounts no token for sts\.amazonaws\.com: its node needs RBAC verb request-serviceaccounts-token-audience/);
+    const node = await detailOf('ok-image-pull-node-credentials', 'image pull');
+    assert.match(node, /no eks\.amazonaws\.com\/ecr-role-arn: .*the node's own credentials/);
+    assert.match(node, /role-arn does not drive image pulls: .*cloud-provider-aws#1264/);
+    assert.match(await detailOf('ok-irsa', 'image pull'), /^no image is in ECR \("registry\.example\/app:1"\)[^\n]*$/);
+  });
+
+  it('image pulls: the ECR role\'s OIDC provider audience and trust policy, for the pod\'s ServiceAccount and sts.amazonaws.com', async () => {
+    assert.match(await detailOf('ok-image-pull-pod-identity', 'image pull'), /role arn:aws:iam::111122223333:role\/ecr-pull from lab-config\.yaml: sts:AssumeRoleWithWebIdentity with sub system:serviceaccount:apps:pod-app, aud sts\.amazonaws\.com\n[^]*allowed by statement EcrPull$/);
+    assert.match(await detailOf('ECR_ROLE_NOT_TRUSTED', 'image pull'), /system:serviceaccount:apps:other names ServiceAccount "other" \(the pod's is "pod-app"\)/);
+    assert.match(await detailOf('ECR_AUDIENCE_NOT_ALLOWED', 'image pull'), /accepts vault, not sts\.amazonaws\.com: STS answers Incorrect token audience/);
+    assert.match(await detailOf('ok-image-pull', 'image pull'), /the ECR role's trust policy is not known here/);
+    const notFromEcr = await explainFixture('ok-image-pull-not-from-ecr');
+    const link = notFromEcr.report.links.find((candidate) => candidate.name === 'image pull')!;
+    assert.equal(link.status, 'warning');
+    assert.match(link.detail.join('\n'), /ECR_ROLE_ARN_INVALID for the ServiceAccount's other pods: this one pulls nothing from ECR$/);
+  });
+
   it('hints at the usual trust-policy mistakes', async () => {
     assert.match(await detailOf('TRUST_POLICY_CONDITION_FAILED--wildcard-in-string-equals', 'trust policy'), /StringEquals compares \* and \? literally: use StringLike/);
     assert.match(await detailOf('TRUST_POLICY_CONDITION_FAILED--https-in-key', 'trust policy'), /\(no https:\/\/ in condition keys\)/);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { CertManagerFacts, DoctorFacts, Fetched, IdentitiesFacts, ListResult, PodPages, ServiceFacts, TlsObservation, WebhookFacts, WorkloadFacts } from '../../src/diagnose/doctor/facts.js';
+import type { AccessReviewAnswer, CertManagerFacts, DoctorFacts, Fetched, IdentitiesFacts, ImagePullFacts, ListResult, PodPages, ServiceFacts, TlsObservation, WebhookFacts, WorkloadFacts } from '../../src/diagnose/doctor/facts.js';
 import { generateCertificates, issueServingCertificate } from '../../src/shared/certs/generate.js';
 import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
 import type { MutationOptions } from '../../src/webhook/engine/types.js';
@@ -85,6 +85,16 @@ function certManagerFacts(value: Record<string, unknown> | undefined): CertManag
     api: value.api === undefined ? undefined : fetched(value.api, identity),
     secret: secret ? { name: secret.name, fetched: fetched(secret.object, identity) } : undefined,
   };
+}
+
+/** `imagePull:`: `audience` (default sts.amazonaws.com), `node`, `nodeAssumed`, `reviews` by `ns/name`: `{allowed, reason}` or a Fetched string. */
+function imagePullFacts(value: Record<string, unknown> | undefined): ImagePullFacts | undefined {
+  if (value === undefined) return undefined;
+  const reviews = new Map<string, Fetched<AccessReviewAnswer>>();
+  for (const [object, answer] of Object.entries((value.reviews as Record<string, unknown> | undefined) ?? {})) {
+    reviews.set(object, fetched(answer, (read) => ({ allowed: Boolean((read as { allowed?: unknown }).allowed), reason: String((read as { reason?: unknown }).reason ?? '') })));
+  }
+  return { audience: String(value.audience ?? 'sts.amazonaws.com'), node: String(value.node ?? 'node-1'), nodeAssumed: Boolean(value.nodeAssumed), reviews };
 }
 
 function webhookFacts(value: Record<string, unknown>): WebhookFacts {
@@ -196,6 +206,7 @@ export function loadDoctorFixture(name: string): DoctorFixture {
       bindings: fetched(document.admissionPolicyBindings ?? [], asList),
     },
     maxPods: Number(document.maxPods ?? 10_000),
+    imagePull: imagePullFacts(document.imagePull as Record<string, unknown> | undefined),
   };
   const podsFetched = fetched(pods, asList);
   const expected = readYaml(join(dir, 'expected.yaml')) as unknown as DoctorFixture['expected'] & { description?: string };

@@ -14,7 +14,7 @@ export interface CodeInfo {
   readonly fix: string;
 }
 
-export const CHECKS = ['access', 'webhook-configuration', 'webhook-selectors', 'webhook-endpoints', 'webhook-deployment', 'webhook-certificate', 'service-accounts', 'pod-identities', 'admission-policy', 'pods', 'oidc'] as const;
+export const CHECKS = ['access', 'webhook-configuration', 'webhook-selectors', 'webhook-endpoints', 'webhook-deployment', 'webhook-certificate', 'service-accounts', 'pod-identities', 'admission-policy', 'pods', 'image-pull', 'oidc'] as const;
 export type CheckName = (typeof CHECKS)[number];
 
 export const DOCTOR_CODES = {
@@ -23,7 +23,7 @@ export const DOCTOR_CODES = {
     severity: 'warning',
     check: 'access',
     meaning: 'the API server refused a read doctor needs (RBAC): the check that needed it was not made (with no error, the verdict is incomplete)',
-    fix: 'run doctor with credentials that may get and list what the finding names (a cluster-admin kubeconfig, or a ClusterRole with get/list on mutatingwebhookconfigurations, mutatingadmissionpolicies, mutatingadmissionpolicybindings, namespaces, serviceaccounts, pods, services, endpointslices, endpoints, deployments and replicasets (apps), certificates (cert-manager.io), the certificate Secret and services/proxy)',
+    fix: 'run doctor with credentials that may get and list what the finding names (a cluster-admin kubeconfig, or a ClusterRole with get/list on mutatingwebhookconfigurations, mutatingadmissionpolicies, mutatingadmissionpolicybindings, namespaces, serviceaccounts, pods, services, endpointslices, endpoints, deployments and replicasets (apps), certificates (cert-manager.io), the certificate Secret and services/proxy; for image pulls, list on nodes and create on subjectaccessreviews (authorization.k8s.io))',
   },
   CHECK_FAILED: {
     severity: 'warning',
@@ -349,6 +349,20 @@ export const DOCTOR_CODES = {
     check: 'pods',
     meaning: 'the pod\'s ServiceAccount has an identity but the objectSelector excludes the pod (for example the opt-out label): the webhook is never called for it',
     fix: 'remove the label that excludes it and recreate the pod, or remove the identity from the ServiceAccount if the opt-out is meant',
+  },
+
+  // image-pull: pod tokens for the kubelet's ECR credential provider (docs/image-pull.md)
+  ECR_ROLE_ARN_INVALID: {
+    severity: 'error',
+    check: 'image-pull',
+    meaning: 'a ServiceAccount\'s eks.amazonaws.com/ecr-role-arn is not an IAM role ARN: ecr-credential-provider\'s AssumeRoleWithWebIdentity fails, and so do its pods\' pulls from ECR',
+    fix: 'set it to arn:<partition>:iam::<12-digit account>:role/<name>, or remove it to pull with the node\'s credentials',
+  },
+  NODE_AUDIENCE_NOT_GRANTED: {
+    severity: 'error',
+    check: 'image-pull',
+    meaning: 'a ServiceAccount carries eks.amazonaws.com/ecr-role-arn, but the API server does not authorize nodes for request-serviceaccounts-token-audience on the ECR provider\'s audience (sts.amazonaws.com) for it, and its pods mount no token of that audience: NodeRestriction refuses the kubelet\'s token request (ServiceAccountNodeAudienceRestriction, on since 1.32), so pulls from ECR fail',
+    fix: 'grant it to the nodes: pod-identity-webhook image-pull-config --rbac | kubectl apply -f - (or the chart\'s imagePull.nodeAudienceRbac=true, or manifests/optional/image-pull)',
   },
 
   // oidc: the cluster's issuer, as the API server serves it

@@ -8,6 +8,7 @@ import { checkWorkload } from './deployment.js';
 import { checkReadiness, checkServiceEndpoints, isServiceWebhook } from './endpoints.js';
 import type { DoctorFacts, IdentitiesFacts, PodPages } from './facts.js';
 import { coded, noted, passed } from './findings.js';
+import { checkImagePull } from './image-pull.js';
 import { checkOidc } from './oidc.js';
 import { PodChecker } from './pods.js';
 import { checkSelectors } from './selectors.js';
@@ -53,7 +54,8 @@ function checkWebhook(webhook: ParsedWebhook, facts: DoctorFacts): Finding[] {
 
 /**
  * Every check over what was gathered, in order: the configuration and its selectors, each pod
- * webhook's endpoints and certificate, the ServiceAccounts, the Pod Identity list, the pods, OIDC.
+ * webhook's endpoints and certificate, the ServiceAccounts, the Pod Identity list, the pods, image
+ * pulls with pod tokens, OIDC.
  * Pure apart from reading the pod pages it is given.
  */
 export async function diagnose(facts: DoctorFacts, pods: PodPages | undefined): Promise<DoctorReport> {
@@ -126,6 +128,7 @@ export async function diagnose(facts: DoctorFacts, pods: PodPages | undefined): 
     findings.push(...checker.result(outcome.truncated, facts.maxPods, outcome.failure !== undefined));
   }
 
+  if (serviceAccounts && facts.serviceAccounts.status === 'ok') findings.push(...checkImagePull(facts.serviceAccounts.value, facts.imagePull, serviceAccounts.byKey, facts.options));
   findings.push(...checkOidc(facts.oidc.discovery, facts.oidc.jwks));
   return doctorReport(findings);
 }

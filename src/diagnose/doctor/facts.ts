@@ -101,6 +101,28 @@ export interface PolicyFacts {
   readonly bindings: Fetched<ListResult>;
 }
 
+/** A SubjectAccessReview's answer. */
+export interface AccessReviewAnswer {
+  readonly allowed: boolean;
+  /** The authorizer's reason, when it gave one. */
+  readonly reason: string;
+}
+
+/**
+ * Image pulls with pod tokens: may the kubelets mint the ECR provider's audience for the
+ * ServiceAccounts that carry eks.amazonaws.com/ecr-role-arn? Asked of the API server as a
+ * SubjectAccessReview for a node, one per ServiceAccount (RBAC may name them).
+ */
+export interface ImagePullFacts {
+  readonly audience: string;
+  /** The node name the reviews were made for (system:node:NAME in system:nodes). */
+  readonly node: string;
+  /** True when the name is made up (no node could be read): a grant to named nodes only is not seen. */
+  readonly nodeAssumed: boolean;
+  /** By ServiceAccount `ns/name`: the first ones carrying the annotation (capped). */
+  readonly reviews: ReadonlyMap<string, Fetched<AccessReviewAnswer>>;
+}
+
 export interface DoctorFacts {
   readonly now: Date;
   readonly options: MutationOptions;
@@ -121,6 +143,8 @@ export interface DoctorFacts {
   readonly admissionPolicies: PolicyFacts;
   /** The most pods scanned. */
   readonly maxPods: number;
+  /** Undefined when not gathered (no ServiceAccount carries eks.amazonaws.com/ecr-role-arn, or the ServiceAccounts were not read). */
+  readonly imagePull?: ImagePullFacts | undefined;
 }
 
 /** The pods, page by page (a list's pages, or one page in a fixture); `truncated` after the last page when capped. */

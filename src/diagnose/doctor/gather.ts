@@ -4,18 +4,23 @@ import { isIP } from 'node:net';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { isJsonObject } from '../../shared/json.js';
 import { ApiStatusError } from '../../shared/k8s/api-client.js';
+import { ECR_TOKEN_AUDIENCE } from '../../shared/k8s/credential-provider.js';
+import { nodeAudienceAccessReview } from '../../shared/k8s/node-audience-rbac.js';
 import { errorMessage } from '../../shared/log.js';
 import type { MutationOptions } from '../../webhook/engine/types.js';
 import { parsePodIdentities, type PodIdentities } from '../../webhook/pod-identity/identities.js';
 import { POD_IDENTITIES_KEY } from '../../webhook/pod-identity/config-map-source.js';
 import { checkConfiguration, type ParsedWebhook } from './configuration.js';
 import { certificateReference, injectCaFrom } from './cert-manager.js';
-import type { CertManagerFacts, DoctorFacts, Fetched, HttpAnswer, IdentitiesFacts, ListResult, PodPages, ServiceFacts, TlsObservation, WebhookFacts, WorkloadFacts } from './facts.js';
+import type { AccessReviewAnswer, CertManagerFacts, DoctorFacts, ImagePullFacts, Fetched, HttpAnswer, IdentitiesFacts, ListResult, PodPages, ServiceFacts, TlsObservation, WebhookFacts, WorkloadFacts } from './facts.js';
+import { ecrAnnotatedServiceAccounts } from './image-pull.js';
 import { DISCOVERY_PATH, JWKS_PATH } from './oidc.js';
 
 /** What doctor reads the API server with (`ApiClient` in the command; anything with its `getJson` in tests). */
 export interface JsonApi {
   getJson(path: string, signal: AbortSignal, accept?: string): Promise<unknown>;
+  /** Only for SubjectAccessReviews, which the API server answers without storing anything. */
+  postJson(path: string, body: unknown, signal: AbortSignal): Promise<unknown>;
 }
 
 /** The API server cannot be used at all (unreachable, or the credentials are refused): bad input, exit 2. */
@@ -30,6 +35,8 @@ export const DEFAULTS = {
   maxNamespaces: 10_000,
   /** MutatingAdmissionPolicies and their bindings: a cluster has a handful; more than this is not read. */
   maxPolicies: 1_000,
+  /** ServiceAccounts with eks.amazonaws.com/ecr-role-arn asked about (one SubjectAccessReview each). */
+  maxImagePullReviews: 50,
   /** Deployments of the webhook Service's namespace, and ReplicaSets and pods its selector matches. */
   maxWorkloadObjects: 500,
   requestTimeoutMs: 10_000,
@@ -55,6 +62,8 @@ export interface GatherConfig {
   readonly pageSize?: number;
   readonly maxServiceAccounts?: number;
   readonly maxNamespaces?: number;
+  /** The audience of the kubelet's ECR credential provider (image-pull-config --audience). */
+  readonly imagePullAudience?: string;
   readonly now?: () => Date;
 }
 
@@ -297,6 +306,44 @@ async function gatherIdentities(api: JsonApi, source: IdentitiesSource | undefin
   return parsed.ok ? { source: where, identities: parsed.value } : { source: where, invalid: parsed.error };
 }
 
+/** A node of the cluster to ask as (any: the grant is usually to the group), else a made-up name. */
+async function nodeName(api: JsonApi, timeoutMs: number): Promise<{ node: string; assumed: boolean }> {
+  const nodes = await fetchJson(api, '/api/v1/nodes?limit=1', timeoutMs);
+  const first = nodes.status === 'ok' && isJsonObject(nodes.value) && Array.isArray(nodes.value.items) ? nodes.value.items[0] : undefined;
+  const name = isJsonObject(first) && isJsonObject(first.metadata) ? first.metadata.name : undefined;
+  return typeof name === 'string' && name !== '' ? { node: name, assumed: false } : { node: 'doctor-any-node', assumed: true };
+}
+
+/**
+ * For the ServiceAccounts carrying eks.amazonaws.com/ecr-role-arn (the first ones), may a node mint
+ * the provider's audience for them? A SubjectAccessReview per ServiceAccount, as NodeRestriction asks
+ * the authorizer (shared/k8s/node-audience-rbac.ts).
+ */
+async function gatherImagePull(api: JsonApi, serviceAccounts: Fetched<ListResult>, audience: string, timeoutMs: number): Promise<ImagePullFacts | undefined> {
+  if (serviceAccounts.status !== 'ok') return undefined;
+  const annotated = ecrAnnotatedServiceAccounts(serviceAccounts.value.items).slice(0, DEFAULTS.maxImagePullReviews);
+  if (annotated.length === 0) return undefined;
+  const { node, assumed } = await nodeName(api, timeoutMs);
+  const reviews = new Map<string, Fetched<AccessReviewAnswer>>();
+  await Promise.all(
+    annotated.map(async ({ namespace, name }) => {
+      let answer: Fetched<AccessReviewAnswer>;
+      try {
+        const review = await api.postJson('/apis/authorization.k8s.io/v1/subjectaccessreviews', nodeAudienceAccessReview(node, audience, namespace, name), AbortSignal.timeout(timeoutMs));
+        const status = isJsonObject(review) && isJsonObject(review.status) ? review.status : undefined;
+        answer =
+          status === undefined || typeof status.allowed !== 'boolean'
+            ? { status: 'failed', error: 'the SubjectAccessReview came back without status.allowed' }
+            : { status: 'ok', value: { allowed: status.allowed, reason: typeof status.reason === 'string' ? status.reason.slice(0, 300) : '' } };
+      } catch (error) {
+        answer = failure(error, timeoutMs);
+      }
+      reviews.set(`${namespace}/${name}`, answer);
+    }),
+  );
+  return { audience, node, nodeAssumed: assumed, reviews };
+}
+
 /**
  * Reads everything the checks need: each GET bounded in time, each list paginated and capped, the
  * pods left as pages to read while checking. The first GET (/version) decides whether the API
@@ -342,6 +389,8 @@ export async function gatherFacts(config: GatherConfig): Promise<{ facts: Doctor
       }),
   );
 
+  const imagePull = await gatherImagePull(api, serviceAccounts, config.imagePullAudience ?? ECR_TOKEN_AUDIENCE, timeoutMs);
+
   const state: { truncated: boolean; failure: Fetched<never> | undefined } = { truncated: false, failure: undefined };
   // Pods that have finished are left out by the API server; pods being deleted are skipped by the check.
   const pods: PodPages = {
@@ -362,6 +411,7 @@ export async function gatherFacts(config: GatherConfig): Promise<{ facts: Doctor
     oidc: { discovery, jwks },
     admissionPolicies: { version: version.status === 'ok' && isJsonObject(version.value) && typeof version.value.gitVersion === 'string' ? version.value.gitVersion : undefined, policies, bindings },
     maxPods,
+    imagePull,
   };
   return { facts, pods };
 }

@@ -8,7 +8,8 @@ export { ApiUnreachableError, DEFAULTS, type GatherConfig, type IdentitiesSource
 
 /**
  * `doctor`: reads a live installation (read-only: GETs and lists, one TLS connection per url
- * webhook, GET /readyz through the service proxy) and reports what it finds. Throws
+ * webhook, GET /readyz through the service proxy, SubjectAccessReviews, which store nothing) and
+ * reports what it finds. Throws
  * `ApiUnreachableError` when the API server cannot be used at all.
  */
 export async function runDoctor(config: GatherConfig): Promise<DoctorReport> {

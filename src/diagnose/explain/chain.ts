@@ -4,6 +4,7 @@ import { readPod } from '../../webhook/read-objects.js';
 import { explainReport, type ExplainReport, type Link } from '../report.js';
 import { LINKS } from './codes.js';
 import { environmentLink } from './environment-link.js';
+import { imagePullLink } from './image-pull-link.js';
 import { injectionLink, runningPodLink, serviceAccountLink } from './identity-links.js';
 import type { ExplainInput } from './input.js';
 import { tokenLink } from './token-link.js';
@@ -13,7 +14,8 @@ import { webhookLink } from './webhook-link.js';
 const notChecked = (name: string, why: string): Link => ({ name, status: 'not-checked', detail: [why] });
 
 /**
- * Walks the chain from the webhook configuration to the trust policy and reports every link; the
+ * Walks the chain from the webhook configuration to the trust policy, then the image pulls (which
+ * do not depend on the application's identity), and reports every link; the
  * verdict names the first broken one. Pure: the same input gives the same report.
  */
 export function explain(input: ExplainInput): ExplainReport {
@@ -23,7 +25,10 @@ export function explain(input: ExplainInput): ExplainReport {
   const serviceAccount = input.serviceAccount === undefined ? undefined : { ...input.serviceAccount, podIdentity: input.podIdentityListed };
   const { plan, warnings } = account.status === 'broken' ? { plan: undefined, warnings: [] } : planInjection(input.podView, serviceAccount, input.options);
   if (plan === undefined) {
-    for (const name of LINKS.slice(links.length)) links.push(notChecked(name, 'the ServiceAccount names no identity (see service account)'));
+    for (const name of LINKS.slice(links.length)) {
+      // Image pulls do not depend on the application's identity.
+      links.push(name === 'image pull' ? imagePullLink(input, input.podView) : notChecked(name, 'the ServiceAccount names no identity (see service account)'));
+    }
     return explainReport(links);
   }
   links.push(injectionLink(input, plan, warnings));
@@ -34,5 +39,6 @@ export function explain(input: ExplainInput): ExplainReport {
   const token = tokenLink(input, plan);
   links.push(token.link);
   links.push(trustLink(input, plan, token.facts));
+  links.push(imagePullLink(input, mutated.ok ? mutated.value : input.podView));
   return explainReport(links);
 }

@@ -10,7 +10,7 @@ export interface ExplainCode {
   readonly fix: string;
 }
 
-export const LINKS = ['webhook configuration', 'service account', 'injection', 'running pod', 'environment', 'token', 'trust policy'] as const;
+export const LINKS = ['webhook configuration', 'service account', 'injection', 'running pod', 'environment', 'token', 'trust policy', 'image pull'] as const;
 export type LinkName = (typeof LINKS)[number];
 
 export const EXPLAIN_CODES = {
@@ -123,6 +123,21 @@ export const EXPLAIN_CODES = {
     links: ['trust policy'],
     meaning: 'a Deny statement applies to the request; Deny wins over every Allow',
     fix: 'narrow or remove the Deny statement',
+  },
+  ECR_ROLE_ARN_INVALID: {
+    links: ['image pull'],
+    meaning: "the ServiceAccount's eks.amazonaws.com/ecr-role-arn is not an IAM role ARN: ecr-credential-provider's AssumeRoleWithWebIdentity fails, and so does every pull of the pod's ECR images",
+    fix: 'write the role ARN as arn:PARTITION:iam::ACCOUNT:role/NAME, or remove the annotation to pull with the node\'s credentials',
+  },
+  ECR_AUDIENCE_NOT_ALLOWED: {
+    links: ['image pull'],
+    meaning: "no OIDC provider for the cluster's issuer accepts sts.amazonaws.com, the audience of the token ecr-credential-provider presents (none registered, or sts.amazonaws.com not in its ClientIDList): STS refuses it",
+    fix: 'register the cluster\'s OIDC provider with the client id sts.amazonaws.com (aws iam add-client-id-to-open-id-connect-provider)',
+  },
+  ECR_ROLE_NOT_TRUSTED: {
+    links: ['image pull'],
+    meaning: "the ecr-role-arn role's trust policy does not allow sts:AssumeRoleWithWebIdentity for the pod's ServiceAccount with a token for sts.amazonaws.com (or the role is not among the known roles): the provider cannot assume it",
+    fix: 'add a statement trusting the cluster\'s OIDC provider with :sub system:serviceaccount:NAMESPACE:NAME and :aud sts.amazonaws.com',
   },
 } as const satisfies Record<string, ExplainCode>;
 

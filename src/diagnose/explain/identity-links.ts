@@ -23,7 +23,7 @@ function nearMissKeys(annotations: Readonly<Record<string, string>>, wanted: str
 }
 
 /** Why an annotation value is not a role ARN, in the words a user can act on. */
-function roleArnProblem(value: string): string {
+export function roleArnProblem(value: string): string {
   if (/\s/.test(value)) return 'it contains white space';
   if (!value.startsWith('arn:')) return 'it does not start with arn: (a role name alone is not enough)';
   if (/:iam::\d{12}:user\//.test(value)) return 'it names a user, not a role';

@@ -49,7 +49,7 @@ function conditionHints(verdict: ConditionVerdict, providerId: string | undefine
   return hints;
 }
 
-function statementLines(verdict: StatementVerdict, request: TrustRequest, providerId: string | undefined): string[] {
+export function statementLines(verdict: StatementVerdict, request: TrustRequest, providerId: string | undefined): string[] {
   const { statement } = verdict;
   const lines = [
     `${verdict.label} (${statement.effect}): principal ${verdict.principalMatches ? 'matches' : 'does not match'}, action ${request.action} ${verdict.actionMatches ? 'matches' : 'does not match'}` +

@@ -101,7 +101,12 @@ export class ApiClient {
     return this.requestJson('PUT', path, body, signal);
   }
 
-  async requestJson(method: 'GET' | 'PUT', path: string, body: unknown, signal: AbortSignal, accept = 'application/json'): Promise<unknown> {
+  /** POST of an object, such as a SubjectAccessReview (the API server answers it and stores nothing). */
+  postJson(path: string, body: unknown, signal: AbortSignal): Promise<unknown> {
+    return this.requestJson('POST', path, body, signal);
+  }
+
+  async requestJson(method: 'GET' | 'PUT' | 'POST', path: string, body: unknown, signal: AbortSignal, accept = 'application/json'): Promise<unknown> {
     const cluster = this.kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     const url = new URL(path, cluster.server);
