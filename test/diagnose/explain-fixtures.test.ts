@@ -45,7 +45,9 @@ describe('explain: a fixture for every code, and healthy setups', () => {
         assert.equal(report.verdict, 'ok', JSON.stringify(report.links.filter((link) => link.status === 'broken'), null, 1));
         assert.equal(report.code, undefined);
         assert.equal(code, 0);
-        assert.deepEqual(report.links.map((link) => link.name), [...LINKS]);
+        // The permission link is reported when a call is asked about (--action), and only then.
+        const asked = readFileSync(join(FIXTURES, name, 'args'), 'utf8').split('\n').includes('--action');
+        assert.deepEqual(report.links.map((link) => link.name), LINKS.filter((link) => asked || link !== 'permission'));
       });
       continue;
     }
@@ -68,7 +70,8 @@ describe('explain: a fixture for every code, and healthy setups', () => {
     const args = readFileSync(join(FIXTURES, 'TRUST_POLICY_CONDITION_FAILED', 'args'), 'utf8').split('\n').filter(Boolean);
     const result = await runCli(['explain', ...args], { cwd: join(FIXTURES, 'TRUST_POLICY_CONDITION_FAILED') });
     assert.equal(result.code, 1);
-    for (const link of LINKS) assert.match(result.stdout, new RegExp(`\\] ${link}`));
+    for (const link of LINKS.filter((candidate) => candidate !== 'permission')) assert.match(result.stdout, new RegExp(`\\] ${link}`));
+    assert.doesNotMatch(result.stdout, /\] permission/);
     assert.match(result.stdout, /\[BROKEN\] trust policy: TRUST_POLICY_CONDITION_FAILED/);
     assert.match(result.stdout, /system:serviceaccount:app:app names namespace "app" \(the pod's is "apps"\)/);
     assert.match(result.stdout, /\nverdict: broken at TRUST_POLICY_CONDITION_FAILED\nfix: correct the condition values/);
@@ -158,6 +161,11 @@ describe('explain: bad input exits 2 with one clear line', () => {
     ['a trust policy that is not one', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--trust-policy', '../common/identities.json'], /identities\.json: /],
     ['a missing file', ['--pod', 'missing.yaml', '--service-account', '../common/serviceaccount.yaml'], /missing\.yaml/],
     ['a bad --now', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--now', 'yesterday'], /is not an ISO 8601 time/],
+    ['a policy file without --action', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--identity-policy', '../common/permission/identity-s3.json'], /judge a call: give --action too/],
+    ['an action that is not one', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--action', 's3:Get*'], /--action "s3:Get\*" is not an action/],
+    ['a resource that is not an ARN', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--action', 's3:GetObject', '--resource', 'my-bucket'], /--resource "my-bucket" is not a resource ARN/],
+    ['policy files with --lab-config', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--lab-config', '../common/lab-config.yaml', '--action', 's3:GetObject', '--session-policy', '../common/permission/session-read-only.json'], /are for explaining without --lab-config/],
+    ['an identity policy that is not one', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--action', 's3:GetObject', '--identity-policy', '../common/trust-policy.json'], /trust-policy\.json: Statement\[0\]/],
     ['cluster-only flags offline', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--watch-config-map', 'a/b'], /need a cluster \(--kubeconfig, --context, \$KUBECONFIG or ~\/\.kube\/config\), not --service-account/],
   ];
   for (const [what, args, message] of cases) {

@@ -6,6 +6,7 @@ import { LINKS } from './codes.js';
 import { environmentLink } from './environment-link.js';
 import { injectionLink, runningPodLink, serviceAccountLink } from './identity-links.js';
 import type { ExplainInput } from './input.js';
+import { permissionLink } from './permission-link.js';
 import { tokenLink } from './token-link.js';
 import { trustLink } from './trust-link.js';
 import { webhookLink } from './webhook-link.js';
@@ -22,8 +23,10 @@ export function explain(input: ExplainInput): ExplainReport {
   links.push(account);
   const serviceAccount = input.serviceAccount === undefined ? undefined : { ...input.serviceAccount, podIdentity: input.podIdentityListed };
   const { plan, warnings } = account.status === 'broken' ? { plan: undefined, warnings: [] } : planInjection(input.podView, serviceAccount, input.options);
+  // The permission link is there only when a call is asked about.
+  const names = input.permission === undefined ? LINKS.filter((name) => name !== 'permission') : LINKS;
   if (plan === undefined) {
-    for (const name of LINKS.slice(links.length)) links.push(notChecked(name, 'the ServiceAccount names no identity (see service account)'));
+    for (const name of names.slice(links.length)) links.push(notChecked(name, 'the ServiceAccount names no identity (see service account)'));
     return explainReport(links);
   }
   links.push(injectionLink(input, plan, warnings));
@@ -34,5 +37,6 @@ export function explain(input: ExplainInput): ExplainReport {
   const token = tokenLink(input, plan);
   links.push(token.link);
   links.push(trustLink(input, plan, token.facts));
+  if (input.permission !== undefined) links.push(permissionLink(input, plan, input.permission));
   return explainReport(links);
 }
