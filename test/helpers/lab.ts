@@ -55,6 +55,10 @@ export interface LabOptions {
   readonly clockToleranceSeconds?: number;
   readonly jwksTimeoutMs?: number;
   readonly jwksRefetchCooldownMs?: number;
+  /** Fields added to the roles above, by ARN (`policies`, `permissionsBoundary`). */
+  readonly roleFields?: Readonly<Record<string, Record<string, unknown>>>;
+  /** More roles for the lab config. */
+  readonly extraRoles?: readonly Record<string, unknown>[];
 }
 
 /** Issuer + STS on 127.0.0.1 with a demo-app role (max 1 h) and a `short` role. */
@@ -71,7 +75,9 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         arn: ADMIN_ROLE_ARN,
         trustPolicy: { Statement: [{ Effect: 'Allow', Principal: { AWS: ROLE_ARN }, Action: 'sts:AssumeRole' }] },
       },
-    ],
+    ]
+      .map((role) => ({ ...role, ...options.roleFields?.[role.arn] }))
+      .concat((options.extraRoles ?? []) as never[]),
   });
   if (!config.ok) throw new Error(config.error);
   const assumed: AssumedRole[] = [];

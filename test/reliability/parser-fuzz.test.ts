@@ -6,6 +6,7 @@ import { parseCompactJwt } from '../../src/shared/jwt.js';
 import { parseLabConfig } from '../../src/lab/sts/config.js';
 import { formPairs, SigV4Error } from '../../src/shared/aws/sigv4.js';
 import { evaluateTrustPolicy, parseTrustPolicy } from '../../src/shared/aws/iam-policy.js';
+import { evaluatePermissions, parsePermissionPolicy } from '../../src/shared/aws/iam-permissions.js';
 import { parseRoleMapping } from '../../src/webhook/serviceaccounts/role-mapping.js';
 import { assertBounded } from '../helpers/bounded.js';
 
@@ -19,6 +20,8 @@ const policyFragments = fc.constantFrom(
   '{', '}', '[', ']', ',', ':', '"Version"', '"2012-10-17"', '"Statement"', '"Effect"', '"Allow"', '"Deny"', '"Principal"', '"*"',
   '{"AWS":"*"}', '"Action"', '"sts:*"', '"NotAction"', '"Condition"', '"StringLike"', '"Null"', '"ArnLike"', '"ForAnyValue:StringEquals"',
   '"p:sub"', '"aws:FederatedProvider"', '"${*}"', '"${aws:PrincipalArn, \'x\'}"', '"${"', 'true', '1', 'null', '"Sid"', '"A"',
+  '"Resource"', '"NotResource"', '"arn:aws:s3:::b/*"', '"NumericLessThan"', '"DateGreaterThan"', '"2026-01-01"', '"IpAddress"', '"10.0.0.0/8"',
+  '"Bool"', '"BinaryEquals"', '"QUJD"', '"ForAllValues:NotIpAddress"', '"aws:SourceIp"', '"StringEqualsIfExists"',
 );
 const policyText = fc.oneof(fc.array(policyFragments, { maxLength: 80 }).map((parts) => parts.join('')), fc.json({ maxDepth: 6 }), fc.string({ maxLength: 300 }));
 
@@ -30,6 +33,23 @@ describe('parsers of untrusted text never throw and stay bounded (fuzzed)', () =
           const parsed = parseTrustPolicy(text);
           if (parsed.ok) {
             evaluateTrustPolicy(parsed.value, { action: 'sts:AssumeRoleWithWebIdentity', principal: { type: 'Federated', ids: ['x'] }, context: new Map([['p:sub', [sub]]]) });
+          } else {
+            assert.equal(typeof parsed.error, 'string');
+          }
+        }, BOUNDS);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('permission policies as JSON text, parsed and evaluated', () => {
+    fc.assert(
+      fc.property(policyText, fc.string({ maxLength: 50 }), (text, value) => {
+        assertBounded(() => {
+          const parsed = parsePermissionPolicy(text);
+          if (parsed.ok) {
+            const context = new Map([['aws:sourceip', [value]], ['p:sub', [value]]]);
+            evaluatePermissions({ identityPolicies: [{ id: 'p', policy: parsed.value }], boundary: { id: 'b', policy: parsed.value } }, { action: 's3:GetObject', resource: `arn:aws:s3:::b/${value}`, context });
           } else {
             assert.equal(typeof parsed.error, 'string');
           }

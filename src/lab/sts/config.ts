@@ -7,6 +7,7 @@ import { readTextFile } from '../../shared/files/read-file.js';
 import { trimTrailing } from '../../shared/text.js';
 import { parseYaml } from '../../shared/yaml.js';
 import { parseTrustPolicy, type TrustPolicy } from '../../shared/aws/iam-policy.js';
+import { type NamedPolicy, parsePermissionPolicy, type PermissionPolicy } from '../../shared/aws/iam-permissions.js';
 import { oidcProviderId } from '../../shared/aws/trust-requests.js';
 import { type LabCluster, parseAssociation, parseCluster, type PodIdentityAssociation } from '../pod-identity/config.js';
 
@@ -33,6 +34,41 @@ export interface LabRole {
   readonly roleId: string;
   readonly maxSessionDuration: number;
   readonly trustPolicy: TrustPolicy;
+  /**
+   * The role's inline permission policies (`id` is the policy name), or undefined when the config
+   * does not model the role's permissions: then the lab allows what the role's sessions ask of it.
+   */
+  readonly policies: readonly NamedPolicy[] | undefined;
+  /** The role's permissions boundary, when it has one. */
+  readonly permissionsBoundary: PermissionPolicy | undefined;
+}
+
+/** IAM quotas (IAM user guide, "IAM and AWS STS quotas"): inline role policies together, a managed policy (a boundary is one). */
+export const MAX_INLINE_ROLE_POLICIES_CHARS = 10240;
+export const MAX_MANAGED_POLICY_CHARS = 6144;
+const POLICY_NAME = /^[\w+=,.@-]{1,128}$/;
+
+/**
+ * A policy as JSON text, so its statements have places (the simulator's StartPosition/EndPosition):
+ * the text as given, or a YAML mapping as JSON indented by two spaces.
+ */
+function policyText(document: unknown): string {
+  return typeof document === 'string' ? document : (JSON.stringify(document, null, 2) ?? 'null');
+}
+
+function parsePolicies(value: unknown, where: string): NamedPolicy[] {
+  if (!isJsonObject(value)) throw new Error(`${where} must map policy names to policy documents`);
+  const policies: NamedPolicy[] = [];
+  let total = 0;
+  for (const [name, document] of Object.entries(value)) {
+    if (!POLICY_NAME.test(name)) throw new Error(`${where}: the policy name "${name.slice(0, 100)}" is not 1 to 128 of [\\w+=,.@-]`);
+    const policy = parsePermissionPolicy(policyText(document), { maxChars: MAX_INLINE_ROLE_POLICIES_CHARS });
+    if (!policy.ok) throw new Error(`${where}.${name} ${policy.error}`);
+    total += policy.value.size;
+    policies.push({ id: name, policy: policy.value });
+  }
+  if (total > MAX_INLINE_ROLE_POLICIES_CHARS) throw new Error(`${where}: the inline policies are ${total} characters together without white space, more than IAM's ${MAX_INLINE_ROLE_POLICIES_CHARS}`);
+  return policies;
 }
 
 export interface LabConfig {
@@ -88,6 +124,10 @@ function parseRole(value: unknown, where: string): LabRole {
   }
   const policy = parseTrustPolicy(value.trustPolicy);
   if (!policy.ok) throw new Error(`${where}.trustPolicy ${policy.error}`);
+  const unknown = Object.keys(value).find((key) => !['arn', 'maxSessionDuration', 'trustPolicy', 'policies', 'permissionsBoundary'].includes(key));
+  if (unknown !== undefined) throw new Error(`${where}: unknown field "${unknown.slice(0, 100)}" (allowed: arn, maxSessionDuration, trustPolicy, policies, permissionsBoundary)`);
+  const boundary = value.permissionsBoundary === undefined ? undefined : parsePermissionPolicy(policyText(value.permissionsBoundary), { maxChars: MAX_MANAGED_POLICY_CHARS });
+  if (boundary && !boundary.ok) throw new Error(`${where}.permissionsBoundary ${boundary.error}`);
   return {
     arn: value.arn,
     partition: arn.partition,
@@ -96,6 +136,8 @@ function parseRole(value: unknown, where: string): LabRole {
     roleId: roleIdFor(value.arn),
     maxSessionDuration,
     trustPolicy: policy.value,
+    policies: value.policies === undefined ? undefined : parsePolicies(value.policies, `${where}.policies`),
+    permissionsBoundary: boundary?.value,
   };
 }
 

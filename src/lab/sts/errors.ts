@@ -1,7 +1,7 @@
 import type { SigV4Error } from '../../shared/aws/sigv4.js';
 
 /**
- * STS errors: one class, a stable AWS error code per failure, mapped once to the HTTP status and the
+ * STS errors (and the lab IAM's: InvalidInput, NoSuchEntity, MalformedPolicyDocument): one class, a stable AWS error code per failure, mapped once to the HTTP status and the
  * `<ErrorResponse>` the AWS SDKs parse. `reason` is for logs only: real STS never says which
  * trust-policy condition failed, so neither do we on the wire.
  */
@@ -14,8 +14,12 @@ export type StsErrorCode =
   | 'InvalidAction'
   | 'InvalidClientTokenId'
   | 'InvalidIdentityToken'
+  | 'InvalidInput'
+  | 'MalformedPolicyDocument'
   | 'MalformedQueryString'
   | 'MissingAuthenticationToken'
+  | 'NoSuchEntity'
+  | 'PackedPolicyTooLarge'
   | 'SignatureDoesNotMatch'
   | 'ValidationError';
 
@@ -28,8 +32,12 @@ const STATUS: Record<StsErrorCode, number> = {
   InvalidAction: 400,
   InvalidClientTokenId: 403,
   InvalidIdentityToken: 400,
+  InvalidInput: 400,
+  MalformedPolicyDocument: 400,
   MalformedQueryString: 404,
   MissingAuthenticationToken: 403,
+  NoSuchEntity: 404,
+  PackedPolicyTooLarge: 400,
   SignatureDoesNotMatch: 403,
   ValidationError: 400,
 };

@@ -5,10 +5,14 @@ import { errorMessage, type Logger, millisecondsSince } from '../../shared/log.j
 import { fromSigV4Error, StsError } from './errors.js';
 import { formPairs, SigV4Error } from '../../shared/aws/sigv4.js';
 import type { AssumedRole, StsService } from './service.js';
-import { actionResponse, actionResponseJson, errorResponse, errorResponseJson } from './responses.js';
+import { actionResponse, actionResponseJson, errorResponse, errorResponseJson, IAM_NAMESPACE, STS_NAMESPACE } from './responses.js';
+import { IAM_VERSION } from './iam.js';
 
-/** STS bodies are small: a web identity token is at most 20,000 characters. */
-const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * STS bodies are small (a web identity token is at most 20,000 characters); the lab IAM's
+ * SimulatePrincipalPolicy takes policies of up to 131,072 characters, form-encoded.
+ */
+export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface StsAppOptions {
   readonly service: StsService;
@@ -76,7 +80,7 @@ export function createStsApp(options: StsAppOptions): RequestListener {
         },
         body: read.body,
       });
-      answer(200, (json ? actionResponseJson : actionResponse)(outcome.action, outcome.result, requestId));
+      answer(200, json ? actionResponseJson(outcome.action, outcome.result, requestId) : actionResponse(outcome.action, outcome.result, requestId, outcome.namespace));
       if (outcome.assumed) options.onAssumeRole?.(outcome.assumed);
       options.logger.info('sts', { requestId, action: outcome.action, outcome: 'ok', ...outcome.details, durationMs: millisecondsSince(started) });
     } catch (error) {
@@ -84,7 +88,7 @@ export function createStsApp(options: StsAppOptions): RequestListener {
         error instanceof StsError ? error
         : error instanceof SigV4Error ? fromSigV4Error(error)
         : new StsError('ValidationError', 'The request could not be processed', errorMessage(error));
-      answer(stsError.status, (json ? errorResponseJson : errorResponse)(stsError, requestId));
+      answer(stsError.status, json ? errorResponseJson(stsError, requestId) : errorResponse(stsError, requestId, params.get('Version') === IAM_VERSION ? IAM_NAMESPACE : STS_NAMESPACE));
       options.logger.log(error instanceof StsError || error instanceof SigV4Error ? 'warn' : 'error', 'sts', {
         requestId,
         action: params.get('Action'),

@@ -2,12 +2,15 @@ import { canonicalize, parseRoleArn } from '../../shared/aws/arn.js';
 import type { LabConfig, LabRole } from './config.js';
 import { accessDenied, StsError, validationError } from './errors.js';
 import type { IssuedCredentials, Session, SessionAuthority } from './sessions.js';
-import { checkSignatureTime, readSignature, type SignedRequest, verifySignature } from '../../shared/aws/sigv4.js';
+import { checkSignatureTime, readSignature, type SignatureClaims, type SignedRequest, verifySignature } from '../../shared/aws/sigv4.js';
 import { evaluateTrustPolicy } from '../../shared/aws/iam-policy.js';
 import { oidcProviderArn, type SessionTag, serviceRequests, webIdentityRequest } from '../../shared/aws/trust-requests.js';
 import type { VerifiedWebIdentity, WebIdentityVerifier } from './web-identity.js';
 import type { XmlTree } from './responses.js';
 import { sessionTagsProblem } from './session-tags.js';
+import { authorizeSession, packedPolicySize, readSessionPolicy, type SessionPolicy } from './permissions.js';
+import { IAM_VERSION, LabIam } from './iam.js';
+import { IAM_NAMESPACE } from './responses.js';
 
 export const STS_VERSION = '2011-06-15';
 /** Real STS refuses web identity tokens longer than this. */
@@ -41,6 +44,8 @@ export interface ServiceAssumeRoleRequest {
   /** `aws:SourceAccount` and `aws:SourceArn`: whom the service acts for (confused-deputy conditions). */
   readonly sourceAccount?: string;
   readonly sourceArn?: string;
+  /** A session policy for the new session (read with readSessionPolicy). */
+  readonly policy?: SessionPolicy;
 }
 
 /** A role session issued by one of the in-process calls (other lab services use them). */
@@ -58,6 +63,8 @@ export interface ChainedAssumeRoleRequest {
   readonly sessionName: string;
   readonly durationSeconds?: number;
   readonly externalId?: string;
+  /** A session policy for the new session (read with readSessionPolicy): it applies to that session only. */
+  readonly policy?: SessionPolicy;
 }
 
 export interface StsServiceOptions {
@@ -69,6 +76,8 @@ export interface StsServiceOptions {
 
 export interface ActionResult {
   readonly result: XmlTree;
+  /** The XML namespace of the answer, when it is not STS's (the lab's IAM actions). */
+  readonly namespace?: string;
   /** Log fields describing what was done. */
   readonly details: Record<string, string>;
   readonly assumed?: AssumedRole;
@@ -86,14 +95,31 @@ function required(params: ReadonlyMap<string, string>, name: string, member: str
   return value;
 }
 
+/** `Policy` (an inline session policy) of AssumeRole*; `PolicyArns` are refused, the lab models no managed policies. */
+function sessionPolicyParameter(params: ReadonlyMap<string, string>): SessionPolicy | undefined {
+  for (const key of params.keys()) {
+    if (key.startsWith('PolicyArns.')) {
+      throw validationError('PolicyArns is not supported by the lab STS: it models no managed policies; pass the session policy inline in Policy');
+    }
+  }
+  const raw = params.get('Policy');
+  return raw === undefined ? undefined : readSessionPolicy(raw);
+}
+
 /** The STS actions the lab implements, independent of HTTP. */
 export class StsService {
-  constructor(private readonly options: StsServiceOptions) {}
+  private readonly iam: LabIam;
+
+  constructor(private readonly options: StsServiceOptions) {
+    this.iam = new LabIam({ config: options.config, now: options.now, authenticate: (request, service) => this.authenticate(request, service) });
+  }
 
   async handle(params: ReadonlyMap<string, string>, request: SignedRequest): Promise<ActionResult & { action: string }> {
     const action = params.get('Action');
     const version = params.get('Version');
     if (!action) throw new StsError('InvalidAction', 'The request must contain the parameter Action');
+    // The lab's IAM endpoint shares the port: the IAM Query API's version tells its requests apart.
+    if (version === IAM_VERSION) return { action, namespace: IAM_NAMESPACE, ...this.iam.handle(action, params, request) };
     if (version !== STS_VERSION) throw new StsError('InvalidAction', `Could not find operation ${action} for version ${version ?? '(none)'}`);
     switch (action) {
       case 'AssumeRoleWithWebIdentity':
@@ -135,7 +161,9 @@ export class StsService {
     sessionName: string,
     durationSeconds: number,
     tags?: { readonly tags: Readonly<Record<string, string>>; readonly transitiveTagKeys: readonly string[] },
+    policy?: SessionPolicy,
   ): IssuedSession & { result: XmlTree } {
+    const packed = packedPolicySize(policy, tags?.tags);
     const now = this.options.now();
     const assumedRoleArn = `arn:${role.partition}:sts::${role.account}:assumed-role/${role.name}/${sessionName}`;
     const userId = `${role.roleId}:${sessionName}`;
@@ -145,6 +173,7 @@ export class StsService {
       account: role.account,
       expiresAt: Math.floor(now.getTime() / 1000) + durationSeconds,
       ...(tags && Object.keys(tags.tags).length > 0 ? tags : {}),
+      ...(policy ? { policy: policy.text } : {}),
     };
     const credentials = this.options.sessions.issue(session);
     return {
@@ -161,12 +190,14 @@ export class StsService {
           Expiration: iso8601(credentials.expiration),
         },
         AssumedRoleUser: { AssumedRoleId: userId, Arn: assumedRoleArn },
+        PackedPolicySize: packed === undefined ? undefined : String(packed),
       },
     };
   }
 
   async assumeRoleWithWebIdentity(params: ReadonlyMap<string, string>): Promise<ActionResult> {
     const { roleArn, sessionName, durationSeconds } = this.roleRequest(params);
+    const policy = sessionPolicyParameter(params);
     // SDKs send the token file's bytes as they are, trailing newline included: one is trimmed, nothing else.
     const raw = required(params, 'WebIdentityToken', 'webIdentityToken');
     const token = raw.endsWith('\r\n') ? raw.slice(0, -2) : raw.endsWith('\n') ? raw.slice(0, -1) : raw;
@@ -198,7 +229,7 @@ export class StsService {
     );
     if (!decision.allowed) throw accessDenied(`${identity.subject} may not assume ${roleArn}: ${decision.reason}`);
 
-    const issued = this.issue(role, sessionName, durationSeconds ?? 3600);
+    const issued = this.issue(role, sessionName, durationSeconds ?? 3600, undefined, policy);
     return {
       result: {
         ...issued.result,
@@ -220,18 +251,24 @@ export class StsService {
   }
 
   /**
-   * AssumeRole with credentials the lab issued (role chaining). The role's trust policy must name
-   * the caller as an AWS principal: its role ARN, its session ARN, or its account's root (the lab
-   * has no identity policies, so an account root principal admits every principal of the account).
+   * AssumeRole with credentials the lab issued (role chaining). The caller's own permissions must
+   * allow `sts:AssumeRole` on the role (permissions.ts: its role's policies and boundary, its session
+   * policy; nothing is checked when none is modelled), and the role's trust policy must name the
+   * caller as an AWS principal: its role ARN, its session ARN, or its account's root.
    */
   assumeRole(params: ReadonlyMap<string, string>, request: SignedRequest): ActionResult {
-    const caller = this.authenticate(request);
+    const { session: caller, claims } = this.authenticate(request, 'sts');
     const { roleArn, sessionName, durationSeconds } = this.roleRequest(params);
     const externalId = params.get('ExternalId');
     if (externalId !== undefined && !EXTERNAL_ID.test(externalId)) {
       throw validationError(`1 validation error detected: Value at 'externalId' failed to satisfy constraint: Member must have length 2 to 1224 and satisfy regular expression pattern: [\\w+=,.@:\\/-]*`);
     }
-    const issued = this.assumeRoleFromSession(caller, { roleArn, sessionName, durationSeconds, externalId });
+    const policy = sessionPolicyParameter(params);
+    // The caller's own permissions (its role's policies, boundary and session policy) must allow it, as the trust policy must.
+    const context = new Map<string, string[]>([['sts:rolesessionname', [sessionName]]]);
+    if (externalId !== undefined) context.set('sts:externalid', [externalId]);
+    authorizeSession(this.options.config, caller, { action: 'sts:AssumeRole', resource: roleArn, context, region: claims.region }, this.options.now());
+    const issued = this.assumeRoleFromSession(caller, { roleArn, sessionName, durationSeconds, externalId, policy });
     return {
       result: issued.result,
       details: { role: roleArn, caller: caller.arn, assumedRoleArn: issued.assumedRoleArn, accessKeyId: issued.credentials.accessKeyId },
@@ -244,7 +281,7 @@ export class StsService {
    * which then needs `sts:TagSession` too. Chained sessions last at most one hour.
    */
   assumeRoleFromSession(caller: Session, request: ChainedAssumeRoleRequest): IssuedSession & { result: XmlTree } {
-    const { roleArn, sessionName, durationSeconds, externalId } = request;
+    const { roleArn, sessionName, durationSeconds, externalId, policy } = request;
     const callerIdentity = canonicalize(caller.arn);
     const notAuthorized = (reason: string): StsError =>
       new StsError('AccessDenied', `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, reason);
@@ -276,7 +313,7 @@ export class StsService {
       const tagging = evaluateTrustPolicy(role.trustPolicy, { action: 'sts:TagSession', principal, context });
       if (!tagging.allowed) throw notAuthorized(`${caller.arn} may not pass its transitive session tags (${transitiveKeys.join(', ')}) to ${roleArn}: sts:TagSession: ${tagging.reason}`);
     }
-    return this.issue(role, sessionName, durationSeconds ?? 3600, transitiveKeys.length > 0 ? { tags: inherited, transitiveTagKeys: transitiveKeys } : undefined);
+    return this.issue(role, sessionName, durationSeconds ?? 3600, transitiveKeys.length > 0 ? { tags: inherited, transitiveTagKeys: transitiveKeys } : undefined, policy);
   }
 
   /**
@@ -302,7 +339,7 @@ export class StsService {
       if (!tagging.allowed) throw denied(`${request.service} may not tag its session of ${roleArn}: sts:TagSession: ${tagging.reason}`);
     }
     const tags = Object.fromEntries(request.tags.map(({ key, value }) => [key, value]));
-    return this.issue(role, sessionName, request.durationSeconds, { tags, transitiveTagKeys: request.transitiveTagKeys.filter((key) => key in tags) });
+    return this.issue(role, sessionName, request.durationSeconds, { tags, transitiveTagKeys: request.transitiveTagKeys.filter((key) => key in tags) }, request.policy);
   }
 
   /** The session of lab-issued credentials, checked as a signed request's would be (other lab services use it). */
@@ -323,18 +360,18 @@ export class StsService {
     return this.options.sessions.secretFor(accessKeyId);
   }
 
-  /** The session behind a SigV4-signed request (header or presigned), or the matching STS error. */
-  private authenticate(request: SignedRequest): Session {
+  /** The session behind a SigV4-signed request (header or presigned) for `service`, or the matching STS error. */
+  private authenticate(request: SignedRequest, service: 'sts' | 'iam'): { session: Session; claims: SignatureClaims } {
     const claims = readSignature(request);
-    if (claims.service !== 'sts') throw new StsError('SignatureDoesNotMatch', `Credential should be scoped to correct service: 'sts'`);
+    if (claims.service !== service) throw new StsError('SignatureDoesNotMatch', `Credential should be scoped to correct service: '${service}'`);
     checkSignatureTime(claims, Math.floor(this.options.now().getTime() / 1000));
     const session = this.openSession(claims.accessKeyId, claims.sessionToken);
     verifySignature(request, claims, this.options.sessions.secretFor(claims.accessKeyId));
-    return session;
+    return { session, claims };
   }
 
   getCallerIdentity(request: SignedRequest): ActionResult {
-    const session = this.authenticate(request);
+    const { session } = this.authenticate(request, 'sts');
     return {
       result: { Arn: session.arn, UserId: session.userId, Account: session.account },
       details: { arn: session.arn, accessKeyId: session.accessKeyId },

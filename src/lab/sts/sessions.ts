@@ -19,7 +19,12 @@ export interface Session {
   readonly tags?: Readonly<Record<string, string>>;
   /** The keys of `tags` that pass on to sessions chained from this one. */
   readonly transitiveTagKeys?: readonly string[];
+  /** The session policy (minified JSON, at most MAX_SESSION_POLICY_CHARS), when the session was given one. */
+  readonly policy?: string;
 }
+
+/** STS's limit on an inline session policy's text (STS API reference, AssumeRole `Policy`). */
+export const MAX_SESSION_POLICY_CHARS = 2048;
 
 const isStringRecord = (value: unknown): value is Record<string, string> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((entry) => typeof entry === 'string');
@@ -87,7 +92,8 @@ export class SessionAuthority {
     try {
       const value = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Session & { v?: number };
       if (value.v !== 1 || typeof value.accessKeyId !== 'string' || typeof value.expiresAt !== 'number') return undefined;
-      const session: Session = { accessKeyId: value.accessKeyId, arn: value.arn, userId: value.userId, account: value.account, expiresAt: value.expiresAt };
+      const policy = typeof value.policy === 'string' && value.policy.length <= MAX_SESSION_POLICY_CHARS ? { policy: value.policy } : {};
+      const session: Session = { accessKeyId: value.accessKeyId, arn: value.arn, userId: value.userId, account: value.account, expiresAt: value.expiresAt, ...policy };
       if (!isStringRecord(value.tags)) return session;
       return { ...session, tags: value.tags, transitiveTagKeys: isStringList(value.transitiveTagKeys) ? value.transitiveTagKeys : [] };
     } catch {

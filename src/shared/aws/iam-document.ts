@@ -25,6 +25,8 @@ export interface PolicyEnvelope {
   readonly statements: readonly unknown[];
   /** Where each statement is in the text, when the policy was given as text. */
   readonly spans: readonly StatementSpan[] | undefined;
+  /** Characters without white space, as IAM counts them against its limits. */
+  readonly size: number;
 }
 
 export function stringList(value: unknown, where: string): string[] {
@@ -90,7 +92,7 @@ export function readPolicyEnvelope(document: unknown, maxChars: number): PolicyE
   const statements = Array.isArray(value.Statement) ? value.Statement : [value.Statement];
   if (value.Statement === undefined || statements.length === 0) throw new Error('has no Statement');
   const spans = text === undefined ? undefined : statementSpans(text);
-  return { version: version as PolicyVersion, statements, spans: spans?.length === statements.length ? spans : undefined };
+  return { version: version as PolicyVersion, statements, spans: spans?.length === statements.length ? spans : undefined, size: length };
 }
 
 /** Refuses two statements with one Sid. */

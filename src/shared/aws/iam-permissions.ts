@@ -41,6 +41,8 @@ export interface PermissionStatement {
 export interface PermissionPolicy {
   readonly version: PolicyVersion;
   readonly statements: readonly PermissionStatement[];
+  /** Characters without white space, as IAM counts them against its limits. */
+  readonly size: number;
 }
 
 export interface ParsePermissionOptions {
@@ -101,7 +103,7 @@ export function parsePermissionPolicy(document: unknown, options: ParsePermissio
     if (envelope.statements.length > MAX_STATEMENTS) throw new Error(`has ${envelope.statements.length} statements, more than ${MAX_STATEMENTS}`);
     const statements = envelope.statements.map((statement, index) => parseStatement(statement, index, envelope.version, envelope.spans?.[index]));
     refuseRepeatedSids(statements.map((statement) => statement.sid));
-    return { ok: true, value: { version: envelope.version, statements } };
+    return { ok: true, value: { version: envelope.version, statements, size: envelope.size } };
   } catch (error) {
     return { ok: false, error: (error as Error).message };
   }
