@@ -153,7 +153,10 @@ interface LabFacts {
 
 /** A lab role's permission policies (its `policies` and `permissionsBoundary`). */
 function rolePermissions(role: LabRole): RolePermissions {
-  return { identityPolicies: undefined, boundary: undefined };
+  return {
+    identityPolicies: role.policies,
+    boundary: role.permissionsBoundary === undefined ? undefined : { id: `${role.name} permissions boundary`, policy: role.permissionsBoundary },
+  };
 }
 
 /** The lab config as explain's neutral facts: roles' trust policies, providers, the cluster and its associations. */

@@ -151,6 +151,63 @@ describe('explain: what the broken links say', () => {
   });
 });
 
+describe('explain --action: what the pod\'s credentials may do', () => {
+  const permissionOf = async (name: string) => {
+    const { report } = await explainFixture(name);
+    const link = report.links.find((candidate) => candidate.name === 'permission')!;
+    return { link, detail: link.detail.join('\n'), answer: link.permission! };
+  };
+
+  it('names the Deny that decides, with its policy, Sid and line, in text and JSON', async () => {
+    const { detail, answer } = await permissionOf('PERMISSION_EXPLICIT_DENY');
+    assert.deepEqual(answer, {
+      action: 's3:GetObject',
+      resource: 'arn:aws:s3:::app-bucket/secrets/db',
+      roleArn: 'arn:aws:iam::111122223333:role/app',
+      decision: 'explicitDeny',
+      matchedStatements: [{ policyId: '../common/permission/deny-secrets.json', policyType: 'identity', index: 0, sid: 'NoSecrets', effect: 'Deny' }],
+      missingContextValues: [],
+    });
+    assert.match(detail, /identity policy \.\.\/common\/permission\/deny-secrets\.json statement NoSecrets \(line 4\) \(Deny\): action and resource match, no conditions: applies/);
+    assert.match(detail, /an IRSA session of arn:aws:iam::111122223333:role\/app .*passes no session policy/);
+  });
+
+  it('an allowed call lists the Allow of every kind of policy; the text report prints the link', async () => {
+    const { link, answer } = await permissionOf('ok-permission-lab-session-policy');
+    assert.equal(link.status, 'ok');
+    assert.equal(answer.decision, 'allowed');
+    assert.deepEqual(answer.matchedStatements.map((statement) => [statement.policyType, statement.sid]), [['identity', 'AllOfS3'], ['boundary', 'ReadWrite'], ['session', 'ReportsReadOnly']]);
+    const args = readFileSync(join(FIXTURES, 'PERMISSION_SESSION_POLICY_LIMITS--lab', 'args'), 'utf8').split('\n').filter(Boolean);
+    const text = await runCli(['explain', ...args], { cwd: join(FIXTURES, 'PERMISSION_SESSION_POLICY_LIMITS--lab') });
+    assert.equal(text.code, 1);
+    assert.match(text.stdout, /\[BROKEN\] permission: PERMISSION_SESSION_POLICY_LIMITS\n/);
+    assert.match(text.stdout, /session policy association a-\w+ policy statement ReportsReadOnly \(Allow\): the action is not in s3:GetObject: does not apply/);
+  });
+
+  it('with a target role, the target role\'s policies count (not the associated role\'s), and the session policy limits it', async () => {
+    const granted = await permissionOf('PERMISSION_NOT_GRANTED--lab-target-role');
+    assert.equal(granted.answer.roleArn, 'arn:aws:iam::444455556666:role/pod-target');
+    // The associated role allows sqs:SendMessage, and so does the session policy: the target role does not.
+    assert.match(granted.detail, /a session of the target role arn:aws:iam::444455556666:role\/pod-target, chained from arn:aws:iam::111122223333:role\/pod-chained .*limits the target role only/);
+    assert.match(granted.detail, /identity policy reports statement Reports \(Allow\): the action is not in s3:GetObject, s3:PutObject/);
+    const limited = await permissionOf('PERMISSION_SESSION_POLICY_LIMITS--lab-target-role');
+    assert.equal(limited.answer.decision, 'implicitDeny');
+  });
+
+  it('condition keys explain does not know are named, and an Allow that depends on them is a warning', async () => {
+    const { link, answer, detail } = await permissionOf('ok-permission-missing-context');
+    assert.equal(link.status, 'warning');
+    assert.equal(answer.decision, 'allowed');
+    assert.deepEqual(answer.missingContextValues, ['aws:SourceIp']);
+    assert.match(detail, /context keys the statements test that explain does not know: aws:SourceIp/);
+  });
+
+  it('without --action there is no permission link', async () => {
+    const { report } = await explainFixture('ok-irsa');
+    assert.equal(report.links.some((link) => link.name === 'permission'), false);
+  });
+});
+
 describe('explain: bad input exits 2 with one clear line', () => {
   const fixture = join(FIXTURES, 'ok-irsa');
   const cases: Array<[string, string[], RegExp]> = [

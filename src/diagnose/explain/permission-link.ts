@@ -125,9 +125,10 @@ function contextOf(credentials: Credentials): Map<string, string[]> {
 
 const TYPE_NAMES = { identity: 'identity policy', boundary: 'permissions boundary', session: 'session policy' } as const;
 
-function statementLine(policy: PolicyVerdict, verdict: PermissionStatementVerdict): string[] {
+/** `withLines`: the policies are files the user gave, so a statement's line is one they can open. */
+function statementLine(policy: PolicyVerdict, verdict: PermissionStatementVerdict, withLines: boolean): string[] {
   const { statement } = verdict;
-  const where = statement.span ? ` (line ${statement.span.start.line})` : '';
+  const where = withLines && statement.span ? ` (line ${statement.span.start.line})` : '';
   const what = !verdict.actionMatches
     ? `the action is not in ${statement.notAction ? 'what NotAction leaves' : statement.actions.join(', ')}`
     : verdict.resourceMatches ? `action and resource match${statement.conditions.length === 0 ? ', no conditions' : ''}`
@@ -193,7 +194,7 @@ export function permissionLink(input: ExplainInput, plan: InjectionPlan, query: 
     if (policy.id === NOT_MODELLED.id) continue;
     const layer = layerOf(policy);
     for (const verdict of policy.statements) {
-      if (verdict.actionMatches || (layer !== undefined && short.has(layer) && verdict.statement.effect === 'Allow')) detail.push(...statementLine(policy, verdict));
+      if (verdict.actionMatches || (layer !== undefined && short.has(layer) && verdict.statement.effect === 'Allow')) detail.push(...statementLine(policy, verdict, query.policies?.kind === 'files'));
     }
   }
   for (const line of [layerLine('identity policies', decision.identity), layerLine('permissions boundary', decision.boundary), layerLine('session policy', decision.session)]) {
