@@ -202,6 +202,14 @@ describe('explain --action: what the pod\'s credentials may do', () => {
     assert.match(detail, /context keys the statements test that explain does not know: aws:SourceIp/);
   });
 
+  it('IRSA sessions carry no session policy: --session-policy is named as not applied', async () => {
+    const { report } = await explainFixture('PERMISSION_BOUNDARY_LIMITS', ['--session-policy', '../common/permission/session-read-only.json']);
+    const link = report.links.find((candidate) => candidate.name === 'permission')!;
+    assert.match(link.detail.join('\n'), /the session policy \.\.\/common\/permission\/session-read-only\.json is not applied: IRSA sessions carry none/);
+    assert.equal(link.code, 'PERMISSION_BOUNDARY_LIMITS');
+    assert.deepEqual(link.permission?.matchedStatements, []);
+  });
+
   it('without --action there is no permission link', async () => {
     const { report } = await explainFixture('ok-irsa');
     assert.equal(report.links.some((link) => link.name === 'permission'), false);
