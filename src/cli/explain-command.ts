@@ -13,6 +13,8 @@ function parseInstant(raw: string): Date {
   return date;
 }
 
+const collectFile = (value: string, previous: readonly string[] | undefined): readonly string[] => [...(previous ?? []), value];
+
 type Reference = { readonly namespace: string; readonly name: string } | undefined;
 const isReference = (value: unknown): value is Reference => value === undefined || (typeof value === 'object' && value !== null && 'namespace' in value && 'name' in value);
 
@@ -36,7 +38,7 @@ async function clusterOf(values: Record<string, unknown>, filesGiven: boolean): 
 export function registerExplain(program: Command): void {
   const command = program
     .command('explain')
-    .description("say why a pod does or does not get its AWS identity: every link from the webhook configuration to the role's trust policy, the first broken one named (exit 0 ok, 1 broken, 2 bad input)")
+    .description("say why a pod does or does not get its AWS identity: every link from the webhook configuration to the role's trust policy (and, with --action, what its credentials may do), the first broken one named (exit 0 ok, 1 broken or denied, 2 bad input)")
     .requiredOption('--pod <file-or-name>', 'the Pod manifest (offline, with --service-account); else the name of a pod in --namespace of the cluster')
     .addOption(new Option('--service-account <file>', "ServiceAccount manifest(s): explain offline, from files; the pod's is looked up among them"))
     .addOption(new Option('--kubeconfig <file>', 'read the pod, its ServiceAccount and namespace, the MutatingWebhookConfiguration and the issuer from this cluster (default: $KUBECONFIG, else ~/.kube/config)'))
@@ -53,6 +55,11 @@ export function registerExplain(program: Command): void {
     .addOption(new Option('--watch-container-credentials-config <file>', 'EKS Pod Identity: identities JSON file (read once here); a listed ServiceAccount gets Pod Identity'))
     .addOption(new Option('--watch-container-credentials-config-map <namespace/name>', 'with --kubeconfig, EKS Pod Identity: the ConfigMap the webhook reads its identities from').argParser(parseNamespacedName))
     .addOption(new Option('--watch-config-map <namespace/name>', 'with --kubeconfig: the ConfigMap mapping namespace/serviceaccount to role settings, as the webhook is given it').argParser(parseNamespacedName))
+    .addOption(new Option('--action <service:Action>', "after the chain, judge the pod's credentials for this call (s3:GetObject): identity policies, boundary and session policy, the statement that decides"))
+    .addOption(new Option('--resource <arn>', 'with --action: the resource ARN of the call (default: *)'))
+    .addOption(new Option('--identity-policy <file>', "with --action, without --lab-config: an identity policy of the credentials' role (IAM JSON); repeat for several").argParser(collectFile))
+    .addOption(new Option('--permissions-boundary <file>', "with --action, without --lab-config: the role's permissions boundary (IAM JSON)"))
+    .addOption(new Option('--session-policy <file>', "with --action, without --lab-config: the Pod Identity association's session policy (IAM JSON, at most 2,048 characters)"))
     .addOption(new Option('--now <time>', 'judge token times at this instant, ISO 8601 (default: the current time)').argParser(parseInstant))
     .addOption(outputOption());
   addMutationFlags(command).action(async (values: Record<string, unknown>) => {
@@ -80,6 +87,11 @@ export function registerExplain(program: Command): void {
       identitiesConfigMap: reference('watchContainerCredentialsConfigMap'),
       roleMappingConfigMap: reference('watchConfigMap'),
       container: typed(values, 'container', isOptionalString),
+      action: typed(values, 'action', isOptionalString),
+      resource: typed(values, 'resource', isOptionalString),
+      identityPolicies: typed(values, 'identityPolicy', (value): value is string[] | undefined => value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string'))) ?? [],
+      permissionsBoundary: typed(values, 'permissionsBoundary', isOptionalString),
+      sessionPolicy: typed(values, 'sessionPolicy', isOptionalString),
       now: typed(values, 'now', (value): value is Date | undefined => value === undefined || value instanceof Date) ?? new Date(),
       options: mutationOptionsFrom(values),
     });

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { MAX_PERMISSION_POLICY_CHARS, type NamedPolicy, parsePermissionPolicy } from '../shared/aws/iam-permissions.js';
 import { parseTrustPolicy, type TrustPolicy } from '../shared/aws/iam-policy.js';
 import { readTextFile } from '../shared/files/read-file.js';
 import { isJsonObject } from '../shared/json.js';
@@ -9,7 +10,8 @@ import { loadManifestFile, type ManifestDocument } from '../shared/k8s/manifests
 import { errorMessage } from '../shared/log.js';
 import { packageRoot } from '../shared/package-info.js';
 import { parseJsonText } from '../shared/yaml.js';
-import type { ExplainInput, OidcProviderFacts, PodIdentityFacts, TrustSource } from '../diagnose/explain/input.js';
+import type { ExplainInput, OidcProviderFacts, PermissionPolicies, PermissionQuery, PodIdentityFacts, RolePermissions, TrustSource } from '../diagnose/explain/input.js';
+import type { LabRole } from '../lab/sts/config.js';
 import type { MutationOptions, ServiceAccountView } from '../webhook/engine/types.js';
 import { parsePodIdentities, podIdentityKey } from '../webhook/pod-identity/identities.js';
 import { readPod, readServiceAccount } from '../webhook/read-objects.js';
@@ -38,6 +40,12 @@ export interface ExplainSources {
   readonly identitiesConfigMap: { readonly namespace: string; readonly name: string } | undefined;
   readonly roleMappingConfigMap: { readonly namespace: string; readonly name: string } | undefined;
   readonly container: string | undefined;
+  /** The call to judge (`--action`, `--resource`, default `*`) and the policy files (only without --lab-config). */
+  readonly action?: string | undefined;
+  readonly resource?: string | undefined;
+  readonly identityPolicies?: readonly string[];
+  readonly permissionsBoundary?: string | undefined;
+  readonly sessionPolicy?: string | undefined;
   /** Offline: why no cluster is read (for messages). */
   readonly offlineReason?: string;
   readonly now: Date;
@@ -91,11 +99,64 @@ function pickWebhookConfiguration(documents: readonly ManifestDocument[], source
   throw new UsageError(`${source}: ${named.length} MutatingWebhookConfigurations; choose one with --webhook-configuration`);
 }
 
+/** STS's limit on an inline session policy (STS API reference, AssumeRole `Policy`). */
+const MAX_SESSION_POLICY_CHARS = 2048;
+
+/** A permission policy file (IAM JSON, as aws iam get-role-policy prints its PolicyDocument); its id is the path. */
+async function readPermissionPolicy(path: string, maxChars: number): Promise<NamedPolicy> {
+  const text = must(await readTextFile(path, { what: 'the policy', maxBytes: MAX_POLICY_BYTES }));
+  const policy = parsePermissionPolicy(text, { maxChars });
+  if (!policy.ok) throw new UsageError(`${path}: ${policy.error}`);
+  return { id: path, policy: policy.value };
+}
+
+const ACTION = /^[A-Za-z0-9-]+:[A-Za-z0-9]+$/;
+const MAX_RESOURCE_LENGTH = 2048;
+
+/** The asked call and the policy files; undefined when no call is asked (then no policy file may be given). */
+async function readPermissionQuery(sources: ExplainSources, lab: LabFacts | undefined): Promise<PermissionQuery | undefined> {
+  const files = [...(sources.identityPolicies ?? []), sources.permissionsBoundary, sources.sessionPolicy].filter((file) => file !== undefined);
+  if (sources.action === undefined) {
+    if (sources.resource !== undefined || files.length > 0) throw new UsageError('--resource, --identity-policy, --permissions-boundary and --session-policy judge a call: give --action too');
+    return undefined;
+  }
+  if (!ACTION.test(sources.action)) throw new UsageError(`--action "${sources.action.slice(0, 100)}" is not an action (service:Action, such as s3:GetObject, no wildcards)`);
+  const resource = sources.resource ?? '*';
+  if (resource !== '*' && (!resource.startsWith('arn:') || resource.length > MAX_RESOURCE_LENGTH || /\s/.test(resource))) {
+    throw new UsageError(`--resource "${resource.slice(0, 100)}" is not a resource ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE, at most ${MAX_RESOURCE_LENGTH} characters) or *`);
+  }
+  if (lab !== undefined && files.length > 0) throw new UsageError('--identity-policy, --permissions-boundary and --session-policy are for explaining without --lab-config: the lab config has the roles\' policies and the associations\' session policies');
+  let policies: PermissionPolicies | undefined = lab?.permissions;
+  if (files.length > 0) {
+    const identity = [];
+    for (const file of sources.identityPolicies ?? []) identity.push(await readPermissionPolicy(file, MAX_PERMISSION_POLICY_CHARS));
+    policies = {
+      kind: 'files',
+      source: files.join(', '),
+      role: {
+        identityPolicies: identity.length > 0 ? identity : undefined,
+        boundary: sources.permissionsBoundary === undefined ? undefined : await readPermissionPolicy(sources.permissionsBoundary, MAX_PERMISSION_POLICY_CHARS),
+      },
+      sessionPolicy: sources.sessionPolicy === undefined ? undefined : await readPermissionPolicy(sources.sessionPolicy, MAX_SESSION_POLICY_CHARS),
+    };
+  }
+  return { action: sources.action, resource, policies };
+}
+
 interface LabFacts {
   readonly trust: TrustSource;
+  readonly permissions: PermissionPolicies;
   readonly providers: readonly OidcProviderFacts[];
   readonly podIdentity: PodIdentityFacts;
   readonly issuer: string | undefined;
+}
+
+/** A lab role's permission policies (its `policies` and `permissionsBoundary`). */
+function rolePermissions(role: LabRole): RolePermissions {
+  return {
+    identityPolicies: role.policies,
+    boundary: role.permissionsBoundary === undefined ? undefined : { id: `${role.name} permissions boundary`, policy: role.permissionsBoundary },
+  };
 }
 
 /** The lab config as explain's neutral facts: roles' trust policies, providers, the cluster and its associations. */
@@ -108,13 +169,22 @@ async function readLabFacts(path: string, clusterName: string | undefined, issue
   cluster ??= clusters.find((candidate) => issuerHint !== undefined && candidate.issuer === issuerHint) ?? (clusters.length === 1 ? clusters[0] : undefined);
   return {
     trust: { kind: 'roles', source: path, policies: new Map([...config.roles].map(([arn, role]) => [arn, role.trustPolicy])) },
+    permissions: { kind: 'roles', source: path, roles: new Map([...config.roles].map(([arn, role]) => [arn, rolePermissions(role)])) },
     providers: config.providers.map((provider) => ({ issuer: provider.issuer, audiences: provider.audiences, accounts: undefined })),
     podIdentity: {
       cluster: cluster && { name: cluster.name, arn: cluster.arn, account: cluster.account },
       clusterIssuer: cluster?.issuer,
       associations: config.podIdentityAssociations
         .filter((association) => cluster === undefined || association.cluster === cluster.name)
-        .map(({ cluster: name, namespace, serviceAccount, roleArn, targetRoleArn, disableSessionTags }) => ({ cluster: name, namespace, serviceAccount, roleArn, targetRoleArn, disableSessionTags })),
+        .map(({ cluster: name, namespace, serviceAccount, roleArn, targetRoleArn, disableSessionTags, policy, associationId }) => ({
+          cluster: name,
+          namespace,
+          serviceAccount,
+          roleArn,
+          targetRoleArn,
+          disableSessionTags,
+          sessionPolicy: policy && { id: `association ${associationId} policy`, policy: policy.policy },
+        })),
     },
     issuer: cluster?.issuer,
   };
@@ -285,6 +355,7 @@ export async function readExplainInput(sources: ExplainSources): Promise<Explain
     providers: lab?.providers,
     trust,
     podIdentity: lab?.podIdentity,
+    permission: await readPermissionQuery(sources, lab),
     now: sources.now,
   };
 }

@@ -19,6 +19,22 @@ export interface Link {
   /** When broken: the code (from the documented list) and what to do. */
   readonly code?: string;
   readonly fix?: string;
+  /** The permission link's answer, for `--output json`. */
+  readonly permission?: PermissionAnswer;
+}
+
+/** What the pod's credentials may do for one call (`explain --action --resource`). */
+export interface PermissionAnswer {
+  readonly action: string;
+  readonly resource: string;
+  /** The role the credentials are for, when known. */
+  readonly roleArn: string | undefined;
+  /** As IAM's simulator names it: allowed, explicitDeny or implicitDeny. */
+  readonly decision: 'allowed' | 'explicitDeny' | 'implicitDeny';
+  /** The statements that decide (the Denies, or the Allows of every kind of policy). */
+  readonly matchedStatements: readonly { readonly policyId: string; readonly policyType: 'identity' | 'boundary' | 'session'; readonly index: number; readonly sid?: string; readonly effect: 'Allow' | 'Deny' }[];
+  /** Condition keys and policy variables the statements need that explain does not know. */
+  readonly missingContextValues: readonly string[];
 }
 
 /**

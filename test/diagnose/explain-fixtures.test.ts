@@ -45,7 +45,9 @@ describe('explain: a fixture for every code, and healthy setups', () => {
         assert.equal(report.verdict, 'ok', JSON.stringify(report.links.filter((link) => link.status === 'broken'), null, 1));
         assert.equal(report.code, undefined);
         assert.equal(code, 0);
-        assert.deepEqual(report.links.map((link) => link.name), [...LINKS]);
+        // The permission link is reported when a call is asked about (--action), and only then.
+        const asked = readFileSync(join(FIXTURES, name, 'args'), 'utf8').split('\n').includes('--action');
+        assert.deepEqual(report.links.map((link) => link.name), LINKS.filter((link) => asked || link !== 'permission'));
       });
       continue;
     }
@@ -68,7 +70,8 @@ describe('explain: a fixture for every code, and healthy setups', () => {
     const args = readFileSync(join(FIXTURES, 'TRUST_POLICY_CONDITION_FAILED', 'args'), 'utf8').split('\n').filter(Boolean);
     const result = await runCli(['explain', ...args], { cwd: join(FIXTURES, 'TRUST_POLICY_CONDITION_FAILED') });
     assert.equal(result.code, 1);
-    for (const link of LINKS) assert.match(result.stdout, new RegExp(`\\] ${link}`));
+    for (const link of LINKS.filter((candidate) => candidate !== 'permission')) assert.match(result.stdout, new RegExp(`\\] ${link}`));
+    assert.doesNotMatch(result.stdout, /\] permission/);
     assert.match(result.stdout, /\[BROKEN\] trust policy: TRUST_POLICY_CONDITION_FAILED/);
     assert.match(result.stdout, /system:serviceaccount:app:app names namespace "app" \(the pod's is "apps"\)/);
     assert.match(result.stdout, /\nverdict: broken at TRUST_POLICY_CONDITION_FAILED\nfix: correct the condition values/);
@@ -186,6 +189,71 @@ describe('explain: what the broken links say', () => {
   });
 });
 
+describe('explain --action: what the pod\'s credentials may do', () => {
+  const permissionOf = async (name: string) => {
+    const { report } = await explainFixture(name);
+    const link = report.links.find((candidate) => candidate.name === 'permission')!;
+    return { link, detail: link.detail.join('\n'), answer: link.permission! };
+  };
+
+  it('names the Deny that decides, with its policy, Sid and line, in text and JSON', async () => {
+    const { detail, answer } = await permissionOf('PERMISSION_EXPLICIT_DENY');
+    assert.deepEqual(answer, {
+      action: 's3:GetObject',
+      resource: 'arn:aws:s3:::app-bucket/secrets/db',
+      roleArn: 'arn:aws:iam::111122223333:role/app',
+      decision: 'explicitDeny',
+      matchedStatements: [{ policyId: '../common/permission/deny-secrets.json', policyType: 'identity', index: 0, sid: 'NoSecrets', effect: 'Deny' }],
+      missingContextValues: [],
+    });
+    assert.match(detail, /identity policy \.\.\/common\/permission\/deny-secrets\.json statement NoSecrets \(line 4\) \(Deny\): action and resource match, no conditions: applies/);
+    assert.match(detail, /an IRSA session of arn:aws:iam::111122223333:role\/app .*passes no session policy/);
+  });
+
+  it('an allowed call lists the Allow of every kind of policy; the text report prints the link', async () => {
+    const { link, answer } = await permissionOf('ok-permission-lab-session-policy');
+    assert.equal(link.status, 'ok');
+    assert.equal(answer.decision, 'allowed');
+    assert.deepEqual(answer.matchedStatements.map((statement) => [statement.policyType, statement.sid]), [['identity', 'AllOfS3'], ['boundary', 'ReadWrite'], ['session', 'ReportsReadOnly']]);
+    const args = readFileSync(join(FIXTURES, 'PERMISSION_SESSION_POLICY_LIMITS--lab', 'args'), 'utf8').split('\n').filter(Boolean);
+    const text = await runCli(['explain', ...args], { cwd: join(FIXTURES, 'PERMISSION_SESSION_POLICY_LIMITS--lab') });
+    assert.equal(text.code, 1);
+    assert.match(text.stdout, /\[BROKEN\] permission: PERMISSION_SESSION_POLICY_LIMITS\n/);
+    assert.match(text.stdout, /session policy association a-\w+ policy statement ReportsReadOnly \(Allow\): the action is not in s3:GetObject: does not apply/);
+  });
+
+  it('with a target role, the target role\'s policies count (not the associated role\'s), and the session policy limits it', async () => {
+    const granted = await permissionOf('PERMISSION_NOT_GRANTED--lab-target-role');
+    assert.equal(granted.answer.roleArn, 'arn:aws:iam::444455556666:role/pod-target');
+    // The associated role allows sqs:SendMessage, and so does the session policy: the target role does not.
+    assert.match(granted.detail, /a session of the target role arn:aws:iam::444455556666:role\/pod-target, chained from arn:aws:iam::111122223333:role\/pod-chained .*limits the target role only/);
+    assert.match(granted.detail, /identity policy reports statement Reports \(Allow\): the action is not in s3:GetObject, s3:PutObject/);
+    const limited = await permissionOf('PERMISSION_SESSION_POLICY_LIMITS--lab-target-role');
+    assert.equal(limited.answer.decision, 'implicitDeny');
+  });
+
+  it('condition keys explain does not know are named, and an Allow that depends on them is a warning', async () => {
+    const { link, answer, detail } = await permissionOf('ok-permission-missing-context');
+    assert.equal(link.status, 'warning');
+    assert.equal(answer.decision, 'allowed');
+    assert.deepEqual(answer.missingContextValues, ['aws:SourceIp']);
+    assert.match(detail, /context keys the statements test that explain does not know: aws:SourceIp/);
+  });
+
+  it('IRSA sessions carry no session policy: --session-policy is named as not applied', async () => {
+    const { report } = await explainFixture('PERMISSION_BOUNDARY_LIMITS', ['--session-policy', '../common/permission/session-read-only.json']);
+    const link = report.links.find((candidate) => candidate.name === 'permission')!;
+    assert.match(link.detail.join('\n'), /the session policy \.\.\/common\/permission\/session-read-only\.json is not applied: IRSA sessions carry none/);
+    assert.equal(link.code, 'PERMISSION_BOUNDARY_LIMITS');
+    assert.deepEqual(link.permission?.matchedStatements, []);
+  });
+
+  it('without --action there is no permission link', async () => {
+    const { report } = await explainFixture('ok-irsa');
+    assert.equal(report.links.some((link) => link.name === 'permission'), false);
+  });
+});
+
 describe('explain: bad input exits 2 with one clear line', () => {
   const fixture = join(FIXTURES, 'ok-irsa');
   const cases: Array<[string, string[], RegExp]> = [
@@ -196,6 +264,11 @@ describe('explain: bad input exits 2 with one clear line', () => {
     ['a trust policy that is not one', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--trust-policy', '../common/identities.json'], /identities\.json: /],
     ['a missing file', ['--pod', 'missing.yaml', '--service-account', '../common/serviceaccount.yaml'], /missing\.yaml/],
     ['a bad --now', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--now', 'yesterday'], /is not an ISO 8601 time/],
+    ['a policy file without --action', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--identity-policy', '../common/permission/identity-s3.json'], /judge a call: give --action too/],
+    ['an action that is not one', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--action', 's3:Get*'], /--action "s3:Get\*" is not an action/],
+    ['a resource that is not an ARN', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--action', 's3:GetObject', '--resource', 'my-bucket'], /--resource "my-bucket" is not a resource ARN/],
+    ['policy files with --lab-config', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--lab-config', '../common/lab-config.yaml', '--action', 's3:GetObject', '--session-policy', '../common/permission/session-read-only.json'], /are for explaining without --lab-config/],
+    ['an identity policy that is not one', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--action', 's3:GetObject', '--identity-policy', '../common/trust-policy.json'], /trust-policy\.json: Statement\[0\]/],
     ['cluster-only flags offline', ['--pod', '../common/pod.yaml', '--service-account', '../common/serviceaccount.yaml', '--watch-config-map', 'a/b'], /need a cluster \(--kubeconfig, --context, \$KUBECONFIG or ~\/\.kube\/config\), not --service-account/],
   ];
   for (const [what, args, message] of cases) {

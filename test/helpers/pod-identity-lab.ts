@@ -146,13 +146,15 @@ export interface PodIdentityLabOptions {
   /** The agent's budget for one EKS Auth call (default 5 s). */
   readonly eksAuthTimeoutMs?: number;
   readonly clusterName?: string;
+  /** Another lab config than podIdentityConfig's, built for the issuer's URL. */
+  readonly config?: (issuer: string) => LabConfig;
 }
 
 /** Issuer, STS with EKS Auth, and an agent calling it over HTTP with node-role credentials, all on 127.0.0.1. */
 export async function startPodIdentityLab(options: PodIdentityLabOptions = {}): Promise<PodIdentityLab> {
   const key = await rsaIssuerKey();
   const issuer = await startIssuer({ bindAddress: '127.0.0.1', port: 0, keys: () => [key] });
-  const config = podIdentityConfig(issuer.issuer);
+  const config = (options.config ?? podIdentityConfig)(issuer.issuer);
   const serverKey = randomBytes(32);
   const grants: PodIdentityGrant[] = [];
   const logger = options.logger ?? silentLogger;

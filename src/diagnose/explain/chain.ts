@@ -7,6 +7,7 @@ import { environmentLink } from './environment-link.js';
 import { imagePullLink } from './image-pull-link.js';
 import { injectionLink, runningPodLink, serviceAccountLink } from './identity-links.js';
 import type { ExplainInput } from './input.js';
+import { permissionLink } from './permission-link.js';
 import { tokenLink } from './token-link.js';
 import { trustLink } from './trust-link.js';
 import { webhookLink } from './webhook-link.js';
@@ -24,8 +25,10 @@ export function explain(input: ExplainInput): ExplainReport {
   links.push(account);
   const serviceAccount = input.serviceAccount === undefined ? undefined : { ...input.serviceAccount, podIdentity: input.podIdentityListed };
   const { plan, warnings } = account.status === 'broken' ? { plan: undefined, warnings: [] } : planInjection(input.podView, serviceAccount, input.options);
+  // The permission link is there only when a call is asked about.
+  const names = input.permission === undefined ? LINKS.filter((name) => name !== 'permission') : LINKS;
   if (plan === undefined) {
-    for (const name of LINKS.slice(links.length)) {
+    for (const name of names.slice(links.length)) {
       // Image pulls do not depend on the application's identity.
       links.push(name === 'image pull' ? imagePullLink(input, input.podView) : notChecked(name, 'the ServiceAccount names no identity (see service account)'));
     }
@@ -39,6 +42,7 @@ export function explain(input: ExplainInput): ExplainReport {
   const token = tokenLink(input, plan);
   links.push(token.link);
   links.push(trustLink(input, plan, token.facts));
+  if (input.permission !== undefined) links.push(permissionLink(input, plan, input.permission));
   links.push(imagePullLink(input, mutated.ok ? mutated.value : input.podView));
   return explainReport(links);
 }

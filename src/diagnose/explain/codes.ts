@@ -10,7 +10,8 @@ export interface ExplainCode {
   readonly fix: string;
 }
 
-export const LINKS = ['webhook configuration', 'service account', 'injection', 'running pod', 'environment', 'token', 'trust policy', 'image pull'] as const;
+/** `permission` is reported only when a call is asked about (`--action`). */
+export const LINKS = ['webhook configuration', 'service account', 'injection', 'running pod', 'environment', 'token', 'trust policy', 'permission', 'image pull'] as const;
 export type LinkName = (typeof LINKS)[number];
 
 export const EXPLAIN_CODES = {
@@ -138,6 +139,25 @@ export const EXPLAIN_CODES = {
     links: ['image pull'],
     meaning: "the ecr-role-arn role's trust policy does not allow sts:AssumeRoleWithWebIdentity for the pod's ServiceAccount with a token for sts.amazonaws.com (or the role is not among the known roles): the provider cannot assume it",
     fix: 'add a statement trusting the cluster\'s OIDC provider with :sub system:serviceaccount:NAMESPACE:NAME and :aud sts.amazonaws.com',
+  PERMISSION_EXPLICIT_DENY: {
+    links: ['permission'],
+    meaning: "a Deny statement in an identity policy, the permissions boundary or the session policy of the pod's credentials applies to the call; Deny wins over every Allow",
+    fix: 'narrow or remove the Deny statement named above',
+  },
+  PERMISSION_NOT_GRANTED: {
+    links: ['permission'],
+    meaning: "no identity policy of the role the pod's credentials are for (with a target role: the target role) allows the action on the resource",
+    fix: 'add a statement allowing the action on the resource to a policy of that role',
+  },
+  PERMISSION_BOUNDARY_LIMITS: {
+    links: ['permission'],
+    meaning: "the role's identity policies allow the call, but its permissions boundary does not: the credentials get only what both allow",
+    fix: 'allow the action on the resource in the permissions boundary too, or ask for a call it allows',
+  },
+  PERMISSION_SESSION_POLICY_LIMITS: {
+    links: ['permission'],
+    meaning: "the role's policies allow the call, but the session policy does not: the Pod Identity association's policy (with a target role, it limits the target role's session), or --session-policy",
+    fix: "add the action and resource to the association's policy (aws eks update-pod-identity-association --policy), or remove the policy",
   },
 } as const satisfies Record<string, ExplainCode>;
 

@@ -1,3 +1,4 @@
+import type { NamedPolicy } from '../../shared/aws/iam-permissions.js';
 import type { TrustPolicy } from '../../shared/aws/iam-policy.js';
 import type { MutationOptions, PodView, ServiceAccountView } from '../../webhook/engine/types.js';
 
@@ -34,7 +35,29 @@ export interface ExplainInput {
   readonly providers: readonly OidcProviderFacts[] | undefined;
   readonly trust: TrustSource | undefined;
   readonly podIdentity: PodIdentityFacts | undefined;
+  /** The call to judge the pod's credentials for (`--action`, `--resource`); undefined: not asked. */
+  readonly permission: PermissionQuery | undefined;
   readonly now: Date;
+}
+
+/** A role's permission policies; `identityPolicies` undefined: not known (the lab then allows what its sessions ask). */
+export interface RolePermissions {
+  readonly identityPolicies: readonly NamedPolicy[] | undefined;
+  readonly boundary: NamedPolicy | undefined;
+}
+
+/** Permission policies: files for whatever role the credentials are for, or the lab config's roles by ARN. */
+export type PermissionPolicies =
+  | { readonly kind: 'files'; readonly source: string; readonly role: RolePermissions; readonly sessionPolicy: NamedPolicy | undefined }
+  | { readonly kind: 'roles'; readonly source: string; readonly roles: ReadonlyMap<string, RolePermissions> };
+
+export interface PermissionQuery {
+  /** `service:Action`. */
+  readonly action: string;
+  /** The resource ARN, or `*`. */
+  readonly resource: string;
+  /** Undefined: no policies given (then the link says so). */
+  readonly policies: PermissionPolicies | undefined;
 }
 
 export interface OidcProviderFacts {
@@ -58,6 +81,8 @@ export interface PodIdentityAssociationFacts {
   readonly roleArn: string;
   readonly targetRoleArn: string | undefined;
   readonly disableSessionTags: boolean;
+  /** The association's session policy, when it has one. */
+  readonly sessionPolicy?: NamedPolicy | undefined;
 }
 
 export interface ClusterFacts {

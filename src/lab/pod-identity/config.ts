@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { isAccountId, parseRoleArn } from '../../shared/aws/arn.js';
 import { isJsonObject } from '../../shared/json.js';
 import { trimTrailing } from '../../shared/text.js';
+import { type AssociationPolicy, readAssociationPolicy } from './association-policy.js';
 
 /**
  * The EKS side of the lab config: clusters (what EKS knows of each: its account and region, the
@@ -31,6 +32,8 @@ export interface PodIdentityAssociation {
   /** A role in another account (or this one) assumed with the first role's credentials. */
   readonly targetRoleArn: string | undefined;
   readonly disableSessionTags: boolean;
+  /** The session policy (`policy`): the pod's session, or with a target role the target role's, carries it. */
+  readonly policy: AssociationPolicy | undefined;
   /** `a-` and 17 lower-case letters and digits. */
   readonly associationId: string;
   /** arn:aws:eks:REGION:ACCOUNT:podidentityassociation/CLUSTER/ID */
@@ -99,7 +102,7 @@ function associationIdFor(cluster: string, namespace: string, serviceAccount: st
 
 export function parseAssociation(value: unknown, where: string, clusters: ReadonlyMap<string, LabCluster>, roles: ReadonlySet<string>): PodIdentityAssociation {
   if (!isJsonObject(value)) throw new Error(`${where} must be a mapping`);
-  const known = ['cluster', 'namespace', 'serviceAccount', 'roleArn', 'targetRoleArn', 'disableSessionTags', 'associationId'];
+  const known = ['cluster', 'namespace', 'serviceAccount', 'roleArn', 'targetRoleArn', 'disableSessionTags', 'policy', 'associationId'];
   const unknown = Object.keys(value).find((key) => !known.includes(key));
   if (unknown !== undefined) throw new Error(`${where}: unknown field "${unknown.slice(0, 100)}" (allowed: ${known.join(', ')})`);
   const clusterName = text(value.cluster, `${where}.cluster`);
@@ -115,6 +118,7 @@ export function parseAssociation(value: unknown, where: string, clusters: Readon
   if (target !== undefined && !roles.has(target)) throw new Error(`${where}.targetRoleArn ${target} is not in roles`);
   const disable = value.disableSessionTags ?? false;
   if (typeof disable !== 'boolean') throw new Error(`${where}.disableSessionTags must be true or false`);
+  const policy = value.policy === undefined || value.policy === null ? undefined : readAssociationPolicy(value.policy, disable, `${where}.policy`);
   const associationId = value.associationId === undefined ? associationIdFor(clusterName, namespace, serviceAccount) : text(value.associationId, `${where}.associationId`);
   if (!ASSOCIATION_ID.test(associationId)) throw new Error(`${where}.associationId must be "a-" and 17 lower-case letters or digits`);
   return {
@@ -124,6 +128,7 @@ export function parseAssociation(value: unknown, where: string, clusters: Readon
     roleArn: role,
     targetRoleArn: target,
     disableSessionTags: disable,
+    policy,
     associationId,
     associationArn: `arn:${cluster.partition}:eks:${cluster.region}:${cluster.account}:podidentityassociation/${clusterName}/${associationId}`,
   };

@@ -173,6 +173,8 @@ export class EksAuthService {
         transitiveTagKeys: tags.map((tag) => tag.key),
         sourceAccount: cluster.account,
         sourceArn: cluster.arn,
+        // The association's session policy limits this session, unless a target role follows: then only that one.
+        policy: association.targetRoleArn === undefined ? association.policy : undefined,
       });
     } catch (error) {
       // The session name and tags come from the token's names: STS refusing them means names no API server issues.
@@ -187,6 +189,8 @@ export class EksAuthService {
         durationSeconds: Math.min(TARGET_ROLE_SESSION_SECONDS, this.options.sessionSeconds ?? TARGET_ROLE_SESSION_SECONDS),
         // Without session tags EKS names the pod's ServiceAccount in the ExternalId instead (EKS user guide).
         externalId: association.disableSessionTags ? `${cluster.region}/${cluster.account}/${cluster.name}/${subject.namespace}/${subject.serviceAccount}` : undefined,
+        // "With targetRoleArn, restrictions apply only to the target role's permissions" (EKS API, CreatePodIdentityAssociation).
+        policy: association.policy,
       });
     } catch (error) {
       return denied(error);
