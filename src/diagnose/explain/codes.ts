@@ -139,6 +139,7 @@ export const EXPLAIN_CODES = {
     links: ['image pull'],
     meaning: "the ecr-role-arn role's trust policy does not allow sts:AssumeRoleWithWebIdentity for the pod's ServiceAccount with a token for sts.amazonaws.com (or the role is not among the known roles): the provider cannot assume it",
     fix: 'add a statement trusting the cluster\'s OIDC provider with :sub system:serviceaccount:NAMESPACE:NAME and :aud sts.amazonaws.com',
+  },
   PERMISSION_EXPLICIT_DENY: {
     links: ['permission'],
     meaning: "a Deny statement in an identity policy, the permissions boundary or the session policy of the pod's credentials applies to the call; Deny wins over every Allow",
