@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { canonicalize } from '../../shared/aws/arn.js';
 import { checkSignatureTime, readSignature, type SignedRequest, SigV4Error, verifySignature } from '../../shared/aws/sigv4.js';
 import type { LabConfig } from '../sts/config.js';
+import { authorizeSession } from '../sts/permissions.js';
+import type { Session } from '../sts/sessions.js';
 import { StsError } from '../sts/errors.js';
 import type { IssuedSession, StsService } from '../sts/service.js';
 import { PODS_SERVICE_PRINCIPAL, podIdentityTags as sessionTagsOf, type SessionTag } from '../../shared/aws/trust-requests.js';
@@ -87,14 +89,14 @@ export class EksAuthService {
   }
 
   /** The caller's session, from its SigV4 signature; the errors every AWS JSON API answers. */
-  private authenticate(request: SignedRequest): { arn: string; roleArn: string | undefined } {
+  private authenticate(request: SignedRequest): { arn: string; roleArn: string | undefined; session: Session } {
     try {
       const claims = readSignature(request);
       if (claims.service !== 'eks-auth') throw new SigV4Error('SignatureDoesNotMatch', `Credential should be scoped to correct service: 'eks-auth'.`);
       checkSignatureTime(claims, Math.floor(this.options.now().getTime() / 1000));
       const session = this.options.sts.openSession(claims.accessKeyId, claims.sessionToken);
       verifySignature(request, claims, this.options.sts.secretFor(claims.accessKeyId));
-      return { arn: session.arn, roleArn: canonicalize(session.arn)?.canonicalArn };
+      return { arn: session.arn, roleArn: canonicalize(session.arn)?.canonicalArn, session };
     } catch (error) {
       if (error instanceof SigV4Error) {
         const code = error.code === 'MissingAuthenticationToken' ? 'MissingAuthenticationTokenException' : error.code === 'SignatureDoesNotMatch' ? 'InvalidSignatureException' : 'IncompleteSignatureException';
@@ -118,7 +120,9 @@ export class EksAuthService {
     const node = readNodeContext(body);
     const cluster = this.options.config.clusters.get(clusterName);
     if (!cluster) throw new EksAuthError('ResourceNotFoundException', `No cluster found for name: ${clusterName}.`);
-    // The lab has no identity policies: the cluster's node role is what holds eks-auth:AssumeRoleForPodIdentity.
+    // Only the cluster's node role may call (the lab's stand-in for who runs the agent); when the lab
+    // config gives that role policies (or its session a policy), they must allow the call too, as AWS
+    // checks the node role's identity policy for eks-auth:AssumeRoleForPodIdentity.
     if (caller.roleArn !== cluster.nodeRoleArn) {
       throw new EksAuthError(
         'AccessDeniedException',
@@ -126,6 +130,12 @@ export class EksAuthService {
         `only the node role ${cluster.nodeRoleArn} may call for cluster ${cluster.name}`,
         403,
       );
+    }
+    try {
+      authorizeSession(this.options.config, caller.session, { action: 'eks-auth:AssumeRoleForPodIdentity', resource: cluster.arn, region: cluster.region }, this.options.now());
+    } catch (error) {
+      if (error instanceof StsError && error.code === 'AccessDenied') throw new EksAuthError('AccessDeniedException', error.message, error.reason, 403);
+      throw error;
     }
     const subject = await this.verifiers.get(cluster.name)!.verify(token);
     checkSameNode(node, subject);
