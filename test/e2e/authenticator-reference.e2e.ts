@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ROOT } from '../helpers/paths.js';
 import { awsIamAuthenticator } from './support/components.js';
 import { removeDirectory, trackDirectory } from './support/processes.js';
-import type { CorpusRun, ReviewOutcome } from './support/login-reference/corpus.js';
+import type { ApiServerOutcome, CorpusRun, ReviewOutcome } from './support/login-reference/corpus.js';
 import { namespaceUnavailable, runInNamespace } from './support/login-reference/namespace.js';
 import { differences, documentedDifferences, matches } from './support/login-reference/differences.js';
 
@@ -53,6 +53,21 @@ describe('cluster login beside aws-iam-authenticator: the same tokens, aws-auth 
       [],
       'rows of the table that no difference matches any more (remove them)',
     );
+  });
+
+  it('kube-apiserver, with each as its token webhook in turn, makes the same user of each answer as the server gave directly', () => {
+    const direct = new Map(run.results.map((result) => [result.id, result]));
+    const expected = (outcome: ReviewOutcome | undefined): ApiServerOutcome =>
+      outcome && 'authenticated' in outcome && outcome.authenticated
+        ? { status: 201, user: { username: outcome.username, uid: outcome.uid, groups: [...(outcome.groups ?? []), 'system:authenticated'], extra: outcome.extra } }
+        : { status: 401 };
+    assert.ok(run.apiServer.results.length >= 10);
+    for (const result of run.apiServer.results) {
+      const reviewed = direct.get(result.id);
+      assert.deepEqual(result.ours, expected(reviewed?.ours), `${result.id} through kube-apiserver ${run.apiServer.version} with ours`);
+      assert.deepEqual(result.reference, expected(reviewed?.reference), `${result.id} through kube-apiserver ${run.apiServer.version} with aws-iam-authenticator (webhook ${run.apiServer.referenceWebhookVersion})`);
+    }
+    assert.ok(run.apiServer.results.filter((result) => result.ours.status === 201).length >= 6, 'most of the tokens sent through the API server log in');
   });
 
   it('is not vacuous: both servers log in most principals, and refuse the expired, tampered, other-cluster and wrong-host tokens', () => {

@@ -209,8 +209,20 @@ export interface ReviewResult {
   readonly reference: ReviewOutcome;
 }
 
+/** What kube-apiserver made of one token with a server as its token webhook (a SelfSubjectReview). */
+export type ApiServerOutcome = { readonly status: number; readonly user?: { readonly username?: string; readonly uid?: string; readonly groups?: readonly string[]; readonly extra?: Readonly<Record<string, readonly string[]>> } };
+
+export interface ApiServerResult {
+  /** `SCENARIO/PRINCIPAL/SOURCE`, as in the direct reviews. */
+  readonly id: string;
+  readonly ours: ApiServerOutcome;
+  readonly reference: ApiServerOutcome;
+}
+
 export interface CorpusRun {
   readonly referenceVersion: string;
+  /** Each server as kube-apiserver's token webhook in turn, on some tokens of the config-map scenario. */
+  readonly apiServer: { readonly version: string; readonly referenceWebhookVersion: string; readonly results: readonly ApiServerResult[] };
   /** Token sources that could not run, with the reason (the AWS CLI absent). */
   readonly skippedSources: Readonly<Record<string, string>>;
   readonly results: readonly ReviewResult[];

@@ -14,8 +14,11 @@ import { createClusterToken } from '../../../../src/authenticator/token.js';
 import { errorMessage } from '../../../../src/shared/log.js';
 import { SessionAuthority, type IssuedCredentials } from '../../../../src/lab/sts/sessions.js';
 import { credentialsFor, startLabSts } from './lab-sts.js';
+import { kubernetesReleases } from '../components.js';
+import { ControlPlane } from '../control-plane.js';
+import { KubeClient } from '../kube-client.js';
 import { runCommand } from '../processes.js';
-import { CLUSTER_ID, type CorpusRun, REGION, type ReviewResult, SCENARIOS, type TokenCase, tokenCases, type TokenSource } from './corpus.js';
+import { type ApiServerOutcome, type ApiServerResult, CLUSTER_ID, type CorpusRun, REGION, type ReviewResult, SCENARIOS, type TokenCase, tokenCases, type TokenSource } from './corpus.js';
 import { type Fixture, prepareFixture, startPair, type ServerPair } from './servers.js';
 
 const [resultFile, referenceBinary] = process.argv.slice(2);
@@ -82,6 +85,45 @@ async function craftedToken(kind: NonNullable<TokenCase['crafted']>, credentials
   }
 }
 
+/** The scenario whose servers are wired into kube-apiserver in turn, and the tokens sent through it. */
+const API_SERVER_SCENARIO = 'config-map';
+const API_SERVER_TOKENS = ['alice/token-exec', 'bob/aws-iam-authenticator', 'admin/token-exec', 'templates/token-exec', 'case/token-exec', 'role-alice/token-exec', 'dave/token-exec', 'duplicate/token-exec', 'reserved/token-exec', 'unmapped/token-exec', 'alice/crafted-tampered', 'alice/crafted-other-cluster'];
+/**
+ * kube-apiserver's own authentication-token-webhook-version for the reference: v1beta1, its default,
+ * and what aws-iam-authenticator's generated kubeconfig is used with (the reference answers a
+ * v1beta1 TokenReview whatever it is sent).
+ */
+const REFERENCE_WEBHOOK_VERSION = 'v1beta1';
+
+/** A SelfSubjectReview with the token as bearer: the user kube-apiserver made of the webhook's answer. */
+async function whoAmI(cp: ControlPlane, token: string): Promise<ApiServerOutcome> {
+  const client = new KubeClient(cp.server, cp.files.caCertPem, { token });
+  const response = await client.request('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }, { timeoutMs: 30_000 });
+  const user = (response.body as { status?: { userInfo?: ApiServerOutcome['user'] } } | undefined)?.status?.userInfo;
+  return response.status === 201 && user ? { status: response.status, user } : { status: response.status };
+}
+
+/** Our server, then the reference, as the token webhook of the newest supported kube-apiserver, in the namespace. */
+async function throughApiServer(pair: ServerPair, token: (id: string) => string): Promise<CorpusRun['apiServer']> {
+  const release = kubernetesReleases().at(-1)!;
+  const cp = await ControlPlane.prepare(release);
+  try {
+    await cp.start({ authenticationWebhook: { url: `https://127.0.0.1:${pair.ports.ours}/authenticate`, caCert: pair.caPem } });
+    const ours = new Map<string, ApiServerOutcome>();
+    for (const id of API_SERVER_TOKENS) ours.set(id, await whoAmI(cp, token(id)));
+    if (!pair.referenceCaPem) throw new Error('aws-iam-authenticator is not running');
+    await cp.restartApiserver({
+      authenticationWebhook: { url: `https://127.0.0.1:${pair.ports.reference}/authenticate`, caCert: pair.referenceCaPem },
+      flags: { 'authentication-token-webhook-version': REFERENCE_WEBHOOK_VERSION },
+    });
+    const results: ApiServerResult[] = [];
+    for (const id of API_SERVER_TOKENS) results.push({ id: `${API_SERVER_SCENARIO}/${id}`, ours: ours.get(id)!, reference: await whoAmI(cp, token(id)) });
+    return { version: cp.serverVersion, referenceWebhookVersion: REFERENCE_WEBHOOK_VERSION, results };
+  } finally {
+    await cp.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const fixture = prepareFixture();
   const sessions = new SessionAuthority(randomBytes(32));
@@ -113,6 +155,7 @@ async function main(): Promise<void> {
   if (errors.length > 0) throw new Error(`tokens could not be made:\n${errors.join('\n')}`);
 
   const results: ReviewResult[] = [];
+  let apiServer: CorpusRun['apiServer'] | undefined;
   for (const scenario of SCENARIOS) {
     const probeCredentials = credentialsFor(sessions, scenario.probe);
     const probe = await craftedToken('global-endpoint', probeCredentials);
@@ -124,12 +167,14 @@ async function main(): Promise<void> {
         const [ours, reference] = await Promise.all([pair.ours.review(token), pair.reference.review(token)]);
         results.push({ id: `${scenario.name}/${testCase.id}`, ours, reference });
       }
+      if (scenario.name === API_SERVER_SCENARIO) apiServer = await throughApiServer(pair, (id) => tokens.get(id)!);
     } finally {
       await pair?.stop();
     }
   }
   sts.close();
-  const run: CorpusRun = { referenceVersion: versionResult.stdout.trim(), skippedSources, results };
+  if (!apiServer) throw new Error(`no scenario ${API_SERVER_SCENARIO}`);
+  const run: CorpusRun = { referenceVersion: versionResult.stdout.trim(), skippedSources, results, apiServer };
   writeFileSync(resultFile!, JSON.stringify(run, null, 1));
 }
 

@@ -3,7 +3,7 @@
  * entries (corpus.ts), inside the test's namespace, and a TokenReview client for each.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,6 +167,8 @@ export interface ServerPair {
   readonly pids: { readonly ours: number | undefined; readonly reference: number | undefined };
   readonly ports: { readonly ours: number; readonly reference: number };
   readonly caPem: string;
+  /** The reference's self-signed serving certificate (PEM; it writes it at start), undefined when it did not start. */
+  readonly referenceCaPem: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -190,6 +192,8 @@ function writeScenario(fixture: Fixture, scenario: Scenario): { awsAuth: string;
     mapRoles: yamlList(scenario.awsAuth.mapRoles),
     mapUsers: yamlList(scenario.awsAuth.mapUsers),
     mapAccounts: yamlList(scenario.awsAuth.mapAccounts),
+    // The name its generated certificate is for, which kube-apiserver checks (--generate-kubeconfig's server).
+    hostname: '127.0.0.1',
     reservedPrefixConfig: ['MountedFile', 'DynamicFile'].map((backendmode) => ({ backendmode, usernamePrefixReserveList: [...RESERVED_PREFIXES] })),
   };
   if (backends.includes('DynamicFile')) server.dynamicfilepath = dynamicPath;
@@ -247,6 +251,7 @@ export async function startPair(fixture: Fixture, scenario: Scenario, referenceB
     pids: { ours: ours.child.pid, reference: referenceExit ? undefined : reference.child.pid },
     ports: { ours: OUR_PORT, reference: REFERENCE_PORT },
     caPem: fixture.caPem,
+    referenceCaPem: referenceExit ? undefined : readFileSync(join(files.stateDir, 'cert.pem'), 'utf8'),
     stop,
   };
 }
