@@ -4,7 +4,7 @@
  * over the host's in that namespace only, naming AWS's STS hosts 127.0.0.1, so every client and
  * server in it (Node's getaddrinfo, Go's resolver, the AWS CLI) reaches the lab STS by those names.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../../../helpers/paths.js';
@@ -14,7 +14,8 @@ import { STS_HOSTS } from './servers.js';
 /** Why namespaces cannot be made here, or undefined when they can. */
 export function namespaceUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (network and mount namespaces)';
-  return undefined;
+  const missing = ['unshare', 'ip', 'mount'].filter((command) => spawnSync('sh', ['-c', `command -v ${command}`]).status !== 0);
+  return missing.length > 0 ? `needs ${missing.join(', ')} on PATH` : undefined;
 }
 
 export interface NamespaceRun {
