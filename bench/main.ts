@@ -15,6 +15,7 @@ import { argv, certificates, DURATION, listOption, option, quick, root, round, R
 import { PEER_MODULE, PEER_VERSION, type PeerResolution } from './peer.js';
 import { canPin, killAll } from './processes.js';
 import { benchSts, type StsRow } from './sts.js';
+import { benchLogin, loginLines } from './login.js';
 import { BENCH_ROLE_ARN, realisticPod } from './workloads.js';
 
 const only = option('only')?.split(',');
@@ -247,6 +248,7 @@ async function run(peer: PeerResolution): Promise<void> {
   }));
   const api = await section('apiserver', () => benchApiServer(peer));
   const sts = await section('sts', benchSts);
+  const login = await section('login', benchLogin);
 
   const lines: string[] = [];
   const peerLine = peer.ok ? `peer: ${peer.peer.source} (${peer.peer.reviewVersion} reviews)` : `peer (${PEER_MODULE}@${PEER_VERSION}): not available: ${peer.reason}`;
@@ -263,6 +265,7 @@ async function run(peer: PeerResolution): Promise<void> {
   if (cache) cacheLines(cache.empty, cache.full, cache.side, lines);
   if (api) apiLines(api, lines);
   if (sts) stsLines(sts, lines);
+  if (login) loginLines(login, lines);
 
   lines.push('', 'Targets:', '');
   for (const item of targets) lines.push(`${item.status.padEnd(7)} ${item.name}: ${item.detail}`);
@@ -289,6 +292,7 @@ async function run(peer: PeerResolution): Promise<void> {
           cache,
           apiServer: api,
           sts,
+          login,
           targets,
           seconds,
         },

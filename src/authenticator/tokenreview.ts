@@ -103,6 +103,9 @@ export async function reviewToken(token: string, options: AuthenticatorOptions):
         sessionName: [identity.sessionName ?? ''],
         accessKeyId: [presigned.value.accessKeyId],
         principalId: [principalId],
+        // aws-iam-authenticator (v0.7.18, pkg/server/server.go) sends the principal id under this
+        // prefixed key too; RBAC and audit policies written against it keep working.
+        'sigs.k8s.io/aws-iam-authenticator/principalId': [principalId],
       },
     },
   };

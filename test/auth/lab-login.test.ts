@@ -109,6 +109,9 @@ describe('cluster login with lab credentials: pod identity → STS → token-exe
     assert.deepEqual(status.user?.extra.canonicalArn, [ROLE_ARN]);
     assert.match(status.user?.extra.arn?.[0] ?? '', new RegExp(`^arn:aws:sts::${ACCOUNT}:assumed-role/demo-app/aws-sdk-js-session-`));
     assert.match(status.user?.extra.accessKeyId?.[0] ?? '', /^ASIA/);
+    // The principal id under aws-iam-authenticator's prefixed key as well as the plain one.
+    assert.deepEqual(status.user?.extra['sigs.k8s.io/aws-iam-authenticator/principalId'], status.user?.extra.principalId);
+    assert.match(status.user?.extra.principalId?.[0] ?? '', /^AROA[A-Z2-7]{17}$/);
   });
 
   it('token-exec --role-arn assumes the role first (sts:AssumeRole) and logs in as that role', async () => {

@@ -3,7 +3,8 @@
 # etcd (test/e2e/tools/etcd-*), the control plane (kube-apiserver, kubectl) of each
 # test/e2e/tools/k8s-* module and a node's components (kubelet, kube-scheduler,
 # kube-controller-manager, kube-proxy) of the newest, helm, promtool, the pause program of a pod
-# sandbox, the Go SDK's caller (test/e2e/tools/sts-caller) and CoreDNS. A component already built
+# sandbox, the Go SDK's caller (test/e2e/tools/sts-caller), CoreDNS and aws-iam-authenticator
+# (test/e2e/tools/aws-iam-authenticator-*, the reference of test/e2e/authenticator-reference.e2e.ts). A component already built
 # from the same module (go.mod + go.sum) with the same recipe (Go version, tags, flags) is skipped. Prints every component's version. `npm run test:e2e` and CI run it.
 #
 #   PIW_E2E_CACHE  the cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/pod-identity-webhook/e2e);
@@ -42,7 +43,7 @@ required_version() {
 module_key() {
   local dir=$1 kind
   kind=$(basename "$dir")
-  kind=${kind%%-*}
+  kind=${kind%-*}
   echo "$kind-$(required_version "$dir")-$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-16)"
 }
 
@@ -218,6 +219,24 @@ build_coredns() {
   "$out/coredns" -version | head -n 1
 }
 
+# The reference cluster-login server (test/e2e/tools/aws-iam-authenticator-*): its main package built
+# through our module, which copies its replace of google.golang.org/protobuf. The version stamped is
+# what its Makefile stamps (hack/get-version.sh: v + version.txt).
+build_aws_iam_authenticator() {
+  local module=$1 version out ldflags recipe tmp
+  version=$(required_version "$module")
+  out=$cache/$(module_key "$module")
+  ldflags="-s -w -X sigs.k8s.io/aws-iam-authenticator/pkg.Version=$version"
+  recipe="$go_version ldflags=$ldflags"
+  if ! up_to_date "$out" "$recipe" aws-iam-authenticator; then
+    tmp=$(fresh_dir "$out")
+    build_binary "$module" "$tmp" aws-iam-authenticator sigs.k8s.io/aws-iam-authenticator/cmd/aws-iam-authenticator "" "$ldflags"
+    finish_dir "$out" "$recipe"
+  fi
+  echo "== aws-iam-authenticator ($out)"
+  "$out/aws-iam-authenticator" version --short
+}
+
 total=$SECONDS
 echo "build-components: $go_version, cache $cache"
 for module in "$tools"/etcd-*/; do build_etcd "${module%/}"; done
@@ -230,4 +249,5 @@ build_promtool
 build_pause "$newest_kubernetes"
 build_sts_caller
 build_coredns
+for module in "$tools"/aws-iam-authenticator-*/; do build_aws_iam_authenticator "${module%/}"; done
 echo "build-components: done in $((SECONDS - total)) s"

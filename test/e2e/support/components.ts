@@ -23,7 +23,8 @@ function requiredVersion(moduleDir: string): string {
 /** `<kind>-<version>-<first 16 hex of sha256(go.mod go.sum)>`, as module_key in the script. */
 function moduleDirectory(moduleDir: string): string {
   const hash = createHash('sha256').update(readFileSync(join(moduleDir, 'go.mod'))).update(readFileSync(join(moduleDir, 'go.sum'))).digest('hex');
-  const kind = basename(moduleDir).split('-')[0]!;
+  // The directory's name without its last `-` part (`k8s-1.37` → `k8s`, `aws-iam-authenticator-v0.7.18` → `aws-iam-authenticator`).
+  const kind = basename(moduleDir).replace(/-[^-]*$/, '');
   return join(componentCache(), `${kind}-${requiredVersion(moduleDir)}-${hash.slice(0, 16)}`);
 }
 
@@ -149,4 +150,18 @@ export function promtoolBinary(): string {
   const version = /^prometheus_version=(v\S+)$/m.exec(script)?.[1];
   if (!version) throw new Error('build-components.sh names no prometheus_version');
   return executable(join(componentCache(), `promtool-${version}`, 'promtool'), `promtool ${version}`);
+}
+
+export interface AwsIamAuthenticatorRelease {
+  /** `v0.7.18` */
+  readonly version: string;
+  readonly binary: string;
+}
+
+/** The reference aws-iam-authenticator (test/e2e/tools/aws-iam-authenticator-*), or the reason it is absent. */
+export function awsIamAuthenticator(): AwsIamAuthenticatorRelease {
+  const [moduleDir, ...others] = toolsModules('aws-iam-authenticator-');
+  if (!moduleDir || others.length > 0) throw new Error('expected exactly one test/e2e/tools/aws-iam-authenticator-* module');
+  const version = requiredVersion(moduleDir);
+  return { version, binary: executable(join(moduleDirectory(moduleDir), 'aws-iam-authenticator'), `aws-iam-authenticator ${version}`) };
 }
