@@ -1,6 +1,6 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { ServiceAccountView } from '../engine/types.js';
 import { ApiClient, ApiStatusError, type ListQuery } from '../../shared/k8s/api-client.js';
+import type { ClusterAccess } from '../../shared/k8s/request-auth.js';
 import { isJsonObject } from '../../shared/json.js';
 import { errorMessage, type Logger } from '../../shared/log.js';
 import { type ListPage, Reflector } from './reflector.js';
@@ -8,7 +8,7 @@ import { applyRoleMapping, parseRoleMapping, type RoleMapping } from './role-map
 import { compactServiceAccount, serviceAccountKey, type ServiceAccountLookup, type ServiceAccountSource, type ServiceAccountSourceEvents } from './source.js';
 
 export interface ClusterSourceConfig {
-  readonly kubeConfig: KubeConfig;
+  readonly cluster: ClusterAccess;
   readonly annotationPrefix: string;
   readonly logger: Logger;
   readonly events: ServiceAccountSourceEvents;
@@ -58,7 +58,7 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
   private readonly mappingReflector: Reflector<Record<string, string>> | undefined;
 
   constructor(private readonly config: ClusterSourceConfig) {
-    this.api = new ApiClient(config.kubeConfig);
+    this.api = new ApiClient(config.cluster);
     const common = {
       api: this.api,
       logger: config.logger,
@@ -204,7 +204,7 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
   }
 
   describe(): string {
-    const cluster = this.config.kubeConfig.getCurrentCluster()?.server ?? 'unknown cluster';
+    const cluster = this.config.cluster.server;
     return `ServiceAccounts from ${cluster}${this.isReady() ? ` (${this.cache.size} cached)` : ' (not synced yet)'}`;
   }
 
