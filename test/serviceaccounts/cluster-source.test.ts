@@ -93,7 +93,7 @@ describe('cluster ServiceAccount source against the fake API server', function (
     assert.deepEqual(result, {
       status: 'found',
       from: 'cache',
-      serviceAccount: { key: 'ns0/sa0', name: 'sa0', namespace: 'ns0', annotations: { 'eks.amazonaws.com/role-arn': ROLE } },
+      serviceAccount: { name: 'sa0', namespace: 'ns0', annotations: { 'eks.amazonaws.com/role-arn': ROLE } },
     });
   });
 
