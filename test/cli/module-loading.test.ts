@@ -27,7 +27,7 @@ registerHooks({
 describe('module loading', function () {
   this.timeout(30_000);
 
-  it('serve in local mode loads neither the Kubernetes client, the AWS SDK, jose nor node-forge', async () => {
+  it('serve in local mode loads neither the Kubernetes client, the AWS SDK, jose, node-forge nor express', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'piw-modules-'));
     try {
       await writeCertificateFiles(dir, generateCertificates({ service: 'pod-identity-webhook', namespace: 'pod-identity-webhook', hosts: ['127.0.0.1'] }));
@@ -41,7 +41,7 @@ describe('module loading', function () {
 
       const loaded = readFileSync(moduleLog, 'utf8').split('\n');
       assert.ok(loaded.some((url) => url.includes('/node_modules/prom-client/')), 'the hook records the modules serve does load');
-      for (const heavy of ['@kubernetes/client-node', '@aws-sdk/', '@smithy/', '/jose/', '/node-forge/']) {
+      for (const heavy of ['@kubernetes/client-node', '@aws-sdk/', '@smithy/', '/jose/', '/node-forge/', '/node_modules/express/']) {
         assert.deepEqual(loaded.filter((url) => url.includes(heavy)).slice(0, 3), [], `serve in local mode loaded ${heavy}`);
       }
     } finally {
