@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
 import { checkAnswer, type ReviewVersion } from './answers.js';
-import { certFile, cli, deploymentEnv, keyFile, log, postOnce, quick, root, round, RUNS, say, work } from './context.js';
+import { certFile, cli, deploymentEnv, keyFile, log, postOnce, quick, root, round, RUNS, say, skipped, target, work } from './context.js';
 import { median } from './load.js';
 import { peerArgs, type Peer } from './peer.js';
 import { freePort, memoryOf, type Started, startNode, startProcess, stop } from './processes.js';
@@ -48,6 +48,14 @@ export interface SideBySideRow {
 }
 
 const mb = (bytes: unknown) => round(Number(bytes) / 1024 / 1024, 1);
+
+/**
+ * The side-by-side sizes: none (the process itself), a large cluster and a very large one (issue
+ * 29). Each size also lists the one ServiceAccount the readiness check asks for.
+ */
+export const SIDE_BY_SIDE_SIZES: readonly number[] = quick ? [0, 5_000, 20_000] : [0, 50_000, 200_000];
+/** The target for ours with no ServiceAccounts, settled (issue 29). */
+const EMPTY_RSS_TARGET_MB = 80;
 const SETTLE_SECONDS = quick ? 6 : 30;
 
 /** The ServiceAccount the fake API server lists last (it sorts by namespace): in the cache only once the whole list is. */
@@ -153,7 +161,14 @@ async function startAndMeasure(server: 'ours' | 'peer', peer: Peer | undefined, 
   }
 }
 
-export async function benchSideBySide(count: number, peer: { ok: true; peer: Peer } | { ok: false; reason: string }): Promise<SideBySideRow[]> {
+/** Ours and the peer at every size, started alternately (rounds interleave them, so load falls on both alike). */
+export async function benchSideBySide(sizes: readonly number[], peer: { ok: true; peer: Peer } | { ok: false; reason: string }): Promise<SideBySideRow[]> {
+  const rows: SideBySideRow[] = [];
+  for (const count of sizes) rows.push(...(await sideBySideAt(count, peer)));
+  return rows;
+}
+
+async function sideBySideAt(count: number, peer: { ok: true; peer: Peer } | { ok: false; reason: string }): Promise<SideBySideRow[]> {
   const kubeconfig = join(work, `kubeconfig-side-${count}`);
   const api = await startFakeApi(count, kubeconfig, true);
   const servers: Array<'ours' | 'peer'> = peer.ok ? ['ours', 'peer'] : ['ours'];
@@ -171,7 +186,7 @@ export async function benchSideBySide(count: number, peer: { ok: true; peer: Pee
           failed.set(server, `it did not become ready: ${error instanceof Error ? error.message : String(error)}`);
         }
       }
-      say(`cache side by side, round ${run + 1}: ${servers.map((server) => `${server} ${round(measured.get(server)!.at(-1)?.readyMs ?? Number.NaN, 0)} ms to ready`).join(', ')}`);
+      say(`cache side by side, ${count} ServiceAccounts, round ${run + 1}: ${servers.map((server) => `${server} ${round(measured.get(server)!.at(-1)?.readyMs ?? Number.NaN, 0)} ms to ready`).join(', ')}`);
     }
   } finally {
     await stop(api.child);
@@ -196,4 +211,47 @@ export async function benchSideBySide(count: number, peer: { ok: true; peer: Pee
   const peerReason = peer.ok ? failed.get('peer') : peer.reason;
   if (peerReason !== undefined) rows.push({ server: 'peer', serviceAccounts: count, readyMs: Number.NaN, rssAtReadyMb: Number.NaN, settledRssMb: Number.NaN, peakRssMb: Number.NaN, readyRuns: [], unavailable: peerReason });
   return rows;
+}
+
+/** The cache section's tables and targets. */
+export function cacheLines(empty: ProbeRow, full: ProbeRow, side: SideBySideRow[], lines: string[]): void {
+  lines.push('', 'ServiceAccount cache, the probe (webhook parts in one process; fake API server in another):', '');
+  lines.push('| ServiceAccounts | sync ms | RSS MB synced | RSS MB settled | peak RSS MB | heap after GC MB | lookup p50 ms | lookup p99 ms |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const row of [empty, full]) {
+    lines.push(`| ${row.serviceAccounts} | ${row.syncMs} | ${row.rssMb} | ${row === full ? row.settledRssMb : '–'} | ${row.peakRssMb} | ${row.heapMb} | ${row.lookupP50Ms ?? '–'} | ${row.lookupP99Ms ?? '–'} |`);
+  }
+  const heapGrowth = full.heapMb - empty.heapMb;
+  target(`RSS with ${full.serviceAccounts} ServiceAccounts ≤ 150 MB (right after the list, and settled)`, full.rssMb <= 150 && full.settledRssMb <= 150, `${full.rssMb} MB right after the list, ${full.settledRssMb} MB settled, peak ${full.peakRssMb} MB`);
+  target('retained heap growth ≤ 25 MB', heapGrowth <= 25, `${round(heapGrowth, 1)} MB`);
+  target('lookup p99 ≤ 0.1 ms', (full.lookupP99Ms ?? Infinity) <= 0.1, `${full.lookupP99Ms} ms`);
+
+  lines.push('', "ServiceAccount cache side by side: ours (serve --kubeconfig, the Deployment's environment) and the peer, started alternately (median of runs for time to ready and RSS at ready; settled: after idling; each size lists one more ServiceAccount, the one the readiness check asks for):", '');
+  lines.push('| ServiceAccounts | server | time to ready ms | RSS MB at ready | RSS MB settled | peak RSS MB | ready ms, each run | ours/peer ready | ours/peer settled |', '| ---: | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |');
+  const sizes = [...new Set(side.map((row) => row.serviceAccounts))];
+  for (const count of sizes) {
+    const ours = side.find((row) => row.serviceAccounts === count && row.server === 'ours')!;
+    const peer = side.find((row) => row.serviceAccounts === count && row.server === 'peer');
+    const measuredPeer = peer !== undefined && peer.unavailable === undefined ? peer : undefined;
+    for (const row of [ours, peer]) {
+      if (row === undefined) continue;
+      if (row.unavailable !== undefined) {
+        lines.push(`| ${count} | ${row.server} | not available: ${row.unavailable} | | | | | | |`);
+        continue;
+      }
+      const ratios = row === ours && measuredPeer ? `${round(ours.readyMs / measuredPeer.readyMs, 2)} | ${round(ours.settledRssMb / measuredPeer.settledRssMb, 2)}` : ' | ';
+      lines.push(`| ${count} | ${row.server} | ${row.readyMs} | ${row.rssAtReadyMb} | ${row.settledRssMb} | ${row.peakRssMb} | ${row.readyRuns.join(', ')} | ${ratios} |`);
+    }
+    if (count === 0) {
+      target(`RSS settled with no ServiceAccounts ≤ ${EMPTY_RSS_TARGET_MB} MB`, ours.settledRssMb <= EMPTY_RSS_TARGET_MB, `${ours.settledRssMb} MB (${ours.rssAtReadyMb} MB at ready)${measuredPeer ? `; the peer ${measuredPeer.settledRssMb} MB` : ''}`);
+      continue;
+    }
+    if (measuredPeer === undefined) {
+      const reason = `peer unavailable: ${peer?.unavailable ?? 'not measured'}`;
+      skipped(`RSS settled with ${count} ServiceAccounts ≤ the peer's`, reason);
+      skipped(`time from process start to ready with ${count} ServiceAccounts ≤ the peer's`, reason);
+    } else {
+      target(`RSS settled with ${count} ServiceAccounts ≤ the peer's`, ours.settledRssMb <= measuredPeer.settledRssMb, `${ours.settledRssMb} MB vs ${measuredPeer.settledRssMb} MB`);
+      target(`time from process start to ready with ${count} ServiceAccounts ≤ the peer's`, ours.readyMs <= measuredPeer.readyMs, `${ours.readyMs} ms vs ${measuredPeer.readyMs} ms`);
+    }
+  }
 }

@@ -10,7 +10,7 @@ import { mutatePod } from '../src/webhook/engine/mutate.js';
 import { readPod } from '../src/webhook/read-objects.js';
 import { type AdmissionResult, type AdmissionRow, benchAdmission } from './admission.js';
 import { type ApiResult, benchApiServer } from './api-server.js';
-import { benchProbe, benchSideBySide, type ProbeRow, type SideBySideRow } from './cache.js';
+import { benchProbe, benchSideBySide, cacheLines, SIDE_BY_SIDE_SIZES } from './cache.js';
 import { argv, certificates, DURATION, listOption, option, quick, root, round, RUNS, say, skipped, target, targets, work } from './context.js';
 import { PEER_MODULE, PEER_VERSION, type PeerResolution } from './peer.js';
 import { canPin, killAll } from './processes.js';
@@ -138,35 +138,6 @@ function admissionLines(result: AdmissionResult, lines: string[]): void {
   }
 }
 
-function cacheLines(empty: ProbeRow, full: ProbeRow, side: SideBySideRow[], lines: string[]): void {
-  lines.push('', 'ServiceAccount cache, the probe (webhook parts in one process; fake API server in another):', '');
-  lines.push('| ServiceAccounts | sync ms | RSS MB synced | RSS MB settled | peak RSS MB | heap after GC MB | lookup p50 ms | lookup p99 ms |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const row of [empty, full]) {
-    lines.push(`| ${row.serviceAccounts} | ${row.syncMs} | ${row.rssMb} | ${row === full ? row.settledRssMb : '–'} | ${row.peakRssMb} | ${row.heapMb} | ${row.lookupP50Ms ?? '–'} | ${row.lookupP99Ms ?? '–'} |`);
-  }
-  const heapGrowth = full.heapMb - empty.heapMb;
-  target(`RSS with ${full.serviceAccounts} ServiceAccounts ≤ 150 MB (right after the list, and settled)`, full.rssMb <= 150 && full.settledRssMb <= 150, `${full.rssMb} MB right after the list, ${full.settledRssMb} MB settled, peak ${full.peakRssMb} MB`);
-  target('retained heap growth ≤ 25 MB', heapGrowth <= 25, `${round(heapGrowth, 1)} MB`);
-  target('lookup p99 ≤ 0.1 ms', (full.lookupP99Ms ?? Infinity) <= 0.1, `${full.lookupP99Ms} ms`);
-
-  lines.push('', `ServiceAccount cache side by side: ours (serve --kubeconfig, the Deployment's environment) and the peer, ${full.serviceAccounts} ServiceAccounts (median of runs for time to ready and RSS at ready; settled: after idling):`, '');
-  lines.push('| server | time to ready ms | RSS MB at ready | RSS MB settled | peak RSS MB | ready ms, each run |', '| --- | ---: | ---: | ---: | ---: | --- |');
-  for (const row of side) {
-    if (row.unavailable !== undefined) lines.push(`| ${row.server} | not available: ${row.unavailable} | | | | |`);
-    else lines.push(`| ${row.server} | ${row.readyMs} | ${row.rssAtReadyMb} | ${row.settledRssMb} | ${row.peakRssMb} | ${row.readyRuns.join(', ')} |`);
-  }
-  const ours = side.find((row) => row.server === 'ours')!;
-  const peer = side.find((row) => row.server === 'peer');
-  if (!peer || peer.unavailable !== undefined) {
-    const reason = `peer unavailable: ${peer?.unavailable ?? 'not measured'}`;
-    skipped(`RSS settled with ${full.serviceAccounts} ServiceAccounts ≤ the peer's`, reason);
-    skipped(`time from process start to ready with ${full.serviceAccounts} ServiceAccounts ≤ the peer's`, reason);
-  } else {
-    target(`RSS settled with ${full.serviceAccounts} ServiceAccounts ≤ the peer's`, ours.settledRssMb <= peer.settledRssMb, `${ours.settledRssMb} MB vs ${peer.settledRssMb} MB`);
-    target(`time from process start to ready with ${full.serviceAccounts} ServiceAccounts ≤ the peer's`, ours.readyMs <= peer.readyMs, `${ours.readyMs} ms vs ${peer.readyMs} ms`);
-  }
-}
-
 function apiLines(result: ApiResult | { unavailable: string }, lines: string[]): void {
   const names = ['ours ≥ 0.98 × the minimal stand-in', "ours ≥ the peer's"];
   if ('unavailable' in result) {
@@ -244,7 +215,7 @@ async function run(peer: PeerResolution): Promise<void> {
   const cache = await section('cache', async () => ({
     empty: await benchProbe(0, false),
     full: await benchProbe(SERVICE_ACCOUNTS, true),
-    side: await benchSideBySide(SERVICE_ACCOUNTS, peer),
+    side: await benchSideBySide(SIDE_BY_SIDE_SIZES, peer),
   }));
   const api = await section('apiserver', () => benchApiServer(peer));
   const sts = await section('sts', benchSts);

@@ -6,10 +6,11 @@
  *   npm run bench                                          # the pinned version, built on first use
  *   npm run bench -- --peer-module=DIR                     # a checkout or unpacked module zip: go build there
  *   npm run bench -- --peer-module=MODULE@VERSION          # another version (e.g. a pseudo-version)
+ *   npm run bench -- --peer-binary=PATH --peer-review=v1   # a binary built by hand (bench/README.md says how)
  *   npm run bench -- --peer-review=v1                      # send it admission.k8s.io/v1 reviews
  *   npm run bench -- --no-peer
  *
- * The same through PIW_BENCH_PEER_MODULE and PIW_BENCH_PEER_REVIEW. When it cannot be built (no Go,
+ * The same through PIW_BENCH_PEER_MODULE, PIW_BENCH_PEER_BINARY and PIW_BENCH_PEER_REVIEW. When it cannot be built (no Go,
  * the proxy refuses the module), every peer row and target says why instead of giving numbers.
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -100,12 +101,17 @@ export async function resolvePeer(argv: readonly string[], say: (text: string) =
   if (argv.includes('--no-peer')) return { ok: false, reason: 'not run (--no-peer)' };
   const reviewVersion = reviewVersionOf(argv);
   if (typeof reviewVersion !== 'string') return { ok: false, reason: reviewVersion.error };
-  // Set by the benchmark for itself when it re-runs inside a private network namespace (below).
-  const prebuilt = process.env.PIW_BENCH_PEER_BINARY;
+  // A binary the user built (--peer-binary, PIW_BENCH_PEER_BINARY); the benchmark also passes the
+  // one it found to itself through the variable when it re-runs inside a private network namespace.
+  const flagged = option(argv, 'peer-binary');
+  const prebuilt = flagged ?? process.env.PIW_BENCH_PEER_BINARY;
   if (prebuilt) {
-    return executable(prebuilt)
-      ? { ok: true, peer: { binary: prebuilt, source: process.env.PIW_BENCH_PEER_SOURCE ?? prebuilt, reviewVersion } }
-      : { ok: false, reason: `PIW_BENCH_PEER_BINARY ${prebuilt} is not an executable file` };
+    const named = flagged !== undefined ? '--peer-binary' : 'PIW_BENCH_PEER_BINARY';
+    if (flagged !== undefined && option(argv, 'peer-module') !== undefined) return { ok: false, reason: '--peer-binary and --peer-module exclude each other' };
+    const binary = resolve(prebuilt);
+    return executable(binary)
+      ? { ok: true, peer: { binary, source: (flagged === undefined ? process.env.PIW_BENCH_PEER_SOURCE : undefined) ?? binary, reviewVersion } }
+      : { ok: false, reason: `${named} ${prebuilt} is not an executable file` };
   }
   const requested = option(argv, 'peer-module') ?? process.env.PIW_BENCH_PEER_MODULE ?? `${PEER_MODULE}@${PEER_VERSION}`;
   const go = await run('go', ['version'], {});

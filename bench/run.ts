@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- --quick] [--only=admission,engine,cache,apiserver,sts,login] [--sizes=1,10] [--connections=1,32]
- *                [--no-pin] [--busy-wait=N] [--compare=DIR,...] [--peer-module=DIR|MODULE@VERSION] [--peer-review=v1|v1beta1]
+ *                [--no-pin] [--busy-wait=N] [--compare=DIR,...] [--peer-module=DIR|MODULE@VERSION | --peer-binary=PATH] [--peer-review=v1|v1beta1]
  *                [--no-peer] [--kubernetes=1.30] [--api-containers=N] [--runs=N] [--duration=SECONDS]
  *
  * Measures admission over HTTPS against the AWS Go webhook (the peer) and two bare baselines in

@@ -5,9 +5,9 @@
  *
  *   node --expose-gc dist/bench/servers/webhook-probe.js KUBECONFIG CERT KEY
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
+import { loadClusterAccess } from '../../src/shared/k8s/kubeconfig.js';
 import { createLogger } from '../../src/shared/log.js';
 import { createWebhookMetrics } from '../../src/webhook/server/metrics.js';
 import { createRegistry } from '../../src/shared/metrics.js';
@@ -21,11 +21,14 @@ if (!kubeconfigPath || !cert || !key || typeof globalThis.gc !== 'function' || !
 }
 const gc = globalThis.gc;
 
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromFile(kubeconfigPath);
+const cluster = await loadClusterAccess(kubeconfigPath);
+if (!cluster.ok) {
+  process.stderr.write(`${cluster.error}\n`);
+  process.exit(2);
+}
 const logger = createLogger();
 const metrics = createWebhookMetrics(createRegistry());
-const source = new ClusterServiceAccountSource({ kubeConfig, annotationPrefix: DEFAULT_MUTATION_OPTIONS.annotationPrefix, logger, events: metrics.serviceAccounts, lookupTimeoutMs: 2000 });
+const source = new ClusterServiceAccountSource({ cluster: cluster.value, annotationPrefix: DEFAULT_MUTATION_OPTIONS.annotationPrefix, logger, events: metrics.serviceAccounts, lookupTimeoutMs: 2000 });
 const started = performance.now();
 source.start();
 const webhook = await startWebhook({ bindAddress: '127.0.0.1', port: 0, metricsPort: 0, tlsCertPath: cert, tlsKeyPath: key, options: DEFAULT_MUTATION_OPTIONS, serviceAccounts: source, logger, metrics });

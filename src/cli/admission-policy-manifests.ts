@@ -23,13 +23,13 @@ async function serverVersion(request: PolicyManifestRequest): Promise<string> {
   // Only a kubeconfig: the manifests are printed for a cluster the user names, never for the one a pod runs in.
   const loaded = await loadCluster(request.kubeconfig, { context: request.context, inCluster: false });
   if (!loaded.ok) throw new UsageError(loaded.error);
-  const { kubeConfig, source } = loaded.value;
-  const api = new ApiClient(kubeConfig);
+  const { access, source } = loaded.value;
+  const api = new ApiClient(access);
   let body: unknown;
   try {
     body = await api.getJson('/version', AbortSignal.timeout(10_000));
   } catch (error) {
-    throw new UsageError(`cannot read the Kubernetes version of ${kubeConfig.getCurrentCluster()?.server ?? source.description}: ${errorMessage(error).split('\n')[0]}`);
+    throw new UsageError(`cannot read the Kubernetes version of ${access.server} (${source.description}): ${errorMessage(error).split('\n')[0]}`);
   } finally {
     api.close();
   }

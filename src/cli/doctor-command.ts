@@ -66,12 +66,12 @@ export function registerDoctor(program: Command): void {
     const options = mutationOptionsFrom(values);
     const output = outputFormatFrom(values);
     const identities = await identitiesSource(values);
-    const { kubeConfig, source } = await clusterAccess(values);
-    const server = kubeConfig.getCurrentCluster()?.server ?? '(unknown)';
+    const { access, source } = await clusterAccess(values);
+    const { server } = access;
     const { ApiClient } = await import('../shared/k8s/api-client.js');
     const { ApiUnreachableError, runDoctor } = await import('../diagnose/doctor/index.js');
     const { doctorText, exitCodeOf } = await import('../diagnose/report.js');
-    const api = new ApiClient(kubeConfig);
+    const api = new ApiClient(access);
     try {
       const report = await runDoctor({
         api,

@@ -245,15 +245,15 @@ async function objectsFromFiles(sources: ExplainSources): Promise<ObjectFacts> {
 }
 
 async function objectsFromCluster(sources: ExplainSources, cluster: LoadedCluster): Promise<ObjectFacts> {
-  const { kubeConfig } = cluster;
-  const api = new ApiClient(kubeConfig, { maxResponseBytes: 8 * 1024 * 1024 });
-  const namespace = sources.namespace ?? kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ?? 'default';
+  const { access } = cluster;
+  const api = new ApiClient(access, { maxResponseBytes: 8 * 1024 * 1024 });
+  const namespace = sources.namespace ?? access.namespace ?? 'default';
   const get = async (path: string, what: string): Promise<unknown> => {
     try {
       return await api.getJson(path, AbortSignal.timeout(API_TIMEOUT_MS));
     } catch (error) {
       if (error instanceof ApiStatusError && error.code === 404) return undefined;
-      throw new UsageError(`cannot read ${what} from ${kubeConfig.getCurrentCluster()?.server ?? 'the cluster'}: ${errorMessage(error)}`);
+      throw new UsageError(`cannot read ${what} from ${access.server}: ${errorMessage(error)}`);
     }
   };
   const encode = encodeURIComponent;

@@ -1,5 +1,5 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { OptionValues } from 'commander';
+import type { ClusterAccess } from '../shared/k8s/request-auth.js';
 import type { Logger } from '../shared/log.js';
 import type { WebhookMetrics } from '../webhook/server/metrics.js';
 import type { PodIdentitySource } from '../webhook/pod-identity/source.js';
@@ -12,7 +12,7 @@ const { typed, isOptionalString } = flagValue;
  * The Pod Identity source `serve` was given: the watched identities file, or (cluster mode) the
  * watched ConfigMap; undefined when neither flag is set (Pod Identity mode off).
  */
-export async function podIdentitySource(values: OptionValues, logger: Logger, metrics: WebhookMetrics, kubeConfig: KubeConfig | undefined): Promise<PodIdentitySource | undefined> {
+export async function podIdentitySource(values: OptionValues, logger: Logger, metrics: WebhookMetrics, cluster: ClusterAccess | undefined): Promise<PodIdentitySource | undefined> {
   const file = typed(values, 'watchContainerCredentialsConfig', isOptionalString);
   const configMap = typed(values, 'watchContainerCredentialsConfigMap', isOptionalString);
   if (file !== undefined && configMap !== undefined) {
@@ -25,13 +25,13 @@ export async function podIdentitySource(values: OptionValues, logger: Logger, me
     return source.value;
   }
   if (configMap === undefined) return undefined;
-  if (kubeConfig === undefined) {
+  if (cluster === undefined) {
     throw new UsageError('--watch-container-credentials-config-map needs cluster mode (--kubeconfig or in-cluster), not --service-accounts');
   }
   const { ConfigMapPodIdentities } = await import('../webhook/pod-identity/config-map-source.js');
   const [namespace = '', name = ''] = configMap.split('/');
   const source = new ConfigMapPodIdentities({
-    kubeConfig,
+    cluster,
     namespace,
     name,
     logger,

@@ -30,7 +30,7 @@ import {
 import { durationOption } from './duration-flag.js';
 import { DUAL_STACK_ADDRESS } from '../shared/http/https-service.js';
 import type { ServingCertificates } from '../shared/http/tls.js';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClusterAccess } from '../shared/k8s/request-auth.js';
 import { clusterFlagsGiven, contextOption, findCluster } from './cluster-flags.js';
 import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
@@ -76,21 +76,21 @@ function addServerFlags(command: Command): Command {
 }
 
 /** Cluster mode's access to the API server: the kubeconfig as kubectl finds it, else the in-cluster config; undefined in local mode. */
-async function clusterAccess(values: OptionValues, logger: Logger): Promise<KubeConfig | undefined> {
+async function clusterAccess(values: OptionValues, logger: Logger): Promise<ClusterAccess | undefined> {
   if (typed(values, 'serviceAccounts', isOptionalString) !== undefined) {
     if (clusterFlagsGiven(values)) throw new UsageError('--service-accounts (local mode) and --kubeconfig or --context (cluster mode) exclude each other');
     return undefined;
   }
-  // Cluster mode's modules (and @kubernetes/client-node) load only in cluster mode: see program.ts.
+  // Cluster mode's modules load only in cluster mode: see program.ts.
   const cluster = await findCluster(values, { inCluster: true });
   if ('missing' in cluster) throw new UsageError(`no ServiceAccount source: pass --service-accounts PATH (local mode) or --kubeconfig PATH, or run inside a cluster (${cluster.missing})`);
-  logger.log('debug', 'kubeconfig', { source: cluster.found.source.description, server: cluster.found.kubeConfig.getCurrentCluster()?.server });
-  return cluster.found.kubeConfig;
+  logger.log('debug', 'kubeconfig', { source: cluster.found.source.description, server: cluster.found.access.server });
+  return cluster.found.access;
 }
 
-async function buildSource(values: OptionValues, options: MutationOptions, logger: Logger, metrics: WebhookMetrics, kubeConfig: KubeConfig | undefined): Promise<ServiceAccountSource> {
+async function buildSource(values: OptionValues, options: MutationOptions, logger: Logger, metrics: WebhookMetrics, cluster: ClusterAccess | undefined): Promise<ServiceAccountSource> {
   const configMap = typed(values, 'watchConfigMap', isOptionalString);
-  if (kubeConfig === undefined) {
+  if (cluster === undefined) {
     if (configMap !== undefined) throw new UsageError('--watch-config-map needs cluster mode (--kubeconfig or in-cluster), not --service-accounts');
     const loaded = await StaticServiceAccountSource.load(typed(values, 'serviceAccounts', isString), options.annotationPrefix);
     if (!loaded.ok) throw new UsageError(loaded.error);
@@ -99,7 +99,7 @@ async function buildSource(values: OptionValues, options: MutationOptions, logge
   const { ClusterServiceAccountSource } = await import('../webhook/serviceaccounts/cluster-source.js');
   const [namespace, name] = configMap?.split('/') ?? [];
   const source = new ClusterServiceAccountSource({
-    kubeConfig,
+    cluster,
     annotationPrefix: options.annotationPrefix,
     logger,
     events: metrics.serviceAccounts,
@@ -118,17 +118,17 @@ interface Certificates {
   stop(): void;
 }
 
-async function buildCertificates(values: OptionValues, kubeConfig: KubeConfig | undefined, logger: Logger, metrics: WebhookMetrics): Promise<Certificates> {
+async function buildCertificates(values: OptionValues, cluster: ClusterAccess | undefined, logger: Logger, metrics: WebhookMetrics): Promise<Certificates> {
   const none: Certificates = { serving: undefined, readiness: undefined, stop: () => undefined };
   // `start` has no certificate flags: its own files, always.
   if (values.certificateMode === undefined) return none;
   const mode = typed(values, 'certificateMode', (value): value is string => value === 'files' || value === 'self-managed');
   const configurationName = typed(values, 'webhookConfiguration', isOptionalString);
   if (mode === 'files' && configurationName === undefined) return none;
-  if (kubeConfig === undefined) throw new UsageError(`${mode === 'self-managed' ? '--certificate-mode self-managed' : '--webhook-configuration'} needs cluster mode (--kubeconfig or in-cluster)`);
+  if (cluster === undefined) throw new UsageError(`${mode === 'self-managed' ? '--certificate-mode self-managed' : '--webhook-configuration'} needs cluster mode (--kubeconfig or in-cluster)`);
   const { ApiClient } = await import('../shared/k8s/api-client.js');
   const { WebhookConfigurationBundle } = await import('../webhook/certificates/webhook-configuration.js');
-  const api = new ApiClient(kubeConfig);
+  const api = new ApiClient(cluster);
   const intervalMs = typed(values, 'certificateCheckInterval', isNumber) * 1000;
   if (mode === 'files') {
     const { CaBundleWatch } = await import('../webhook/certificates/ca-bundle-watch.js');
@@ -181,14 +181,14 @@ async function runServer(values: OptionValues, tls: { cert: string; key: string 
   const options = mutationOptionsFrom(values);
   const logger = createLogger(undefined, logLevelFrom(values));
   const metrics = createWebhookMetrics(createRegistry());
-  const kubeConfig = await clusterAccess(values, logger);
-  const certificates = await buildCertificates(values, kubeConfig, logger, metrics);
+  const cluster = await clusterAccess(values, logger);
+  const certificates = await buildCertificates(values, cluster, logger, metrics);
   const { podIdentitySource } = await import('./pod-identity-flags.js');
-  const identities = await podIdentitySource(values, logger, metrics, kubeConfig).catch((error: unknown) => {
+  const identities = await podIdentitySource(values, logger, metrics, cluster).catch((error: unknown) => {
     certificates.stop();
     throw error;
   });
-  const serviceAccounts = await buildSource(values, options, logger, metrics, kubeConfig).catch(async (error: unknown) => {
+  const serviceAccounts = await buildSource(values, options, logger, metrics, cluster).catch(async (error: unknown) => {
     certificates.stop();
     await identities?.stop();
     throw error;

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { delimiter, join, relative } from 'node:path';
 import { generateCertificates } from '../../src/shared/certs/generate.js';
 import { ApiClient } from '../../src/shared/k8s/api-client.js';
-import { loadKubeConfig, type KubeConfigOptions } from '../../src/shared/k8s/kubeconfig.js';
+import { loadClusterAccess, type KubeConfigOptions } from '../../src/shared/k8s/kubeconfig.js';
 import { readKubeconfig } from '../../src/shared/k8s/kubeconfig-files.js';
 import { assertBoundedAsync } from '../helpers/bounded.js';
 import { HOSTILE_FILES } from '../helpers/hostile-files.js';
@@ -48,7 +49,7 @@ describe('kubeconfig loading: every file through the bounded reader', function (
   }
 
   async function version(options: KubeConfigOptions = {}, path = join(dir, 'config', 'kubeconfig')): Promise<unknown> {
-    const loaded = await loadKubeConfig(path, options);
+    const loaded = await loadClusterAccess(path, options);
     assert.ok(loaded.ok, loaded.ok ? '' : loaded.error);
     const client = new ApiClient(loaded.value);
     try {
@@ -62,9 +63,9 @@ describe('kubeconfig loading: every file through the bounded reader', function (
     mkdirSync(join(dir, 'config'));
     writeFileSync(join(dir, 'config', 'kubeconfig'), api.kubeconfig());
     assert.deepEqual(await version(), { gitVersion: 'v1.37.2-fake' });
-    const loaded = await loadKubeConfig(join(dir, 'config', 'kubeconfig'));
+    const loaded = await loadClusterAccess(join(dir, 'config', 'kubeconfig'));
     assert.ok(loaded.ok);
-    assert.equal(loaded.value.getCurrentCluster()?.server, api.url);
+    assert.equal(loaded.value.server, api.url);
   });
 
   it('relative certificate-authority, client-certificate, client-key and token-file are read from the kubeconfig\'s directory, not the working directory', async () => {
@@ -77,14 +78,14 @@ describe('kubeconfig loading: every file through the bounded reader', function (
     writeFileSync(join(dir, 'config', 'kubeconfig'), kubeconfig({ 'certificate-authority': 'pki/ca.crt' }, { 'client-certificate': 'pki/client.crt', 'client-key': './pki/client.key', 'token-file': 'token' }));
     // The CA verifies the server and the token (its trailing newline trimmed, as client-go does) is accepted.
     assert.deepEqual(await version(), { gitVersion: 'v1.37.2-fake' });
-    const loaded = await loadKubeConfig(join(dir, 'config', 'kubeconfig'));
+    const loaded = await loadClusterAccess(join(dir, 'config', 'kubeconfig'));
     assert.ok(loaded.ok);
-    const user = loaded.value.getCurrentUser();
-    assert.equal(Buffer.from(user?.certData ?? '', 'base64').toString(), client.cert);
-    assert.equal(Buffer.from(user?.keyData ?? '', 'base64').toString(), client.key);
-    assert.equal(user?.certFile, undefined, 'the client library is given no path to open');
-    assert.equal(loaded.value.getCurrentCluster()?.caFile, undefined);
-    assert.equal(loaded.value.getContextObject(loaded.value.getCurrentContext())?.namespace, 'apps');
+    const applied: RequestOptions = {};
+    await loaded.value.apply(applied);
+    assert.equal(applied.cert?.toString(), client.cert);
+    assert.equal(applied.key?.toString(), client.key);
+    assert.equal(applied.ca?.toString(), api.caCert);
+    assert.equal(loaded.value.namespace, 'apps');
     // A relative kubeconfig path too.
     assert.deepEqual(await version({}, relative(process.cwd(), join(dir, 'config', 'kubeconfig'))), { gitVersion: 'v1.37.2-fake' });
   });
@@ -103,7 +104,7 @@ describe('kubeconfig loading: every file through the bounded reader', function (
         hostile.write(named);
         writeFileSync(join(dir, 'kubeconfig'), cluster ? kubeconfig({ 'certificate-authority': named }, { token: api.token }) : kubeconfig({}, { [field]: named }));
         const rssBefore = process.memoryUsage().rss;
-        const loaded = await assertBoundedAsync(() => loadKubeConfig(join(dir, 'kubeconfig')), 2000, `loading a kubeconfig whose ${field} is ${hostile.name}`);
+        const loaded = await assertBoundedAsync(() => loadClusterAccess(join(dir, 'kubeconfig')), 2000, `loading a kubeconfig whose ${field} is ${hostile.name}`);
         assert.ok(process.memoryUsage().rss - rssBefore < 32 * 1024 * 1024, 'the file was not read into memory');
         assert.equal(loaded.ok, false);
         if (loaded.ok) return;
@@ -115,14 +116,14 @@ describe('kubeconfig loading: every file through the bounded reader', function (
 
   it('a kubeconfig larger than 4 MiB is refused before it is read', async () => {
     writeFileSync(join(dir, 'kubeconfig'), `${api.kubeconfig()}# ${'x'.repeat(5 * 1024 * 1024)}\n`);
-    const loaded = await loadKubeConfig(join(dir, 'kubeconfig'));
+    const loaded = await loadClusterAccess(join(dir, 'kubeconfig'));
     assert.deepEqual(loaded, { ok: false, code: 'ERR_FILE_TOO_LARGE', error: `cannot read the kubeconfig ${join(dir, 'kubeconfig')}: larger than 4 MiB` });
   });
 
   for (const hostile of HOSTILE_FILES) {
     it(`the kubeconfig itself is ${hostile.name}: one line, quickly`, async () => {
       hostile.write(join(dir, 'kubeconfig'));
-      const loaded = await assertBoundedAsync(() => loadKubeConfig(join(dir, 'kubeconfig')), 2000, `loading ${hostile.name}`);
+      const loaded = await assertBoundedAsync(() => loadClusterAccess(join(dir, 'kubeconfig')), 2000, `loading ${hostile.name}`);
       assert.equal(loaded.ok, false);
       if (!loaded.ok) {
         assert.doesNotMatch(loaded.error, /\n/);
@@ -134,7 +135,7 @@ describe('kubeconfig loading: every file through the bounded reader', function (
   it('both a file and its inline data is refused, as kubectl refuses it', async () => {
     writeFileSync(join(dir, 'ca.crt'), api.caCert);
     writeFileSync(join(dir, 'kubeconfig'), kubeconfig({ 'certificate-authority': 'ca.crt', 'certificate-authority-data': Buffer.from(api.caCert).toString('base64') }, { token: api.token }));
-    const loaded = await loadKubeConfig(join(dir, 'kubeconfig'));
+    const loaded = await loadClusterAccess(join(dir, 'kubeconfig'));
     assert.equal(loaded.ok, false);
     assert.match(loaded.ok ? '' : loaded.error, /cluster "fake" has both certificate-authority and certificate-authority-data: give one/);
   });
@@ -154,7 +155,7 @@ describe('kubeconfig loading: every file through the bounded reader', function (
   it('token-file is read again after tokenMaxAgeMs (as client-go does); a re-read that fails keeps the last good token', async () => {
     writeFileSync(join(dir, 'token'), api.token);
     writeFileSync(join(dir, 'kubeconfig'), kubeconfig({ 'certificate-authority-data': Buffer.from(api.caCert).toString('base64') }, { 'token-file': 'token' }));
-    const loaded = await loadKubeConfig(join(dir, 'kubeconfig'), { tokenMaxAgeMs: 50 });
+    const loaded = await loadClusterAccess(join(dir, 'kubeconfig'), { tokenMaxAgeMs: 50 });
     assert.ok(loaded.ok);
     const client = new ApiClient(loaded.value);
     const call = (): Promise<unknown> => client.getJson('/version', AbortSignal.timeout(5000));
@@ -183,10 +184,10 @@ describe('kubeconfig loading: every file through the bounded reader', function (
     writeFileSync(join(serviceAccountDir, 'namespace'), 'webhook-ns');
     const url = new URL(api.url);
     const env = { KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port };
-    const loaded = await loadKubeConfig(undefined, { env, home: dir, serviceAccountDir, tokenMaxAgeMs: 50 });
+    const loaded = await loadClusterAccess(undefined, { env, home: dir, serviceAccountDir, tokenMaxAgeMs: 50 });
     assert.ok(loaded.ok, loaded.ok ? '' : loaded.error);
-    assert.equal(loaded.value.getCurrentCluster()?.server, api.url);
-    assert.equal(loaded.value.getContextObject(loaded.value.getCurrentContext())?.namespace, 'webhook-ns');
+    assert.equal(loaded.value.server, api.url);
+    assert.equal(loaded.value.namespace, 'webhook-ns');
     const client = new ApiClient(loaded.value);
     try {
       assert.deepEqual(await client.getJson('/version', AbortSignal.timeout(5000)), { gitVersion: 'v1.37.2-fake' });
@@ -197,10 +198,10 @@ describe('kubeconfig loading: every file through the bounded reader', function (
       client.close();
     }
     HOSTILE_FILES.find((hostile) => hostile.name === 'a FIFO nobody writes to')!.write(join(serviceAccountDir, 'ca.crt'));
-    const fifo = await assertBoundedAsync(() => loadKubeConfig(undefined, { env, home: dir, serviceAccountDir }), 2000, 'in-cluster with a FIFO ca.crt');
+    const fifo = await assertBoundedAsync(() => loadClusterAccess(undefined, { env, home: dir, serviceAccountDir }), 2000, 'in-cluster with a FIFO ca.crt');
     assert.equal(fifo.ok, false);
     assert.match(fifo.ok ? '' : fifo.error, /^in-cluster config: cannot read certificate-authority .*ca\.crt: not a regular file$/);
-    const outside = await loadKubeConfig(undefined, { env: {}, home: dir });
+    const outside = await loadClusterAccess(undefined, { env: {}, home: dir });
     assert.equal(outside.ok ? 'loaded' : outside.code, 'ERR_NOT_IN_CLUSTER', 'neither a kubeconfig nor KUBERNETES_SERVICE_HOST');
   });
 
@@ -215,10 +216,10 @@ describe('kubeconfig loading: every file through the bounded reader', function (
     writeFileSync(join(home, '.kube'), 'not a directory');
     const url = new URL(api.url);
     const env = { KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port };
-    const inside = await loadKubeConfig(undefined, { env, home, serviceAccountDir });
+    const inside = await loadClusterAccess(undefined, { env, home, serviceAccountDir });
     assert.ok(inside.ok, inside.ok ? '' : inside.error);
-    assert.equal(inside.value.getCurrentCluster()?.server, api.url);
-    const outside = await loadKubeConfig(undefined, { env: {}, home, serviceAccountDir });
+    assert.equal(inside.value.server, api.url);
+    const outside = await loadClusterAccess(undefined, { env: {}, home, serviceAccountDir });
     assert.equal(outside.ok, false);
     assert.match(outside.ok ? '' : outside.error, /\.kube\/config/);
   });
@@ -244,7 +245,7 @@ describe('kubeconfig loading: every file through the bounded reader', function (
       [{ name: 'oidc', config: { tokenFile: '/etc/passwd' } }, /auth-provider "oidc" has "tokenFile", which is not an oidc setting/],
     ] as const) {
       writeFileSync(join(dir, 'kubeconfig'), kubeconfig({}, { 'auth-provider': provider }));
-      const loaded = await assertBoundedAsync(() => loadKubeConfig(join(dir, 'kubeconfig')), 2000, provider.name);
+      const loaded = await assertBoundedAsync(() => loadClusterAccess(join(dir, 'kubeconfig')), 2000, provider.name);
       assert.equal(loaded.ok, false);
       assert.match(loaded.ok ? '' : loaded.error, message);
     }
@@ -272,9 +273,9 @@ describe('kubeconfig loading: every file through the bounded reader', function (
         contexts: [{ name: 'x', context: { cluster: 'elsewhere', user: 'u' } }],
       });
       const three = write(join(dir, 'three', 'config'), { users: [{ name: 'u', user: { 'token-file': 'pki/other-token' } }] });
-      const loaded = await loadKubeConfig(undefined, { env: { KUBECONFIG: [one, two, three].join(delimiter) }, home: dir });
+      const loaded = await loadClusterAccess(undefined, { env: { KUBECONFIG: [one, two, three].join(delimiter) }, home: dir });
       assert.ok(loaded.ok, loaded.ok ? '' : loaded.error);
-      assert.equal(loaded.value.getCurrentCluster()?.server, api.url);
+      assert.equal(loaded.value.server, api.url);
       const client = new ApiClient(loaded.value);
       try {
         assert.deepEqual(await client.getJson('/version', AbortSignal.timeout(5000)), { gitVersion: 'v1.37.2-fake' });

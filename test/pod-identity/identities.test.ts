@@ -1,4 +1,3 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { type PodIdentitySource, withPodIdentities } from '../../src/webhook/pod
 import { StaticServiceAccountSource } from '../../src/webhook/serviceaccounts/static-source.js';
 import { FakeApiServer } from '../support/fake-apiserver.js';
 import { LogCapture, waitFor } from '../helpers/wait.js';
+import { accessFromKubeconfig } from '../helpers/cluster-access.js';
 
 const sorted = (set: ReadonlySet<string>): string[] => [...set].sort();
 
@@ -182,10 +182,9 @@ describe('Pod Identity identities (container credentials config)', () => {
     it('lists and watches one ConfigMap: updates apply, an invalid one keeps the last good set, a deletion clears it', async () => {
       api.apply('configmaps', configMap('{"identities":[{"namespace":"default","serviceAccount":"app"}]}'));
       api.apply('configmaps', configMap('{"identities":[{"namespace":"x","serviceAccount":"unrelated"}]}', 'other'));
-      const kubeConfig = new KubeConfig();
-      kubeConfig.loadFromString(api.kubeconfig());
+      const cluster = await accessFromKubeconfig(api.kubeconfig());
       source = new ConfigMapPodIdentities({
-        kubeConfig,
+        cluster,
         namespace: 'pod-identity-webhook',
         name: 'pod-identities',
         logger: createLogger(logs.write, 'debug'),

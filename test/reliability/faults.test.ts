@@ -1,4 +1,3 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import { httpsRequest } from '../helpers/https-client.js';
 import { CliProcess } from '../helpers/process.js';
 import { admissionReview, decodePatch, pod, responseOf } from '../helpers/reviews.js';
 import { waitFor } from '../helpers/wait.js';
+import { accessFromKubeconfig } from '../helpers/cluster-access.js';
 
 const ROLE = 'arn:aws:iam::111122223333:role/app';
 
@@ -44,11 +44,10 @@ describe('faults: the API server going away, and SIGTERM under load', function (
 
   it('during an API outage: cached ServiceAccounts still mutate, unknown ones are denied (retryable), and all recovers', async () => {
     api.apply('serviceaccounts', { metadata: { name: 'cached', namespace: 'shop', annotations: { 'eks.amazonaws.com/role-arn': ROLE } } });
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(api.kubeconfig());
+    const cluster = await accessFromKubeconfig(api.kubeconfig());
     const metrics = createWebhookMetrics(createRegistry({ processMetrics: false }));
     const source = new ClusterServiceAccountSource({
-      kubeConfig,
+      cluster,
       annotationPrefix: 'eks.amazonaws.com',
       logger: silentLogger,
       events: metrics.serviceAccounts,

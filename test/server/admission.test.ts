@@ -215,6 +215,15 @@ describe('admission HTTP API (supertest)', () => {
   it('404s unknown paths and methods', async () => {
     await request(app).get('/mutate').expect(404);
     await request(app).post('/other').send({}).expect(404);
+    await request(app).post('/healthz').send({}).expect(404);
+    const missing = await request(app).get('/nothing').expect(404).expect('content-type', 'application/json; charset=utf-8');
+    assert.deepEqual(missing.body, { status: 'not found', endpoints: ['POST /mutate', 'GET /healthz', 'GET /readyz'] });
+  });
+
+  it('probes as the kubelet sends them: the query ignored, HEAD answered without a body', async () => {
+    await request(app).get('/healthz?verbose=1').expect(200, { status: 'ok' });
+    const head = await request(app).head('/readyz').expect(200);
+    assert.equal(head.text, undefined);
   });
 });
 

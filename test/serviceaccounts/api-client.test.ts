@@ -1,7 +1,8 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { ApiClient, ApiStatusError } from '../../src/shared/k8s/api-client.js';
 import { FakeApiServer } from '../support/fake-apiserver.js';
+import type { ClusterAccess } from '../../src/shared/k8s/request-auth.js';
+import { accessFromKubeconfig } from '../helpers/cluster-access.js';
 
 describe('API client: bounded answers', () => {
   let api: FakeApiServer;
@@ -13,10 +14,9 @@ describe('API client: bounded answers', () => {
   after(async () => api.stop());
 
   it('refuses an answer larger than its limit instead of buffering it', async () => {
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(api.kubeconfig());
-    const small = new ApiClient(kubeConfig, { maxResponseBytes: 1024 });
-    const large = new ApiClient(kubeConfig);
+    const cluster = await accessFromKubeconfig(api.kubeconfig());
+    const small = new ApiClient(cluster, { maxResponseBytes: 1024 });
+    const large = new ApiClient(cluster);
     try {
       await assert.rejects(small.getJson('/api/v1/serviceaccounts', AbortSignal.timeout(5000)), (error: unknown) => error instanceof ApiStatusError && /larger than 1024 bytes/.test(error.message));
       const list = (await large.getJson('/api/v1/serviceaccounts', AbortSignal.timeout(5000))) as { items: unknown[] };
@@ -29,15 +29,15 @@ describe('API client: bounded answers', () => {
 });
 
 /** A kubeconfig for a plain-HTTP server on loopback (the client speaks HTTP or HTTPS alike). */
-function plainHttpKubeConfig(port: number): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  return kubeConfig;
+function plainHttpKubeConfig(port: number): Promise<ClusterAccess> {
+  return accessFromKubeconfig(
+    JSON.stringify({
+      clusters: [{ name: 'c', cluster: { server: `http://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'u', user: {} }],
+      contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'x',
+    }),
+  );
 }
 
 describe('API client: a kept-alive connection that stopped answering', () => {
@@ -55,8 +55,8 @@ describe('API client: a kept-alive connection that stopped answering', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
-    const kubeConfig = plainHttpKubeConfig(port);
-    const client = new ApiClient(kubeConfig, { reusedConnectionPatienceMs: 200 });
+    const cluster = await plainHttpKubeConfig(port);
+    const client = new ApiClient(cluster, { reusedConnectionPatienceMs: 200 });
     try {
       await client.getJson('/api/v1/namespaces/default/serviceaccounts/app', AbortSignal.timeout(2000));
       const started = Date.now();
@@ -80,8 +80,8 @@ describe('API client: watch streams are read event by event, each bounded', () =
     const server = createServer(handler);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
-    const kubeConfig = plainHttpKubeConfig(port);
-    const client = new ApiClient(kubeConfig);
+    const cluster = await plainHttpKubeConfig(port);
+    const client = new ApiClient(cluster);
     try {
       await run(client);
     } finally {

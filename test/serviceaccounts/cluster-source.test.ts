@@ -1,4 +1,3 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../../src/shared/log.js';
@@ -8,6 +7,8 @@ import { ClusterServiceAccountSource, type ClusterSourceConfig } from '../../src
 import type { ServiceAccountLookup } from '../../src/webhook/serviceaccounts/source.js';
 import { FakeApiServer } from '../support/fake-apiserver.js';
 import { LogCapture, waitFor } from '../helpers/wait.js';
+import type { ClusterAccess } from '../../src/shared/k8s/request-auth.js';
+import { accessFromKubeconfig } from '../helpers/cluster-access.js';
 
 const ROLE = 'arn:aws:iam::111122223333:role/app';
 
@@ -43,10 +44,12 @@ describe('cluster ServiceAccount source against the fake API server', function (
   let source: ClusterServiceAccountSource | undefined;
   let metrics: WebhookMetrics;
   let logs: LogCapture;
+  let access: ClusterAccess;
 
   beforeEach(async () => {
     api = new FakeApiServer({ bookmarkIntervalMs: 200 });
     await api.start();
+    access = await accessFromKubeconfig(api.kubeconfig());
     metrics = createWebhookMetrics(createRegistry({ processMetrics: false }));
     logs = new LogCapture();
   });
@@ -58,10 +61,8 @@ describe('cluster ServiceAccount source against the fake API server', function (
   });
 
   function startSource(overrides: Partial<ClusterSourceConfig> = {}): ClusterServiceAccountSource {
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(api.kubeconfig());
     source = new ClusterServiceAccountSource({
-      kubeConfig,
+      cluster: access,
       annotationPrefix: 'eks.amazonaws.com',
       logger: createLogger(logs.write, 'debug'),
       events: metrics.serviceAccounts,
@@ -92,7 +93,7 @@ describe('cluster ServiceAccount source against the fake API server', function (
     assert.deepEqual(result, {
       status: 'found',
       from: 'cache',
-      serviceAccount: { key: 'ns0/sa0', name: 'sa0', namespace: 'ns0', annotations: { 'eks.amazonaws.com/role-arn': ROLE } },
+      serviceAccount: { name: 'sa0', namespace: 'ns0', annotations: { 'eks.amazonaws.com/role-arn': ROLE } },
     });
   });
 
@@ -240,6 +241,7 @@ describe('cluster ServiceAccount source against the fake API server', function (
     await api.stop();
     api = new FakeApiServer(); // no timed bookmarks: the watch carries nothing until the next change
     await api.start();
+    access = await accessFromKubeconfig(api.kubeconfig());
     const cluster = startSource();
     await cluster.waitForSync();
     await waitFor('a watch', () => api.activeWatches === 1);
@@ -251,10 +253,9 @@ describe('cluster ServiceAccount source against the fake API server', function (
   });
 
   it('is not ready while the API refuses its credentials, and says why', async () => {
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(api.kubeconfig().replace(`token: ${api.token}`, 'token: wrong'));
+    const cluster = await accessFromKubeconfig(api.kubeconfig().replace(`token: ${api.token}`, 'token: wrong'));
     source = new ClusterServiceAccountSource({
-      kubeConfig,
+      cluster,
       annotationPrefix: 'eks.amazonaws.com',
       logger: createLogger(logs.write),
       events: metrics.serviceAccounts,
@@ -276,12 +277,11 @@ describe('cluster ServiceAccount source against the fake API server', function (
     const silent = createServer({ cert: certificates.cert, key: certificates.key }, () => undefined);
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as { port: number }).port;
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(
+    const cluster = await accessFromKubeconfig(
       api.kubeconfig().replace(api.url, `https://127.0.0.1:${port}`).replace(/certificate-authority-data: .*/, `certificate-authority-data: ${Buffer.from(certificates.caCert).toString('base64')}`),
     );
     source = new ClusterServiceAccountSource({
-      kubeConfig,
+      cluster,
       annotationPrefix: 'eks.amazonaws.com',
       logger: createLogger(logs.write),
       events: metrics.serviceAccounts,

@@ -1,7 +1,7 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import { Agent as HttpAgent, request as requestHttp } from 'node:http';
-import { Agent as HttpsAgent, request } from 'node:https';
+import { Agent as HttpsAgent, request, type RequestOptions } from 'node:https';
 import { isJsonObject } from '../json.js';
+import type { ClusterAccess } from './request-auth.js';
 
 /** An HTTP error from the API server, with its status code (410 Gone, 404, ...) and message. */
 export class ApiStatusError extends Error {
@@ -57,7 +57,7 @@ export interface ApiClientOptions {
 }
 
 /**
- * GETs from the API server with the kubeconfig's credentials, returning parsed JSON. Connections
+ * GETs from the API server with the kubeconfig's credentials (request-auth.ts), returning parsed JSON. Connections
  * are kept alive and reused (a burst of cache misses does not pay a TLS handshake each), and every
  * answer is read up to a size limit. The informer lists tens of thousands of objects through this:
  * the raw JSON is compacted by the caller, skipping the client's model deserialisation (which
@@ -70,7 +70,7 @@ export class ApiClient {
   private readonly reusedConnectionPatienceMs: number;
 
   constructor(
-    private readonly kubeConfig: KubeConfig,
+    private readonly cluster: ClusterAccess,
     options: ApiClientOptions = {},
   ) {
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
@@ -107,14 +107,13 @@ export class ApiClient {
   }
 
   async requestJson(method: 'GET' | 'PUT' | 'POST', path: string, body: unknown, signal: AbortSignal, accept = 'application/json'): Promise<unknown> {
-    const cluster = this.kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    const { cluster } = this;
     const url = new URL(path, cluster.server);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = { accept };
     if (payload) Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(payload.length) });
-    const options: Parameters<KubeConfig['applyToHTTPSOptions']>[0] = { method, headers };
-    await this.kubeConfig.applyToHTTPSOptions(options);
+    const options: RequestOptions = { method, headers };
+    await cluster.apply(options);
     const http = url.protocol === 'http:';
     // Through a proxy, the client library's proxy agent; otherwise ours, which keeps connections alive.
     const pooled = cluster.proxyUrl ? options.agent : http ? this.httpAgent : this.httpsAgent;
@@ -199,11 +198,10 @@ export class ApiClient {
    * line that is not JSON; aborting `signal` ends it. Its connection is its own, not the pool's.
    */
   async watch(path: string, signal: AbortSignal, onEvent: (type: string, object: unknown) => void, maxEventBytes = DEFAULT_MAX_EVENT_BYTES): Promise<void> {
-    const cluster = this.kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    const { cluster } = this;
     const url = new URL(path, cluster.server);
-    const options: Parameters<KubeConfig['applyToHTTPSOptions']>[0] = { method: 'GET', headers: { accept: 'application/json' } };
-    await this.kubeConfig.applyToHTTPSOptions(options);
+    const options: RequestOptions = { method: 'GET', headers: { accept: 'application/json' } };
+    await cluster.apply(options);
     const http = url.protocol === 'http:';
     const send = http ? requestHttp : request;
     return new Promise<void>((resolve, reject) => {

@@ -1,8 +1,6 @@
-import { KubeConfig } from '@kubernetes/client-node';
-import { errorMessage } from '../log.js';
 import type { Parsed } from '../result.js';
 import { type KubeconfigOrigin, type KubeconfigReadOptions, readKubeconfig } from './kubeconfig-files.js';
-import { TokenFileAuthenticator } from './token-file-auth.js';
+import { type ClusterAccess, clusterAccess } from './request-auth.js';
 
 export interface KubeConfigOptions extends KubeconfigReadOptions {
   /** How long a token read from a file is used before the file is read again (default: a minute, as client-go). */
@@ -19,35 +17,30 @@ export interface KubeconfigSource {
 }
 
 export interface LoadedCluster {
-  readonly kubeConfig: KubeConfig;
+  readonly access: ClusterAccess;
   readonly source: KubeconfigSource;
 }
 
 /**
  * The kubeconfig kubectl would use (readKubeconfig: --kubeconfig, $KUBECONFIG, ~/.kube/config, the
- * in-cluster config), as a client-node KubeConfig. The files and every file they name are read
- * through the bounded reader (kubeconfig-files.ts); client-node is handed inline data and never
- * opens a file itself (its loadFromFile and its requests read them synchronously, without bounds: a
- * FIFO stopped the process). Exec plugins are still run by client-node, as kubectl runs them.
+ * in-cluster config), as the access its requests need (request-auth.ts). The files and every file
+ * they name are read through the bounded reader (kubeconfig-files.ts); no client library opens a
+ * file itself (client-node's loadFromFile and its requests read them synchronously, without
+ * bounds: a FIFO stopped the process). Exec plugins are run by client-node's ExecAuth, as kubectl
+ * runs them.
  */
 export async function loadCluster(path: string | undefined, options: KubeConfigOptions = {}): Promise<Parsed<LoadedCluster>> {
   const resolved = await readKubeconfig(path, options);
   if (!resolved.ok) return resolved;
   const { source, config, tokenFiles, origin, files, context } = resolved.value;
-  const kubeConfig = new KubeConfig();
-  try {
-    kubeConfig.loadFromString(JSON.stringify(config));
-  } catch (error) {
-    return { ok: false, error: `cannot load ${source}: ${errorMessage(error).split('\n')[0]}` };
-  }
-  kubeConfig.addAuthenticator(new TokenFileAuthenticator(tokenFiles, options.tokenMaxAgeMs));
-  if (!kubeConfig.getCurrentCluster()) return { ok: false, error: `${source} has no current cluster` };
+  const access = await clusterAccess(config, { tokenFiles, tokenMaxAgeMs: options.tokenMaxAgeMs });
+  if (!access.ok) return { ok: false, error: `cannot load ${source}: ${access.error}` };
   const description = origin === 'in-cluster' ? source : `${source} (${origin}), context "${context}"`;
-  return { ok: true, value: { kubeConfig, source: { origin, files, context, description } } };
+  return { ok: true, value: { access: access.value, source: { origin, files, context, description } } };
 }
 
-/** loadCluster's KubeConfig alone. */
-export async function loadKubeConfig(path: string | undefined, options: KubeConfigOptions = {}): Promise<Parsed<KubeConfig>> {
+/** loadCluster's access alone. */
+export async function loadClusterAccess(path: string | undefined, options: KubeConfigOptions = {}): Promise<Parsed<ClusterAccess>> {
   const loaded = await loadCluster(path, options);
-  return loaded.ok ? { ok: true, value: loaded.value.kubeConfig } : loaded;
+  return loaded.ok ? { ok: true, value: loaded.value.access } : loaded;
 }

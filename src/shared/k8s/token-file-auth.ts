@@ -36,12 +36,17 @@ export class TokenFileAuthenticator implements Authenticator {
     const config: unknown = isJsonObject(user.authProvider) ? user.authProvider.config : undefined;
     const path = isJsonObject(config) && typeof config.path === 'string' ? config.path : undefined;
     if (path === undefined) return;
-    const cached = this.tokens.get(path);
-    if (cached === undefined || Date.now() - cached.readAt > this.maxAgeMs) await this.reread(path);
-    const token = this.tokens.get(path)?.token;
+    const token = await this.token(path);
     if (token === undefined) return;
     const headers = (opts.headers ??= {}) as Record<string, string>;
     headers.Authorization = `Bearer ${token}`;
+  }
+
+  /** The file's token: the one read last, unless it is older than `maxAgeMs` (then the file is read again first). */
+  async token(path: string): Promise<string | undefined> {
+    const cached = this.tokens.get(path);
+    if (cached === undefined || Date.now() - cached.readAt > this.maxAgeMs) await this.reread(path);
+    return this.tokens.get(path)?.token;
   }
 
   /** One read at a time per file, however many requests are waiting for it. */

@@ -1,5 +1,5 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiClient } from '../../shared/k8s/api-client.js';
+import type { ClusterAccess } from '../../shared/k8s/request-auth.js';
 import { isJsonObject } from '../../shared/json.js';
 import type { Logger } from '../../shared/log.js';
 import type { ServiceAccountSourceEvents } from '../serviceaccounts/source.js';
@@ -11,7 +11,7 @@ import type { PodIdentityEvents, PodIdentitySource } from './source.js';
 export const POD_IDENTITIES_KEY = 'config';
 
 export interface ConfigMapSourceConfig {
-  readonly kubeConfig: KubeConfig;
+  readonly cluster: ClusterAccess;
   readonly namespace: string;
   readonly name: string;
   readonly logger: Logger;
@@ -35,7 +35,7 @@ export class ConfigMapPodIdentities implements PodIdentitySource {
   private readonly api: ApiClient;
 
   constructor(private readonly config: ConfigMapSourceConfig) {
-    this.api = new ApiClient(config.kubeConfig);
+    this.api = new ApiClient(config.cluster);
     const path = `/api/v1/namespaces/${encodeURIComponent(config.namespace)}/configmaps`;
     const fieldSelector = `metadata.name=${config.name}`;
     this.reflector = new Reflector<string | undefined>({

@@ -4,7 +4,7 @@ import { type AdmissionRequestView, type AdmissionVersion, denyResponse, parseAd
 import { type Logger, millisecondsSince } from '../../shared/log.js';
 import { onBody, rawHeader } from '../../shared/http/http-body.js';
 import type { WebhookMetrics } from './metrics.js';
-import { createProbeApp, type Readiness } from '../../shared/http/probe-app.js';
+import type { Readiness } from '../../shared/http/probe-app.js';
 
 /** AdmissionReviews above this are refused with 413 (the API server's own request limit is 3 MiB). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -45,9 +45,10 @@ function checkContentType(header: string | undefined): { ok: true } | { ok: fals
 }
 
 /**
- * The admission server's request listener. `POST /mutate` is handled directly on node:http (the hot
- * path: express and body-parser cost more than the mutation itself, see bench/README.md); health,
- * readiness and everything else go through express.
+ * The admission server's request listener, on node:http alone: `POST /mutate` (the hot path:
+ * express and body-parser cost more than the mutation itself), `GET`/`HEAD /healthz` and `/readyz`
+ * (query ignored, as express routes them), 404 for the rest. Express is not loaded at all: it was
+ * ~5 MB of the serving process's resident memory for two routes (bench/README.md).
  */
 export function createApp(context: AppContext): RequestListener {
   const { metrics, logger } = context;
@@ -127,10 +128,20 @@ export function createApp(context: AppContext): RequestListener {
     });
   };
 
-  const app = createProbeApp(context.readiness);
-  app.use((_req, res) => {
-    res.status(404).json({ status: 'not found', endpoints: ['POST /mutate', 'GET /healthz', 'GET /readyz'] });
-  });
+  const probe = (req: IncomingMessage, res: ServerResponse, path: string): void => {
+    const answer = (status: number, value: unknown): void => {
+      const body = Buffer.from(JSON.stringify(value));
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    const read = req.method === 'GET' || req.method === 'HEAD';
+    if (read && path === '/healthz') return answer(200, { status: 'ok' });
+    if (read && path === '/readyz') {
+      const { ready, checks } = context.readiness();
+      return answer(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
+    }
+    answer(404, { status: 'not found', endpoints: ['POST /mutate', 'GET /healthz', 'GET /readyz'] });
+  };
 
   return (req, res) => {
     const url = req.url ?? '/';
@@ -142,6 +153,8 @@ export function createApp(context: AppContext): RequestListener {
       }
       return;
     }
-    app(req, res);
+    // The request's body, if any, is not read: the answer closes the exchange (node:http drains it).
+    const query = url.indexOf('?');
+    probe(req, res, query < 0 ? url : url.slice(0, query));
   };
 }

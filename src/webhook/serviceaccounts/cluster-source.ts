@@ -1,6 +1,6 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { ServiceAccountView } from '../engine/types.js';
 import { ApiClient, ApiStatusError, type ListQuery } from '../../shared/k8s/api-client.js';
+import type { ClusterAccess } from '../../shared/k8s/request-auth.js';
 import { isJsonObject } from '../../shared/json.js';
 import { errorMessage, type Logger } from '../../shared/log.js';
 import { type ListPage, Reflector } from './reflector.js';
@@ -8,7 +8,7 @@ import { applyRoleMapping, parseRoleMapping, type RoleMapping } from './role-map
 import { compactServiceAccount, serviceAccountKey, type ServiceAccountLookup, type ServiceAccountSource, type ServiceAccountSourceEvents } from './source.js';
 
 export interface ClusterSourceConfig {
-  readonly kubeConfig: KubeConfig;
+  readonly cluster: ClusterAccess;
   readonly annotationPrefix: string;
   readonly logger: Logger;
   readonly events: ServiceAccountSourceEvents;
@@ -24,8 +24,10 @@ export interface ClusterSourceConfig {
   readonly watchTimeoutSeconds?: readonly [number, number];
 }
 
-interface CachedServiceAccount extends ServiceAccountView {
+/** What the reflector hands over for one ServiceAccount: its cache key and the annotations kept. */
+interface CacheEntry {
   readonly key: string;
+  readonly annotations: Readonly<Record<string, string>>;
 }
 
 interface ObjectMeta {
@@ -49,16 +51,21 @@ const NO_ANNOTATIONS: Readonly<Record<string, string>> = Object.freeze({});
  * GET on cache misses, and optionally a ConfigMap of role settings merged under the annotations.
  */
 export class ClusterServiceAccountSource implements ServiceAccountSource {
-  private readonly cache = new Map<string, CachedServiceAccount>();
+  /**
+   * `namespace/name` → the annotations under the prefix, and nothing else: name and namespace are
+   * the lookup's own arguments, so a view is built per lookup instead of kept per ServiceAccount
+   * (at 200,000 ServiceAccounts an object and two strings each are tens of MB; bench/README.md).
+   */
+  private readonly cache = new Map<string, Readonly<Record<string, string>>>();
   private roleMapping: RoleMapping = new Map();
   private readonly api: ApiClient;
   /** Live GETs under way, by key: concurrent misses for one ServiceAccount share one request. */
   private readonly inflight = new Map<string, Promise<ServiceAccountLookup>>();
-  private readonly serviceAccounts: Reflector<CachedServiceAccount>;
+  private readonly serviceAccounts: Reflector<CacheEntry>;
   private readonly mappingReflector: Reflector<Record<string, string>> | undefined;
 
   constructor(private readonly config: ClusterSourceConfig) {
-    this.api = new ApiClient(config.kubeConfig);
+    this.api = new ApiClient(config.cluster);
     const common = {
       api: this.api,
       logger: config.logger,
@@ -68,7 +75,7 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
       maxBackoffMs: config.maxBackoffMs,
       watchTimeoutSeconds: config.watchTimeoutSeconds,
     };
-    this.serviceAccounts = new Reflector<CachedServiceAccount>({
+    this.serviceAccounts = new Reflector<CacheEntry>({
       ...common,
       name: 'serviceaccounts',
       listPage: (continueToken, limit, signal) => this.listPage('/api/v1/serviceaccounts', { limit, continueToken }, signal),
@@ -76,11 +83,11 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
       transform: (object) => this.compact(object),
       replace: (items) => {
         this.cache.clear();
-        for (const item of items) this.cache.set(item.key, item);
+        for (const item of items) this.cache.set(item.key, item.annotations);
         config.events.cached(this.cache.size);
       },
       upsert: (item) => {
-        this.cache.set(item.key, item);
+        this.cache.set(item.key, item.annotations);
         config.events.cached(this.cache.size);
       },
       remove: (item) => {
@@ -117,15 +124,15 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
     return this.api.listPage(path, query, AbortSignal.any([stop, AbortSignal.timeout(this.config.listTimeoutMs ?? 60_000)]));
   }
 
-  private compact(object: unknown): CachedServiceAccount | undefined {
+  private compact(object: unknown): (CacheEntry & { readonly name: string; readonly namespace: string }) | undefined {
     const meta = objectMeta(object);
     if (!meta) return undefined;
-    const view = compactServiceAccount(meta.name, meta.namespace, meta.annotations, this.config.annotationPrefix);
+    const { annotations } = compactServiceAccount(meta.name, meta.namespace, meta.annotations, this.config.annotationPrefix);
     return {
       key: serviceAccountKey(meta.namespace, meta.name),
-      name: view.name,
-      namespace: view.namespace,
-      annotations: Object.keys(view.annotations).length === 0 ? NO_ANNOTATIONS : view.annotations,
+      name: meta.name,
+      namespace: meta.namespace,
+      annotations: Object.keys(annotations).length === 0 ? NO_ANNOTATIONS : annotations,
     };
   }
 
@@ -162,8 +169,8 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
 
   lookup(namespace: string, name: string): ServiceAccountLookup | Promise<ServiceAccountLookup> {
     const key = serviceAccountKey(namespace, name);
-    const cached = this.cache.get(key);
-    if (cached) return { status: 'found', serviceAccount: this.withMapping(cached), from: 'cache' };
+    const annotations = this.cache.get(key);
+    if (annotations) return { status: 'found', serviceAccount: this.withMapping({ name, namespace, annotations }), from: 'cache' };
     this.config.events.cacheMiss();
     let pending = this.inflight.get(key);
     if (!pending) {
@@ -185,10 +192,10 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
       const compacted = this.compact(await this.api.getJson(path, AbortSignal.timeout(timeout)));
       if (!compacted) return { status: 'error', message: 'the API returned an object without metadata' };
       if (!this.cache.has(compacted.key)) {
-        this.cache.set(compacted.key, compacted);
+        this.cache.set(compacted.key, compacted.annotations);
         this.config.events.cached(this.cache.size);
       }
-      return { status: 'found', serviceAccount: this.withMapping(compacted), from: 'api' };
+      return { status: 'found', serviceAccount: this.withMapping({ name: compacted.name, namespace: compacted.namespace, annotations: compacted.annotations }), from: 'api' };
     } catch (error) {
       if (error instanceof ApiStatusError && error.code === 404) return { status: 'not-found', from: 'api' };
       this.config.events.lookupFailed();
@@ -204,7 +211,7 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
   }
 
   describe(): string {
-    const cluster = this.config.kubeConfig.getCurrentCluster()?.server ?? 'unknown cluster';
+    const cluster = this.config.cluster.server;
     return `ServiceAccounts from ${cluster}${this.isReady() ? ` (${this.cache.size} cached)` : ' (not synced yet)'}`;
   }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDoctor } from '../../../src/diagnose/doctor/index.js';
 import type { DoctorReport } from '../../../src/diagnose/report.js';
-import { loadKubeConfig } from '../../../src/shared/k8s/kubeconfig.js';
+import { loadClusterAccess } from '../../../src/shared/k8s/kubeconfig.js';
 import { ApiClient } from '../../../src/shared/k8s/api-client.js';
 import { renderAdmissionPolicies } from '../../../src/webhook/admission-policy/policies.js';
 import { DEFAULT_MUTATION_OPTIONS } from '../../../src/webhook/engine/defaults.js';
@@ -33,7 +33,7 @@ describe('doctor: the admission-policy mode read from an API server', function (
     await api.start();
     const file = join(dir, `${Math.random().toString(36).slice(2)}.kubeconfig`);
     writeFileSync(file, api.kubeconfig());
-    const kubeConfig = await loadKubeConfig(file);
+    const kubeConfig = await loadClusterAccess(file);
     assert.ok(kubeConfig.ok);
     const client = new ApiClient(kubeConfig.value);
     try {

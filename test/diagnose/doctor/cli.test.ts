@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDoctor } from '../../../src/diagnose/doctor/index.js';
 import type { DoctorReport } from '../../../src/diagnose/report.js';
-import { loadKubeConfig } from '../../../src/shared/k8s/kubeconfig.js';
+import { loadClusterAccess } from '../../../src/shared/k8s/kubeconfig.js';
 import { ApiClient } from '../../../src/shared/k8s/api-client.js';
 import { DEFAULT_MUTATION_OPTIONS } from '../../../src/webhook/engine/defaults.js';
 import { runCli } from '../../helpers/cli.js';
@@ -134,7 +134,7 @@ describe('doctor: bad input, an unusable API server, and bounded reads', functio
       api.apply('serviceaccounts', { metadata: { name: `sa-${index}`, namespace: 'apps', annotations: { 'eks.amazonaws.com/role-arn': `arn:aws:iam::111122223333:role/r${index}` } } });
       api.apply('pods', { metadata: { name: `pod-${index}`, namespace: 'apps' }, spec: { serviceAccountName: `sa-${index}`, containers: [{ name: 'app', image: 'app' }] }, status: { phase: 'Running' } });
     }
-    const kubeConfig = await loadKubeConfig(join(dir, 'kubeconfig'));
+    const kubeConfig = await loadClusterAccess(join(dir, 'kubeconfig'));
     assert.ok(kubeConfig.ok);
     const client = new ApiClient(kubeConfig.value);
     const before = api.requests.length;
