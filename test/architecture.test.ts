@@ -45,6 +45,20 @@ describe('architecture: the dependency rules hold for every import in src/', () 
     assert.ok(local.every((entry) => !entry.to.startsWith('..')), 'an import leaves src/');
   });
 
+  // The image serves without the lab (test/e2e/image.e2e.ts deletes dist/src/lab): a static import
+  // would make every command, serve included, fail to load.
+  it('the command line loads the lab only when a lab command runs: dynamic or type-only imports', () => {
+    const staticLabImports = sources(join(SRC, 'cli'))
+      .concat(join(SRC, 'cli.ts'))
+      .flatMap((file) =>
+        [...readFileSync(file, 'utf8').matchAll(/^import\s+(?!type\s)[^;]*?from\s+['"]([^'"]+)['"]/gms)]
+          .map((match) => relative(SRC, resolve(dirname(file), match[1]!)))
+          .filter((to) => to.startsWith('lab/'))
+          .map((to) => `${relative(SRC, file)} → ${to}`),
+      );
+    assert.deepEqual(staticLabImports, []);
+  });
+
   it('only the command line (the composition root) imports the lab', () => {
     assert.deepEqual(violations((entry) => layer(entry.to) === 'lab' && !['lab', 'cli'].includes(layer(entry.from))), []);
   });

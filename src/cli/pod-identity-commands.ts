@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
 import { isIP } from 'node:net';
-import { type NodeContextField, nodeFieldProblem } from '../lab/pod-identity/node-context.js';
+import { type NodeContextField, nodeFieldProblem } from '../shared/aws/eks-node-context.js';
 import { createLogger } from '../shared/log.js';
 import { flagValue, logLevelFrom, logLevelOption, parseBindAddress, parseHttpUrl, parseIntegerFlag, parsePort } from './flags.js';
 import { durationOption } from './duration-flag.js';
