@@ -3,7 +3,9 @@ import { isJsonObject } from '../shared/json.js';
 import { errorMessage, type Logger, millisecondsSince } from '../shared/log.js';
 import type { AuthenticatorMetrics } from './metrics.js';
 import { createProbeApp } from '../shared/http/probe-app.js';
-import { readBoundedText } from '../shared/http/bounded-text.js';
+import { AnswerTooLargeError } from '../shared/http/bounded-text.js';
+import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { canonicalize } from '../shared/aws/arn.js';
 import { type IdentitySources, resolveIdentity } from './identity-mapping.js';
 import { CLUSTER_ID_HEADER, parseClusterToken, type PresignedRequest } from './token.js';
@@ -19,28 +21,61 @@ export interface CallerIdentityAnswer {
 /** A GetCallerIdentity answer is a few hundred bytes; more than this is not STS talking. */
 export const MAX_STS_ANSWER_BYTES = 64 * 1024;
 
+/** Connections to STS are kept open between reviews, as every AWS SDK keeps them. */
+const STS_AGENTS = { https: new HttpsAgent({ keepAlive: true }), http: new HttpAgent({ keepAlive: true }) };
+
+class StsTimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
+/** One GET, its answer read up to `maxBytes` (the connection is dropped past it), within `timeoutMs` in all. */
+function getBounded(url: URL, headers: Record<string, string>, maxBytes: number, timeoutMs: number): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const secure = url.protocol === 'https:';
+    const request = (secure ? httpsRequest : httpRequest)(url, { method: 'GET', headers, agent: secure ? STS_AGENTS.https : STS_AGENTS.http });
+    const timer = setTimeout(() => request.destroy(new StsTimeoutError(`STS did not answer within ${timeoutMs} ms`)), timeoutMs);
+    const fail = (error: Error): void => {
+      clearTimeout(timer);
+      reject(error);
+    };
+    request.on('error', fail);
+    request.on('response', (response: IncomingMessage) => {
+      const tooLarge = (): void => void request.destroy(new AnswerTooLargeError(`STS answered with more than ${maxBytes} bytes`));
+      if (Number(response.headers['content-length']) > maxBytes) return tooLarge();
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) tooLarge();
+        else chunks.push(chunk);
+      });
+      response.on('error', fail);
+      response.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks, size).toString('utf8') });
+      });
+    });
+    request.end();
+  });
+}
+
 /**
- * Sends the presigned GetCallerIdentity to STS with the cluster id header, asking for JSON. Never
- * follows redirects: the only host contacted is the one the token policy allowed. The answer is
- * read up to MAX_STS_ANSWER_BYTES.
+ * Sends the presigned GetCallerIdentity to STS with the cluster id header, asking for JSON, over
+ * node:http(s) with kept-alive connections (a TokenReview's main cost). Never follows redirects:
+ * the only host contacted is the one the token policy allowed. The answer is read up to
+ * MAX_STS_ANSWER_BYTES.
  */
 export async function fetchCallerIdentity(presigned: PresignedRequest, clusterId: string, timeoutMs: number): Promise<CallerIdentityAnswer> {
-  const response = await fetch(presigned.url, {
-    method: 'GET',
-    headers: { [CLUSTER_ID_HEADER]: clusterId, accept: 'application/json' },
-    redirect: 'manual',
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const text = await readBoundedText(response, MAX_STS_ANSWER_BYTES, 'STS');
+  const { status, text } = await getBounded(new URL(presigned.url), { [CLUSTER_ID_HEADER]: clusterId, accept: 'application/json' }, MAX_STS_ANSWER_BYTES, timeoutMs);
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    throw new Error(`STS answered HTTP ${response.status} without JSON`);
+    throw new Error(`STS answered HTTP ${status} without JSON`);
   }
-  if (response.status !== 200) {
+  if (status !== 200) {
     const error = isJsonObject(body) && isJsonObject(body.Error) ? body.Error : {};
-    throw new Error(`STS refused the token: ${String(error.Code ?? `HTTP ${response.status}`)}: ${String(error.Message ?? '')}`.trim());
+    throw new Error(`STS refused the token: ${String(error.Code ?? `HTTP ${status}`)}: ${String(error.Message ?? '')}`.trim());
   }
   const result = (body as { GetCallerIdentityResponse?: { GetCallerIdentityResult?: Record<string, unknown> } }).GetCallerIdentityResponse?.GetCallerIdentityResult;
   const { Arn: arn, Account: account, UserId: userId } = result ?? {};
@@ -83,7 +118,7 @@ export async function reviewToken(token: string, options: AuthenticatorOptions):
   try {
     answer = await (options.callerIdentity ?? fetchCallerIdentity)(presigned.value, options.clusterId, options.stsTimeoutMs);
   } catch (error) {
-    const message = (error as { name?: string }).name === 'TimeoutError' ? `STS did not answer within ${options.stsTimeoutMs} ms` : errorMessage(error);
+    const message = errorMessage(error);
     return refused(message);
   }
   const identity = canonicalize(answer.arn);

@@ -255,6 +255,31 @@ describe('cluster login with lab credentials: pod identity → STS → token-exe
     }
   });
 
+  it('an STS that accepts the request but never answers: refused after --sts-timeout, nothing left waiting', async () => {
+    let asked = 0;
+    const silent = createServer(() => {
+      asked += 1;
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const { token } = await createClusterToken({ clusterId: 'lab-cluster', credentials: { accessKeyId: 'ASIASILENT', secretAccessKey: 'x' }, region: 'us-east-1', stsEndpoint: origin });
+      const started = Date.now();
+      const { status } = await reviewToken(token, {
+        clusterId: 'lab-cluster',
+        labStsOrigins: [origin],
+        identitySources: () => ({ mode: 'CONFIG_MAP', awsAuth: { roles: [], users: [], accounts: [], ssoMatchers: [] }, accessEntries: undefined }),
+        stsTimeoutMs: 300,
+      });
+      assert.deepEqual(status, { authenticated: false, error: 'STS did not answer within 300 ms' });
+      assert.equal(asked, 1);
+      assert.ok(Date.now() - started < 5000, 'the review waited for the answer past its timeout');
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
   it('a valid identity that aws-auth does not map is refused with the reason', async () => {
     const web = await lab.mint();
     const assumed = await new STSClient({ region: 'us-east-1', endpoint: lab.sts.url, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }).send(
