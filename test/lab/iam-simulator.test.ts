@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ACCOUNT, type Lab, ROLE_ARN, SHORT_ROLE_ARN, startLab } from '../helpers/lab.js';
+import { sdkError } from '../helpers/sdk-error.js';
 
 const run = promisify(execFile);
 const READER_ARN = `arn:aws:iam::${ACCOUNT}:role/reader`;
@@ -32,20 +33,6 @@ const READER = {
   },
   permissionsBoundary: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] },
 };
-
-interface SdkError {
-  name: string;
-  message: string;
-  $metadata?: { httpStatusCode?: number };
-}
-async function sdkError(promise: Promise<unknown>): Promise<SdkError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as SdkError;
-  }
-  throw new Error('expected the SDK call to fail');
-}
 
 describe('the lab IAM endpoint: SimulatePrincipalPolicy', function () {
   this.timeout(60_000);

@@ -9,24 +9,11 @@ import { SessionAuthority } from '../../src/lab/sts/sessions.js';
 import { StsError } from '../../src/lab/sts/errors.js';
 import { WebIdentityVerifier } from '../../src/lab/sts/web-identity.js';
 import { ACCOUNT, ADMIN_ROLE_ARN, type Lab, ROLE_ARN, SHORT_ROLE_ARN, startLab } from '../helpers/lab.js';
+import { sdkError } from '../helpers/sdk-error.js';
 
 const TARGET_B = `arn:aws:iam::${ACCOUNT}:role/target-b`;
 const trustDemoApp = { Statement: [{ Effect: 'Allow', Principal: { AWS: ROLE_ARN }, Action: 'sts:AssumeRole' }] };
 const policyText = (statements: unknown[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
-
-interface SdkError {
-  name: string;
-  message: string;
-  $metadata?: { httpStatusCode?: number };
-}
-async function sdkError(promise: Promise<unknown>): Promise<SdkError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as SdkError;
-  }
-  throw new Error('expected the SDK call to fail');
-}
 
 describe('session policies in the lab STS', function () {
   this.timeout(60_000);

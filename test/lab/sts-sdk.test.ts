@@ -11,21 +11,7 @@ import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { waitFor } from '../helpers/wait.js';
 import { ACCOUNT, type Lab, ROLE_ARN, rsaIssuerKey, SHORT_ROLE_ARN, startLab, withAwsEnv } from '../helpers/lab.js';
-
-interface SdkError {
-  name: string;
-  message: string;
-  $metadata?: { httpStatusCode?: number };
-}
-
-async function sdkError(promise: Promise<unknown>): Promise<SdkError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as SdkError;
-  }
-  throw new Error('expected the SDK call to fail');
-}
+import { sdkError } from '../helpers/sdk-error.js';
 
 describe('lab STS driven by the real AWS SDK for JavaScript v3', function () {
   this.timeout(30_000);
