@@ -8,6 +8,7 @@ import type { AuthenticationMode } from './authentication-modes.js';
 import { type AwsAuthConfig, malformedArn, readAwsAuth } from './aws-auth.js';
 import type { AuthenticatorMetrics } from './metrics.js';
 import { DEFAULT_RESERVED_PREFIXES, type ReservedPrefixes } from './reserved-prefixes.js';
+import type { StsPartition } from './token.js';
 import { createAuthenticatorApp } from './tokenreview.js';
 
 /** Kubernetes refuses ConfigMaps over 1 MiB; a larger file is not an aws-auth ConfigMap. */
@@ -136,6 +137,8 @@ export interface AuthenticatorConfig extends Omit<HttpsServiceConfig, 'registry'
   /** Required in API_AND_CONFIG_MAP and API; refused in CONFIG_MAP, as EKS refuses access entries there. */
   readonly accessEntriesPath: string | undefined;
   readonly labStsOrigins: readonly string[];
+  /** Only this partition's STS hosts; every partition's when undefined. */
+  readonly partition?: StsPartition | undefined;
   readonly stsTimeoutMs: number;
   /** The username prefixes each backend may not yield (default: DEFAULT_RESERVED_PREFIXES). */
   readonly reservedUsernamePrefixes?: ReservedPrefixes;
@@ -190,6 +193,7 @@ export async function startAuthenticator(config: AuthenticatorConfig): Promise<R
         createAuthenticatorApp({
           clusterId: config.clusterId,
           labStsOrigins: config.labStsOrigins,
+          partition: config.partition,
           identitySources: () => ({ mode, awsAuth: awsAuth?.value, accessEntries: accessEntries?.value, reservedPrefixes }),
           stsTimeoutMs: config.stsTimeoutMs,
           logger: config.logger,
@@ -203,6 +207,7 @@ export async function startAuthenticator(config: AuthenticatorConfig): Promise<R
         awsAuth: awsAuth ? config.awsAuthPath : undefined,
         accessEntries: config.accessEntriesPath,
         labSts: [...config.labStsOrigins],
+        partition: config.partition ?? 'every',
         reservedAwsAuthPrefixes: reservedPrefixes['aws-auth'],
         reservedAccessEntryPrefixes: reservedPrefixes['access-entries'],
       }),

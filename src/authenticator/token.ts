@@ -1,6 +1,9 @@
 import type { Parsed } from '../shared/result.js';
 import { type AwsCredentials, presignGet } from '../shared/aws/presign.js';
 import { parseAmzDate, PRESIGNED_LIFETIME_SECONDS } from '../shared/aws/sigv4.js';
+import { AWS_STS_HOST, type StsPartition, stsHostPartition } from './sts-hosts.js';
+
+export { STS_PARTITIONS, type StsPartition, stsHostPartition } from './sts-hosts.js';
 
 /** The prefix of aws-iam-authenticator tokens. */
 export const TOKEN_PREFIX = 'k8s-aws-v1.';
@@ -78,12 +81,12 @@ const ALLOWED_PARAMETERS = new Set([
   'x-amz-signedheaders',
 ]);
 
-/** `sts.amazonaws.com` and the regional and FIPS forms (`sts.REGION.amazonaws.com[.cn]`). */
-const AWS_STS_HOST = /^sts(?:-fips)?(?:\.[a-z]{2}(?:-[a-z]+)+-\d+)?\.amazonaws\.com(?:\.cn)?$/;
 
 export interface TokenPolicy {
   /** Origins (`scheme://host:port`) of lab STS endpoints accepted besides AWS's own https hosts. */
   readonly labStsOrigins: readonly string[];
+  /** Only this partition's STS hosts (aws-iam-authenticator's `--partition`); every partition's when undefined. */
+  readonly partition?: StsPartition | undefined;
   readonly nowSeconds: number;
 }
 
@@ -105,6 +108,9 @@ export function parseClusterToken(token: string, policy: TokenPolicy): Parsed<Pr
   }
   const isAwsHost = url.protocol === 'https:' && AWS_STS_HOST.test(url.hostname) && url.port === '' && !url.username && !url.password;
   if (!isAwsHost && !policy.labStsOrigins.includes(url.origin)) return fail(`unexpected host "${url.host}" in the presigned URL`);
+  if (isAwsHost && policy.partition !== undefined && stsHostPartition(url.hostname) !== policy.partition) {
+    return fail(`host "${url.host}" in the presigned URL is not an STS endpoint of partition ${policy.partition}`);
+  }
   if (url.pathname !== '/' || url.hash) return fail('unexpected path in the presigned URL');
   const seen = new Set<string>();
   for (const key of url.searchParams.keys()) {

@@ -8,7 +8,7 @@ import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { canonicalize } from '../shared/aws/arn.js';
 import { type IdentitySources, resolveIdentity } from './identity-mapping.js';
-import { CLUSTER_ID_HEADER, parseClusterToken, type PresignedRequest } from './token.js';
+import { CLUSTER_ID_HEADER, parseClusterToken, type PresignedRequest, type StsPartition } from './token.js';
 
 const TOKEN_REVIEW_VERSIONS = ['authentication.k8s.io/v1', 'authentication.k8s.io/v1beta1'];
 
@@ -87,6 +87,8 @@ export interface AuthenticatorOptions {
   readonly clusterId: string;
   /** Lab STS origins accepted besides AWS STS (`http://127.0.0.1:8082`). */
   readonly labStsOrigins: readonly string[];
+  /** Only this partition's STS hosts; every partition's when undefined. */
+  readonly partition?: StsPartition | undefined;
   /** The mode and the mappings in force now (files reload). */
   readonly identitySources: () => IdentitySources;
   readonly stsTimeoutMs: number;
@@ -112,7 +114,7 @@ const refused = (error: string): Review => ({ status: { authenticated: false, er
 /** Authenticates one token: format and host checks, STS verification, then aws-auth and access entries as the mode says. */
 export async function reviewToken(token: string, options: AuthenticatorOptions): Promise<Review> {
   const nowSeconds = Math.floor((options.now?.() ?? new Date()).getTime() / 1000);
-  const presigned = parseClusterToken(token, { labStsOrigins: options.labStsOrigins, nowSeconds });
+  const presigned = parseClusterToken(token, { labStsOrigins: options.labStsOrigins, partition: options.partition, nowSeconds });
   if (!presigned.ok) return refused(`invalid token: ${presigned.error}`);
   let answer: CallerIdentityAnswer;
   try {

@@ -13,6 +13,8 @@ import { readRolePaths } from '../authenticator/role-paths.js';
 import type { Parsed } from '../shared/result.js';
 import { packageVersion } from '../shared/package-info.js';
 import type { AwsCredentials } from '../authenticator/token.js';
+import { STS_PARTITIONS, type StsPartition } from '../authenticator/sts-hosts.js';
+
 import { parseRoleArn } from '../shared/aws/arn.js';
 import { createLogger, errorMessage } from '../shared/log.js';
 import { readTextFile } from '../shared/files/read-file.js';
@@ -24,6 +26,8 @@ import { durationOption } from './duration-flag.js';
 import { formatStructured } from './output-flag.js';
 import { closeOnSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
+
+const isOptionalPartition = (value: unknown): value is StsPartition | undefined => value === undefined || (STS_PARTITIONS as readonly unknown[]).includes(value);
 
 const { typed, isString, isNumber, isOptionalString } = flagValue;
 
@@ -107,6 +111,7 @@ export function registerAuthenticator(program: Command): void {
         `username prefixes a backend (aws-auth, access-entries) may not yield, comma-separated, checked after templates are rendered; repeat per backend (default: ${DEFAULT_RESERVED_PREFIXES['aws-auth'].join(',')} for each)`,
       ).argParser(collectReservedPrefixes),
     )
+    .addOption(new Option('--partition <partition>', "accept only this partition's STS hosts, as aws-iam-authenticator's --partition (default: every partition's; the mappings' ARNs name theirs)").choices(STS_PARTITIONS))
     .addOption(new Option('--allow-sts-url <url>', 'a lab STS accepted besides AWS STS hosts; repeat for several').argParser(collectOrigin))
     .addOption(new Option('--port <port>', 'port to listen on').default(21362).argParser(parsePort))
     .addOption(new Option('--bind-address <address>', 'address to listen on').default('127.0.0.1').argParser(parseBindAddress))
@@ -126,6 +131,7 @@ export function registerAuthenticator(program: Command): void {
           awsAuthPath: typed(values, 'awsAuth', isOptionalString),
           accessEntriesPath: typed(values, 'accessEntries', isOptionalString),
           labStsOrigins: (values.allowStsUrl as string[] | undefined) ?? [],
+          partition: typed(values, 'partition', isOptionalPartition),
           reservedUsernamePrefixes: { ...DEFAULT_RESERVED_PREFIXES, ...(values.reservedUsernamePrefixes as Partial<ReservedPrefixes> | undefined) },
           stsTimeoutMs: typed(values, 'stsTimeout', isNumber),
           bindAddress: typed(values, 'bindAddress', isString),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { canonicalize } from '../../src/shared/aws/arn.js';
 import { mapIdentity, readAwsAuth } from '../../src/authenticator/aws-auth.js';
 import type { CallerIdentity } from '../../src/authenticator/templates.js';
-import { createClusterToken, execCredential, parseClusterToken, TOKEN_PREFIX } from '../../src/authenticator/token.js';
+import { createClusterToken, execCredential, parseClusterToken, STS_PARTITIONS, type StsPartition, stsHostPartition, TOKEN_PREFIX } from '../../src/authenticator/token.js';
 
 const CREDENTIALS = { accessKeyId: 'ASIAEXAMPLEEXAMPLE12', secretAccessKey: 'secret', sessionToken: 'session-token' };
 const NOW = new Date(Date.UTC(2026, 10, 23, 12, 0, 0));
@@ -70,6 +70,33 @@ describe('cluster tokens (aws-iam-authenticator format)', () => {
       const parsed = parseClusterToken(token, policy);
       assert.ok(!parsed.ok && message.test(parsed.error), `${Buffer.from(token.slice(TOKEN_PREFIX.length), 'base64url').toString().slice(0, 80)} → ${JSON.stringify(parsed)}`);
     }
+  });
+
+  it("--partition: only that partition's STS hosts (aws-iam-authenticator's --partition); lab origins still accepted", async () => {
+    const { token } = await createClusterToken({ clusterId: 'c', credentials: CREDENTIALS, region: 'us-east-1', stsEndpoint: 'https://sts.us-east-1.amazonaws.com', now: NOW });
+    const url = new URL(Buffer.from(token.slice(TOKEN_PREFIX.length), 'base64url').toString());
+    const withOrigin = (origin: string) => tokenFor(`${origin}/${url.search}`);
+    const hosts: Record<string, StsPartition | undefined> = {
+      'https://sts.amazonaws.com': 'aws',
+      'https://sts.us-east-1.amazonaws.com': 'aws',
+      'https://sts-fips.us-east-2.amazonaws.com': 'aws',
+      'https://sts.us-gov-west-1.amazonaws.com': 'aws-us-gov',
+      'https://sts-fips.us-gov-east-1.amazonaws.com': 'aws-us-gov',
+      'https://sts.cn-north-1.amazonaws.com.cn': 'aws-cn',
+      // A region and a domain that do not go together belong to no partition.
+      'https://sts.cn-north-1.amazonaws.com': undefined,
+      'https://sts.us-east-1.amazonaws.com.cn': undefined,
+    };
+    for (const [origin, partition] of Object.entries(hosts)) {
+      assert.equal(stsHostPartition(new URL(origin).hostname), partition, origin);
+      for (const wanted of STS_PARTITIONS) {
+        const parsed = parseClusterToken(withOrigin(origin), { labStsOrigins: [], partition: wanted, nowSeconds: NOW_SECONDS });
+        assert.equal(parsed.ok, partition === wanted, `${origin} with --partition ${wanted}`);
+        if (!parsed.ok) assert.match(parsed.error, new RegExp(`is not an STS endpoint of partition ${wanted}$`));
+      }
+      assert.ok(parseClusterToken(withOrigin(origin), { labStsOrigins: [], nowSeconds: NOW_SECONDS }).ok, `${origin} without --partition`);
+    }
+    assert.ok(parseClusterToken(withOrigin('http://127.0.0.1:8082'), { labStsOrigins: ['http://127.0.0.1:8082'], partition: 'aws', nowSeconds: NOW_SECONDS }).ok, 'a lab origin');
   });
 
   it('expires 15 minutes after X-Amz-Date, whatever X-Amz-Expires says', async () => {
