@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { MAX_PERMISSION_POLICY_CHARS, type NamedPolicy, parsePermissionPolicy } from '../shared/aws/iam-permissions.js';
+import { MAX_PERMISSION_POLICY_CHARS, MAX_SESSION_POLICY_CHARS, type NamedPolicy, parsePermissionPolicy } from '../shared/aws/iam-permissions.js';
 import { parseTrustPolicy, type TrustPolicy } from '../shared/aws/iam-policy.js';
 import { readTextFile } from '../shared/files/read-file.js';
 import { isJsonObject } from '../shared/json.js';
@@ -98,9 +98,6 @@ function pickWebhookConfiguration(documents: readonly ManifestDocument[], source
   if (named.length === 0) throw new UsageError(`${source}: no MutatingWebhookConfiguration${name ? ` named ${name}` : ''}`);
   throw new UsageError(`${source}: ${named.length} MutatingWebhookConfigurations; choose one with --webhook-configuration`);
 }
-
-/** STS's limit on an inline session policy (STS API reference, AssumeRole `Policy`). */
-const MAX_SESSION_POLICY_CHARS = 2048;
 
 /** A permission policy file (IAM JSON, as aws iam get-role-policy prints its PolicyDocument); its id is the path. */
 async function readPermissionPolicy(path: string, maxChars: number): Promise<NamedPolicy> {

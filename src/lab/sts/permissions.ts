@@ -1,9 +1,9 @@
 import { canonicalize, parseRoleArn } from '../../shared/aws/arn.js';
-import { evaluatePermissions, type NamedPolicy, type PermissionDecision, type PermissionPolicy, parsePermissionPolicy, type PolicySet } from '../../shared/aws/iam-permissions.js';
+import { evaluatePermissions, MAX_SESSION_POLICY_CHARS, type NamedPolicy, type PermissionDecision, type PermissionPolicy, parsePermissionPolicy, type PolicySet } from '../../shared/aws/iam-permissions.js';
 import { parseJsonText } from '../../shared/yaml.js';
 import type { LabConfig, LabRole } from './config.js';
 import { StsError, validationError } from './errors.js';
-import { MAX_SESSION_POLICY_CHARS, type Session } from './sessions.js';
+import type { Session } from './sessions.js';
 
 /**
  * What a lab session may do: its role's inline policies (the lab config's `policies`), its

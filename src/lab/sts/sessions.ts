@@ -1,6 +1,7 @@
 import { createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { MAX_SESSION_POLICY_CHARS } from '../../shared/aws/iam-permissions.js';
 import type { Parsed } from '../../shared/result.js';
 import { errorMessage } from '../../shared/log.js';
 import { readTextFile } from '../../shared/files/read-file.js';
@@ -23,8 +24,6 @@ export interface Session {
   readonly policy?: string;
 }
 
-/** STS's limit on an inline session policy's text (STS API reference, AssumeRole `Policy`). */
-export const MAX_SESSION_POLICY_CHARS = 2048;
 
 const isStringRecord = (value: unknown): value is Record<string, string> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((entry) => typeof entry === 'string');

@@ -20,6 +20,9 @@ import { matchesParts, wildcardParts } from './wildcard.js';
 
 /** IAM's largest policy input (the simulator's PolicyInputList members): the default limit. */
 export const MAX_PERMISSION_POLICY_CHARS = 131072;
+
+/** STS's limit on an inline session policy's text (STS API reference, AssumeRole `Policy`). */
+export const MAX_SESSION_POLICY_CHARS = 2048;
 /** Statements in one policy: a policy of the largest size holds fewer than this. */
 const MAX_STATEMENTS = 1000;
 
