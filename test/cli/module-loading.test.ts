@@ -70,6 +70,10 @@ describe('module loading', function () {
         const server = new CliProcess(spawn(process.execPath, ['--import', RECORD_MODULES, CLI, ...args], { env: { ...process.env, PIW_MODULE_LOG: moduleLog }, stdio: ['ignore', 'pipe', 'pipe'] }));
         await server.port();
         await server.line('list-complete');
+        // After the list, serve hands the memory it used back to the system (src/shared/v8-memory.ts).
+        const released = await server.line('memory-released');
+        assert.equal(released.after, 'serviceaccounts list');
+        assert.ok(Number(released.durationMs) >= 0 && Number(released.rssAfterMb) > 0, JSON.stringify(released));
         assert.equal(await server.stop('SIGTERM'), 0);
         return readFileSync(moduleLog, 'utf8').split('\n').filter((url) => url.includes('@kubernetes/client-node'));
       };

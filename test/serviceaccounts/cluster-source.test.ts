@@ -187,6 +187,39 @@ describe('cluster ServiceAccount source against the fake API server', function (
     assert.ok(logs.events('watch-expired').length >= 1);
   });
 
+  it('runs the after-list hook once per complete list, with the list in the cache and before it reports ready', async () => {
+    api.apply('serviceaccounts', serviceAccount('a', 'keep', { 'eks.amazonaws.com/role-arn': ROLE }));
+    const seen: Array<{ size: number; ready: boolean }> = [];
+    const cluster = startSource({ afterServiceAccountList: () => seen.push({ size: cluster.size, ready: cluster.isReady() }) });
+    await cluster.waitForSync();
+    assert.deepEqual(seen, [{ size: 1, ready: false }]);
+    await waitFor('a watch', () => api.activeWatches === 1);
+    api.apply('serviceaccounts', serviceAccount('a', 'watched'));
+    await waitFor('the watch event applied', () => cluster.size === 2);
+    assert.equal(seen.length, 1, 'a watch event is not a list');
+    api.holdEvents();
+    api.apply('serviceaccounts', serviceAccount('a', 'new'));
+    api.compact();
+    api.closeWatches();
+    await waitFor('the relist after 410', () => seen.length === 2);
+    assert.deepEqual(seen[1], { size: 3, ready: true });
+  });
+
+  it('keeps reflecting when the after-list hook throws, and logs it', async () => {
+    api.apply('serviceaccounts', serviceAccount('a', 'keep', { 'eks.amazonaws.com/role-arn': ROLE }));
+    const cluster = startSource({
+      afterServiceAccountList: () => {
+        throw new Error('hook broke');
+      },
+    });
+    await cluster.waitForSync();
+    assert.equal(cluster.isReady(), true);
+    assert.deepEqual(logs.events('after-list-failed').map((entry) => entry.error), ['hook broke']);
+    await waitFor('a watch', () => api.activeWatches === 1);
+    api.apply('serviceaccounts', serviceAccount('a', 'watched'));
+    await waitFor('the watch event applied', () => cluster.size === 2);
+  });
+
   it('restarts a paginated list whose continue token expired', async () => {
     for (let index = 0; index < 6; index += 1) api.apply('serviceaccounts', serviceAccount('ns', `sa${index}`));
     // The second page's request finds its continue token compacted away.

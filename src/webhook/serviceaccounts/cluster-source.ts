@@ -22,6 +22,8 @@ export interface ClusterSourceConfig {
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
   readonly watchTimeoutSeconds?: readonly [number, number];
+  /** Runs after each complete list of the ServiceAccounts is in the cache (serve releases the memory the list used). */
+  readonly afterServiceAccountList?: () => void;
 }
 
 /** What the reflector hands over for one ServiceAccount: its cache key and the annotations kept. */
@@ -80,6 +82,7 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
       name: 'serviceaccounts',
       listPage: (continueToken, limit, signal) => this.listPage('/api/v1/serviceaccounts', { limit, continueToken }, signal),
       watchPath: '/api/v1/serviceaccounts',
+      afterList: config.afterServiceAccountList,
       transform: (object) => this.compact(object),
       replace: (items) => {
         this.cache.clear();

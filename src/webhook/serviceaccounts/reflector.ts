@@ -29,6 +29,8 @@ export interface ReflectorConfig<T> {
   readonly maxBackoffMs?: number;
   /** Server-side watch timeout range, seconds (client-go uses 5 to 10 minutes). */
   readonly watchTimeoutSeconds?: readonly [number, number];
+  /** Runs after each complete list is in the cache, before the reflector reports itself synced. */
+  readonly afterList?: () => void;
 }
 
 type WatchOutcome =
@@ -127,6 +129,7 @@ export class Reflector<T> {
         continue;
       }
       failuresInARow = 0;
+      this.afterList();
       if (!this.synced) {
         this.synced = true;
         this.resolveFirstSync();
@@ -134,6 +137,14 @@ export class Reflector<T> {
       this.resetBackoff();
       if ((await this.watchUntilGone(resourceVersion)) === 'stopped') return;
       reason = 'gone';
+    }
+  }
+
+  private afterList(): void {
+    try {
+      this.config.afterList?.();
+    } catch (error) {
+      this.config.logger.warn('after-list-failed', { resource: this.config.name, error: errorMessage(error) });
     }
   }
 
