@@ -13,6 +13,7 @@ import { createWebhookMetrics } from '../../src/webhook/server/metrics.js';
 import { createRegistry } from '../../src/shared/metrics.js';
 import { startWebhook } from '../../src/webhook/server/webhook.js';
 import { ClusterServiceAccountSource } from '../../src/webhook/serviceaccounts/cluster-source.js';
+import { listMemoryHooks } from '../../src/webhook/serviceaccounts/list-memory.js';
 
 const [kubeconfigPath, cert, key] = process.argv.slice(2);
 if (!kubeconfigPath || !cert || !key || typeof globalThis.gc !== 'function' || !process.send) {
@@ -28,7 +29,7 @@ if (!cluster.ok) {
 }
 const logger = createLogger();
 const metrics = createWebhookMetrics(createRegistry());
-const source = new ClusterServiceAccountSource({ cluster: cluster.value, annotationPrefix: DEFAULT_MUTATION_OPTIONS.annotationPrefix, logger, events: metrics.serviceAccounts, lookupTimeoutMs: 2000 });
+const source = new ClusterServiceAccountSource({ cluster: cluster.value, annotationPrefix: DEFAULT_MUTATION_OPTIONS.annotationPrefix, logger, events: metrics.serviceAccounts, lookupTimeoutMs: 2000, listMemory: listMemoryHooks(logger) });
 const started = performance.now();
 source.start();
 const webhook = await startWebhook({ bindAddress: '127.0.0.1', port: 0, metricsPort: 0, tlsCertPath: cert, tlsKeyPath: key, options: DEFAULT_MUTATION_OPTIONS, serviceAccounts: source, logger, metrics });

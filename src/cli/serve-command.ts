@@ -97,7 +97,7 @@ async function buildSource(values: OptionValues, options: MutationOptions, logge
     return loaded.value;
   }
   const { ClusterServiceAccountSource } = await import('../webhook/serviceaccounts/cluster-source.js');
-  const { releaseMemory } = await import('../shared/v8-memory.js');
+  const { listMemoryHooks } = await import('../webhook/serviceaccounts/list-memory.js');
   const [namespace, name] = configMap?.split('/') ?? [];
   const source = new ClusterServiceAccountSource({
     cluster,
@@ -106,17 +106,7 @@ async function buildSource(values: OptionValues, options: MutationOptions, logge
     events: metrics.serviceAccounts,
     lookupTimeoutMs: typed(values, 'lookupTimeout', isNumber),
     roleMappingConfigMap: namespace && name ? { namespace, name } : undefined,
-    // A list of every ServiceAccount grows V8's heap far beyond what the cache keeps; give it back.
-    afterServiceAccountList: () => {
-      const released = releaseMemory();
-      if (released === undefined) return;
-      logger.info('memory-released', {
-        after: 'serviceaccounts list',
-        durationMs: Math.round(released.durationMs * 10) / 10,
-        rssBeforeMb: Math.round(released.rssBeforeBytes / 104_857.6) / 10,
-        rssAfterMb: Math.round(released.rssAfterBytes / 104_857.6) / 10,
-      });
-    },
+    listMemory: listMemoryHooks(logger),
   });
   source.start();
   return source;

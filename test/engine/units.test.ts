@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { posix } from 'node:path';
+import fc from 'fast-check';
+import { trimTrailing } from '../../src/shared/text.js';
 import { parseRoleArn } from '../../src/shared/aws/arn.js';
 import { DEFAULT_MUTATION_OPTIONS } from '../../src/webhook/engine/defaults.js';
 import { parseTokenExpiration, resolveIdentity } from '../../src/webhook/engine/identity.js';
-import { mutatePod, tokenFilePath } from '../../src/webhook/engine/mutate.js';
+import { cleanMountPath, mutatePod, tokenFilePath } from '../../src/webhook/engine/mutate.js';
 import { jsonPointer } from '../../src/webhook/engine/pointer.js';
 import { boundWarnings, MAX_WARNING_LENGTH, MAX_WARNINGS_LENGTH } from '../../src/webhook/engine/warnings.js';
 import { WARNING_PREFIX } from '../../src/webhook/admission/review.js';
@@ -58,6 +61,38 @@ describe('token expiration parsing', () => {
     ['', { problem: 'is not a whole number of seconds' }],
   ];
   for (const [raw, expected] of cases) it(`${JSON.stringify(raw)}`, () => assert.deepEqual(parseTokenExpiration(raw), expected));
+});
+
+describe('mount path cleaning', () => {
+  // The definition: what the container sees. The engine skips normalize for paths it cannot change.
+  const normalized = (path: string): string => trimTrailing(posix.normalize(path), '/') || '/';
+
+  it('gives what posix.normalize gives, for paths the fast path takes and paths it leaves to normalize', () => {
+    const paths = ['/var/run/secrets/eks.amazonaws.com/serviceaccount', '/a', '/a/', '/a//b', '/a/./b', '/a/../b', '/a/b/.', '/a/b/..', '/.config', '/a/.cache/x', '/', '//', '///a', 'a/b', './a', '.', '..', ''];
+    for (const path of paths) assert.equal(cleanMountPath(path), normalized(path), JSON.stringify(path));
+  });
+
+  it('agrees with posix.normalize on any path of slashes, dots and letters', () => {
+    fc.assert(fc.property(fc.stringMatching(/^[/.ab]{0,16}$/), (path) => cleanMountPath(path) === normalized(path)), { numRuns: 2000 });
+  });
+
+  it('finds another volume mounted at the token mount path however its path is written', () => {
+    const pod = (mountPath: string) => ({
+      metadata: { name: 'p', namespace: 'default' },
+      spec: { serviceAccountName: 'app', volumes: [{ name: 'scratch', emptyDir: {} }], containers: [{ name: 'app', image: 'x', volumeMounts: [{ name: 'scratch', mountPath }] }] },
+    });
+    const serviceAccount = { name: 'app', namespace: 'default', annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/app' } };
+    for (const mountPath of ['/var/run/secrets/eks.amazonaws.com/serviceaccount', '/var/run/secrets/eks.amazonaws.com/serviceaccount/', '/var/run//secrets/eks.amazonaws.com/./serviceaccount', '/var/run/x/../secrets/eks.amazonaws.com/serviceaccount']) {
+      const view = readPod(pod(mountPath));
+      assert.ok(view.ok);
+      const result = mutatePod(view.value, serviceAccount, DEFAULT_MUTATION_OPTIONS);
+      assert.deepEqual(result.patch, [], mountPath);
+      assert.match(result.warnings[0] ?? '', /the token mount path: it gets no AWS identity/, mountPath);
+    }
+    const elsewhere = readPod(pod('/var/run/secrets/eks.amazonaws.com/serviceaccount.d'));
+    assert.ok(elsewhere.ok);
+    assert.ok(mutatePod(elsewhere.value, serviceAccount, DEFAULT_MUTATION_OPTIONS).patch.length > 0, 'a path that only starts like it does not occupy it');
+  });
 });
 
 describe('JSON pointer escaping', () => {

@@ -9,8 +9,15 @@ const moduleUrl = new URL('../../src/shared/v8-memory.js', import.meta.url).href
 const script = `
 import { getHeapSpaceStatistics } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { releaseMemory } from ${JSON.stringify(moduleUrl)};
-const newSpace = () => getHeapSpaceStatistics().find((space) => space.space_name === 'new_space').space_size;
+import { collectYoungGeneration, releaseMemory } from ${JSON.stringify(moduleUrl)};
+const newSpaceStatistics = () => getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
+const newSpace = () => newSpaceStatistics().space_size;
+let garbage = [];
+for (let index = 0; index < 20000; index += 1) garbage.push({ index });
+garbage = undefined;
+const youngBefore = newSpaceStatistics().space_used_size;
+const young = collectYoungGeneration();
+const youngAfter = newSpaceStatistics().space_used_size;
 let kept = [];
 for (let index = 0; index < 400000; index += 1) {
   kept.push({ index, text: 'x' + index });
@@ -20,7 +27,7 @@ const before = newSpace();
 const first = releaseMemory();
 const after = newSpace();
 const second = releaseMemory();
-process.stdout.write(JSON.stringify({ before, after, first, second, mainGc: typeof globalThis.gc, laterContextGc: runInNewContext('typeof gc') }));
+process.stdout.write(JSON.stringify({ young, youngBefore, youngAfter, before, after, first, second, mainGc: typeof globalThis.gc, laterContextGc: runInNewContext('typeof gc') }));
 `;
 
 async function releaseIn(nodeOptions: readonly string[]): Promise<Record<string, unknown>> {
@@ -28,7 +35,7 @@ async function releaseIn(nodeOptions: readonly string[]): Promise<Record<string,
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
-describe('releasing memory after a burst (src/shared/v8-memory.ts)', function () {
+describe('releasing memory after a list (src/shared/v8-memory.ts)', function () {
   this.timeout(60_000);
 
   it('shrinks a grown young generation without --expose-gc, and leaves no gc function behind', async () => {
@@ -38,6 +45,8 @@ describe('releasing memory after a burst (src/shared/v8-memory.ts)', function ()
     assert.ok(first.durationMs >= 0 && first.rssBeforeBytes > 0 && first.rssAfterBytes > 0);
     assert.ok(Number(result.after) < Number(result.before), `new space ${String(result.before)} → ${String(result.after)} bytes`);
     assert.ok(result.second, 'a second release works too');
+    assert.equal(result.young, true);
+    assert.ok(Number(result.youngAfter) < Number(result.youngBefore), `young generation in use ${String(result.youngBefore)} → ${String(result.youngAfter)} bytes`);
     assert.equal(result.mainGc, 'undefined', 'the main context gains no gc');
     assert.equal(result.laterContextGc, 'undefined', 'the flag is off again for contexts made later');
   });

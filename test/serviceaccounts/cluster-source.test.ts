@@ -187,33 +187,45 @@ describe('cluster ServiceAccount source against the fake API server', function (
     assert.ok(logs.events('watch-expired').length >= 1);
   });
 
-  it('runs the after-list hook once per complete list, with the list in the cache and before it reports ready', async () => {
+  it('runs the after-page hook per page and the after-list hook once per complete list, with the list in the cache and before it reports ready', async () => {
     api.apply('serviceaccounts', serviceAccount('a', 'keep', { 'eks.amazonaws.com/role-arn': ROLE }));
+    api.apply('serviceaccounts', serviceAccount('a', 'second'));
+    api.apply('serviceaccounts', serviceAccount('a', 'third'));
     const seen: Array<{ size: number; ready: boolean }> = [];
-    const cluster = startSource({ afterServiceAccountList: () => seen.push({ size: cluster.size, ready: cluster.isReady() }) });
+    let pages = 0;
+    const cluster = startSource({ listMemory: { afterPage: () => (pages += 1), afterList: () => seen.push({ size: cluster.size, ready: cluster.isReady() }) } });
     await cluster.waitForSync();
-    assert.deepEqual(seen, [{ size: 1, ready: false }]);
+    assert.equal(pages, 2, 'three ServiceAccounts in pages of two');
+    assert.deepEqual(seen, [{ size: 3, ready: false }]);
     await waitFor('a watch', () => api.activeWatches === 1);
     api.apply('serviceaccounts', serviceAccount('a', 'watched'));
-    await waitFor('the watch event applied', () => cluster.size === 2);
-    assert.equal(seen.length, 1, 'a watch event is not a list');
+    await waitFor('the watch event applied', () => cluster.size === 4);
+    assert.deepEqual([seen.length, pages], [1, 2], 'a watch event is not a list');
     api.holdEvents();
     api.apply('serviceaccounts', serviceAccount('a', 'new'));
     api.compact();
     api.closeWatches();
     await waitFor('the relist after 410', () => seen.length === 2);
-    assert.deepEqual(seen[1], { size: 3, ready: true });
+    assert.deepEqual(seen[1], { size: 5, ready: true });
+    assert.equal(pages, 5, 'five ServiceAccounts in pages of two');
   });
 
-  it('keeps reflecting when the after-list hook throws, and logs it', async () => {
+  it('keeps reflecting when the memory hooks throw, and logs it', async () => {
     api.apply('serviceaccounts', serviceAccount('a', 'keep', { 'eks.amazonaws.com/role-arn': ROLE }));
     const cluster = startSource({
-      afterServiceAccountList: () => {
-        throw new Error('hook broke');
+      listMemory: {
+        afterPage: () => {
+          throw new Error('page hook broke');
+        },
+        afterList: () => {
+          throw new Error('hook broke');
+        },
       },
     });
     await cluster.waitForSync();
     assert.equal(cluster.isReady(), true);
+    assert.equal(cluster.size, 1);
+    assert.deepEqual(logs.events('after-page-failed').map((entry) => entry.error), ['page hook broke']);
     assert.deepEqual(logs.events('after-list-failed').map((entry) => entry.error), ['hook broke']);
     await waitFor('a watch', () => api.activeWatches === 1);
     api.apply('serviceaccounts', serviceAccount('a', 'watched'));

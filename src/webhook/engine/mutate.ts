@@ -42,8 +42,18 @@ export function tokenFilePath(mountPath: string, windows: boolean, fileName: str
 
 const trimTrailingSlashes = (path: string): string => trimTrailing(path, '/');
 
+/**
+ * True when cleaning cannot change `path`: absolute, no trailing slash, and no `//` or `/.` (so no
+ * empty, `.` or `..` segment). Most mount paths are; they skip `posix.normalize`, which was a fifth
+ * of the engine's time on a realistic pod (bench/README.md, seventh round).
+ */
+function isCleanPath(path: string): boolean {
+  return path.length > 1 && path.charCodeAt(0) === 0x2f && path.charCodeAt(path.length - 1) !== 0x2f && !path.includes('//') && !path.includes('/.');
+}
+
 /** A mount path as the container sees it: `//` and `/./` collapsed, no trailing slash. */
-function cleanMountPath(path: string): string {
+export function cleanMountPath(path: string): string {
+  if (isCleanPath(path)) return path;
   return trimTrailingSlashes(posix.normalize(path)) || '/';
 }
 
@@ -76,9 +86,8 @@ interface Injection {
  * refuses a container with two mounts at one path (`mountPath: must be unique`), so such a container
  * cannot be given the token mount; it is left alone, with a warning.
  */
-function occupiedTokenPath(container: ContainerView, injection: Injection, volume: TokenVolume): VolumeMountView | undefined {
+function occupiedTokenPath(container: ContainerView, wanted: string, volume: TokenVolume): VolumeMountView | undefined {
   if (container.volumeMounts === undefined) return undefined;
-  const wanted = cleanMountPath(injection.mountPath);
   return container.volumeMounts.find(
     (mount) => !(mount.name !== undefined && volume.names.has(mount.name)) && mount.mountPath !== undefined && cleanMountPath(mount.mountPath) === wanted,
   );
@@ -331,9 +340,10 @@ function plan(pod: PodView, serviceAccount: ServiceAccountView | undefined, opti
   }
   const volume = chooseTokenVolume(pod, injection.volumeName, injection.audience, injection.tokenFileName);
   const occupants = new Map<ContainerView, VolumeMountView>();
+  const tokenMountPath = cleanMountPath(injection.mountPath);
   for (const container of [...pod.containers, ...initContainers]) {
     if (skipped.has(container.name)) continue;
-    const occupant = occupiedTokenPath(container, injection, volume);
+    const occupant = occupiedTokenPath(container, tokenMountPath, volume);
     if (occupant === undefined) continue;
     occupants.set(container, occupant);
     warnings.push(

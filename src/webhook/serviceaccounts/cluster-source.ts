@@ -22,8 +22,16 @@ export interface ClusterSourceConfig {
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
   readonly watchTimeoutSeconds?: readonly [number, number];
-  /** Runs after each complete list of the ServiceAccounts is in the cache (serve releases the memory the list used). */
-  readonly afterServiceAccountList?: () => void;
+  /** What serve does about memory while it lists every ServiceAccount (src/shared/v8-memory.ts). */
+  readonly listMemory?: ListMemoryHooks;
+}
+
+/** Hooks around the list of every ServiceAccount, the one large allocation of the process. */
+export interface ListMemoryHooks {
+  /** After each page. */
+  readonly afterPage: () => void;
+  /** After the whole list is in the cache, before the source reports itself ready. */
+  readonly afterList: () => void;
 }
 
 /** What the reflector hands over for one ServiceAccount: its cache key and the annotations kept. */
@@ -82,7 +90,8 @@ export class ClusterServiceAccountSource implements ServiceAccountSource {
       name: 'serviceaccounts',
       listPage: (continueToken, limit, signal) => this.listPage('/api/v1/serviceaccounts', { limit, continueToken }, signal),
       watchPath: '/api/v1/serviceaccounts',
-      afterList: config.afterServiceAccountList,
+      afterPage: config.listMemory?.afterPage,
+      afterList: config.listMemory?.afterList,
       transform: (object) => this.compact(object),
       replace: (items) => {
         this.cache.clear();

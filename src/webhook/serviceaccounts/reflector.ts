@@ -29,6 +29,8 @@ export interface ReflectorConfig<T> {
   readonly maxBackoffMs?: number;
   /** Server-side watch timeout range, seconds (client-go uses 5 to 10 minutes). */
   readonly watchTimeoutSeconds?: readonly [number, number];
+  /** Runs after each page of a list has been transformed (the page itself is garbage by then). */
+  readonly afterPage?: () => void;
   /** Runs after each complete list is in the cache, before the reflector reports itself synced. */
   readonly afterList?: () => void;
 }
@@ -129,7 +131,7 @@ export class Reflector<T> {
         continue;
       }
       failuresInARow = 0;
-      this.afterList();
+      this.runHook('afterList');
       if (!this.synced) {
         this.synced = true;
         this.resolveFirstSync();
@@ -140,11 +142,12 @@ export class Reflector<T> {
     }
   }
 
-  private afterList(): void {
+  /** A hook's failure is logged, never allowed to stop the list-then-watch loop. */
+  private runHook(hook: 'afterPage' | 'afterList'): void {
     try {
-      this.config.afterList?.();
+      this.config[hook]?.();
     } catch (error) {
-      this.config.logger.warn('after-list-failed', { resource: this.config.name, error: errorMessage(error) });
+      this.config.logger.warn(hook === 'afterList' ? 'after-list-failed' : 'after-page-failed', { resource: this.config.name, error: errorMessage(error) });
     }
   }
 
@@ -166,6 +169,7 @@ export class Reflector<T> {
       }
       resourceVersion = page.resourceVersion;
       continueToken = page.continueToken || undefined;
+      this.runHook('afterPage');
     } while (continueToken !== undefined && !this.stopped);
     this.config.replace(items);
     this.config.logger.info('list-complete', { resource: this.config.name, items: items.length, resourceVersion });
