@@ -208,6 +208,7 @@ describe('cluster access: every kubeconfig form against a real HTTPS server', fu
       [{ server: 'ftp://127.0.0.1' }, /is not http\(s\)$/],
       [{ server: 'http://127.0.0.1:1' }, /plain http, which needs insecure-skip-tls-verify: true$/],
       [{ 'certificate-authority-data': 7 }, /^cluster "c": certificate-authority-data is not text$/],
+      [{ 'proxy-url': 8080 }, /^cluster "c": proxy-url is not text$/],
     ] as const) {
       const built = await clusterAccess(config(cluster, { token: 't' }));
       assert.equal(built.ok, false);

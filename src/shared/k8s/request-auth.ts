@@ -162,7 +162,7 @@ function tokenFileProvider(user: JsonObject): string | undefined {
  * The whole client-node, for what only it does: an auth-provider other than the token file
  * (oidc), or a proxy. Loaded only for such a kubeconfig.
  */
-async function clientNodeAccess(config: JsonObject, entries: Entries, server: string, options: ClusterAccessOptions): Promise<Parsed<ClusterAccess>> {
+async function clientNodeAccess(config: JsonObject, entries: Entries, server: string, proxyUrl: string | undefined, options: ClusterAccessOptions): Promise<Parsed<ClusterAccess>> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kubeConfig = new KubeConfig();
   try {
@@ -171,13 +171,12 @@ async function clientNodeAccess(config: JsonObject, entries: Entries, server: st
     return { ok: false, error: errorMessage(error).split('\n')[0] ?? 'cannot be loaded' };
   }
   kubeConfig.addAuthenticator(new TokenFileAuthenticator(options.tokenFiles ?? new Map(), options.tokenMaxAgeMs));
-  const proxyUrl = optionalString(entries.cluster, 'proxy-url', `cluster "${entries.clusterName}"`);
   return {
     ok: true,
     value: {
       server,
       namespace: entries.namespace,
-      proxyUrl: proxyUrl.ok ? proxyUrl.value : undefined,
+      proxyUrl,
       apply: (request) => kubeConfig.applyToHTTPSOptions(request as Parameters<typeof kubeConfig.applyToHTTPSOptions>[0]),
     },
   };
@@ -193,10 +192,13 @@ export async function clusterAccess(config: JsonObject, options: ClusterAccessOp
   const entries = found.value;
   const server = serverUrl(entries.cluster, `cluster "${entries.clusterName}"`);
   if (!server.ok) return server;
+  const proxyUrl = optionalString(entries.cluster, 'proxy-url', `cluster "${entries.clusterName}"`);
+  if (!proxyUrl.ok) return proxyUrl;
   const provider = entries.user['auth-provider'];
   const tokenFile = tokenFileProvider(entries.user);
-  const proxied = entries.cluster['proxy-url'] !== undefined && entries.cluster['proxy-url'] !== null && entries.cluster['proxy-url'] !== '';
-  if (proxied || (provider !== undefined && provider !== null && tokenFile === undefined)) return clientNodeAccess(config, entries, server.value, options);
+  if (proxyUrl.value !== undefined || (provider !== undefined && provider !== null && tokenFile === undefined)) {
+    return clientNodeAccess(config, entries, server.value, proxyUrl.value, options);
+  }
 
   const fixed = staticAuth(entries);
   if (!fixed.ok) return fixed;
