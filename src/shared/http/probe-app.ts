@@ -1,10 +1,5 @@
 import express from 'express';
-
-export interface Readiness {
-  readonly ready: boolean;
-  /** What readiness is made of, reported in the /readyz body. */
-  readonly checks?: Readonly<Record<string, boolean>>;
-}
+import { HEALTHY, type Readiness, readinessAnswer } from './readiness.js';
 
 /** An express app answering the kubelet's probes (`GET /healthz`, `GET /readyz`); callers add their routes. */
 export function createProbeApp(readiness: () => Readiness): express.Express {
@@ -12,11 +7,11 @@ export function createProbeApp(readiness: () => Readiness): express.Express {
   app.set('etag', false);
   app.set('x-powered-by', false);
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    res.json(HEALTHY);
   });
   app.get('/readyz', (_req, res) => {
-    const { ready, checks } = readiness();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
+    const { status, body } = readinessAnswer(readiness());
+    res.status(status).json(body);
   });
   return app;
 }

@@ -4,7 +4,7 @@ import { type AdmissionRequestView, type AdmissionVersion, denyResponse, parseAd
 import { type Logger, millisecondsSince } from '../../shared/log.js';
 import { onBody, rawHeader } from '../../shared/http/http-body.js';
 import type { WebhookMetrics } from './metrics.js';
-import type { Readiness } from '../../shared/http/probe-app.js';
+import { HEALTHY, type Readiness, readinessAnswer } from '../../shared/http/readiness.js';
 
 /** AdmissionReviews above this are refused with 413 (the API server's own request limit is 3 MiB). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -135,10 +135,10 @@ export function createApp(context: AppContext): RequestListener {
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     const read = req.method === 'GET' || req.method === 'HEAD';
-    if (read && path === '/healthz') return answer(200, { status: 'ok' });
+    if (read && path === '/healthz') return answer(200, HEALTHY);
     if (read && path === '/readyz') {
-      const { ready, checks } = context.readiness();
-      return answer(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
+      const { status, body } = readinessAnswer(context.readiness());
+      return answer(status, body);
     }
     answer(404, { status: 'not found', endpoints: ['POST /mutate', 'GET /healthz', 'GET /readyz'] });
   };
