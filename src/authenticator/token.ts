@@ -81,7 +81,6 @@ const ALLOWED_PARAMETERS = new Set([
   'x-amz-signedheaders',
 ]);
 
-
 export interface TokenPolicy {
   /** Origins (`scheme://host:port`) of lab STS endpoints accepted besides AWS's own https hosts. */
   readonly labStsOrigins: readonly string[];
